@@ -1,0 +1,312 @@
+/**
+ * The embedded event store: one SQLite file in WAL mode with synchronous=FULL.
+ * Appends issued in the same tick are grouped into one transaction so they
+ * share one fsync (group commit). Event ids are unique across the store, so
+ * re-appending stored ids is a no-op that returns the original result.
+ */
+import Database from 'better-sqlite3';
+import { EventEmitter } from 'node:events';
+import {
+  type AppendResult,
+  type EventFilter,
+  type EventLog,
+  type ExpectedRevision,
+  type JsonObject,
+  type NewEvent,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type RecordedEvent,
+  type SubscribeOptions,
+  type Subscription,
+  StreamNotFoundError,
+  WrongExpectedVersionError,
+} from './port.ts';
+
+const PAGE = 2000;
+/** How often a live subscription looks for appends made by other processes. */
+const CROSS_PROCESS_POLL_MS = 250;
+
+interface PendingAppend {
+  stream: string;
+  events: readonly NewEvent[];
+  expected: ExpectedRevision;
+  resolve: (r: AppendResult) => void;
+  reject: (e: unknown) => void;
+}
+
+interface EventRow {
+  position: bigint;
+  id: string;
+  stream: string;
+  revision: bigint;
+  type: string;
+  data: string;
+  metadata: string | null;
+  created: bigint;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  position INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  stream TEXT NOT NULL,
+  revision INTEGER NOT NULL,
+  type TEXT NOT NULL,
+  data TEXT NOT NULL,
+  metadata TEXT,
+  created INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS events_stream_revision ON events (stream, revision);
+CREATE TABLE IF NOT EXISTS streams (
+  stream TEXT PRIMARY KEY,
+  revision INTEGER NOT NULL
+) WITHOUT ROWID;
+`;
+
+function toRecorded(row: EventRow): RecordedEvent {
+  return {
+    position: row.position,
+    id: row.id,
+    stream: row.stream,
+    revision: row.revision,
+    type: row.type,
+    data: JSON.parse(row.data) as JsonObject,
+    metadata: row.metadata === null ? {} : (JSON.parse(row.metadata) as JsonObject),
+    created: new Date(Number(row.created)),
+  };
+}
+
+/** SQL condition and parameters for a filter; stream prefixes compare with substr so `%` and `_` are literal. */
+function filterSql(filter: EventFilter | undefined): { sql: string; params: unknown[] } {
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  if (filter?.eventTypes && filter.eventTypes.length > 0) {
+    parts.push(`type IN (${filter.eventTypes.map(() => '?').join(',')})`);
+    params.push(...filter.eventTypes);
+  }
+  if (filter?.streamPrefixes && filter.streamPrefixes.length > 0) {
+    parts.push(`(${filter.streamPrefixes.map(() => 'substr(stream, 1, ?) = ?').join(' OR ')})`);
+    for (const p of filter.streamPrefixes) params.push(p.length, p);
+  }
+  return { sql: parts.length ? ` AND ${parts.join(' AND ')}` : '', params };
+}
+
+export class SqliteEventLog implements EventLog {
+  readonly kind = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly queue: PendingAppend[] = [];
+  private flushScheduled = false;
+  private readonly committed = new EventEmitter();
+  private closed = false;
+  private readonly stmt;
+
+  constructor(readonly file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 10000');
+    this.db.exec(SCHEMA);
+    this.committed.setMaxListeners(0);
+    this.stmt = {
+      byId: this.db.prepare('SELECT stream, revision, position FROM events WHERE id = ?').safeIntegers(true),
+      streamRevision: this.db.prepare('SELECT revision FROM streams WHERE stream = ?').safeIntegers(true),
+      setStreamRevision: this.db.prepare(
+        'INSERT INTO streams (stream, revision) VALUES (?, ?) ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision',
+      ),
+      insert: this.db.prepare(
+        'INSERT INTO events (id, stream, revision, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      head: this.db.prepare('SELECT max(position) AS p FROM events').safeIntegers(true),
+    };
+  }
+
+  append(stream: string, events: readonly NewEvent[], expected: ExpectedRevision = 'any'): Promise<AppendResult> {
+    if (this.closed) return Promise.reject(new Error('event log is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ stream, events, expected, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.queue.splice(0);
+    if (batch.length === 0) return;
+    const outcomes: Array<{ ok: true; value: AppendResult } | { ok: false; error: unknown }> = [];
+    try {
+      this.db
+        .transaction(() => {
+          for (const request of batch) {
+            try {
+              outcomes.push({ ok: true, value: this.appendInTransaction(request) });
+            } catch (error) {
+              outcomes.push({ ok: false, error });
+            }
+          }
+        })
+        .immediate();
+    } catch (error) {
+      for (const request of batch) request.reject(error);
+      return;
+    }
+    batch.forEach((request, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) request.resolve(outcome.value);
+      else request.reject(outcome.error);
+    });
+    if (outcomes.some((o) => o.ok && o.value.written > 0)) this.committed.emit('commit');
+  }
+
+  /** Validates and writes one append; throws before writing anything if it must fail. */
+  private appendInTransaction({ stream, events, expected }: PendingAppend): AppendResult {
+    const current = this.stmt.streamRevision.get(stream) as { revision: bigint } | undefined;
+    const fresh: NewEvent[] = [];
+    const seen = new Set<string>();
+    let original: { revision: bigint; position: bigint } | undefined;
+    for (const event of events) {
+      if (seen.has(event.id)) continue;
+      seen.add(event.id);
+      const stored = this.stmt.byId.get(event.id) as { stream: string; revision: bigint; position: bigint } | undefined;
+      if (stored) original = stored;
+      else fresh.push(event);
+    }
+    if (fresh.length === 0 && original) {
+      return { nextRevision: current?.revision ?? original.revision, position: original.position, written: 0 };
+    }
+    checkExpected(stream, expected, current?.revision);
+    let revision = current?.revision ?? -1n;
+    let position = 0n;
+    const created = Date.now();
+    for (const event of fresh) {
+      revision += 1n;
+      const info = this.stmt.insert.run(
+        event.id,
+        stream,
+        revision,
+        event.type,
+        JSON.stringify(event.data),
+        event.metadata ? JSON.stringify(event.metadata) : null,
+        created,
+      );
+      position = BigInt(info.lastInsertRowid);
+    }
+    if (fresh.length > 0) this.stmt.setStreamRevision.run(stream, revision);
+    return { nextRevision: revision, position, written: fresh.length };
+  }
+
+  async *readStream(stream: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
+    const backwards = options.direction === 'backwards';
+    const exists = this.stmt.streamRevision.get(stream);
+    if (!exists) throw new StreamNotFoundError(stream);
+    let remaining = options.maxCount ?? Infinity;
+    let from = options.fromRevision ?? (backwards ? (exists as { revision: bigint }).revision : 0n);
+    const sql = backwards
+      ? 'SELECT * FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT ?'
+      : 'SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision ASC LIMIT ?';
+    const query = this.db.prepare(sql).safeIntegers(true);
+    while (remaining > 0) {
+      const rows = query.all(stream, from, Math.min(PAGE, remaining)) as EventRow[];
+      for (const row of rows) yield toRecorded(row);
+      if (rows.length < Math.min(PAGE, remaining)) return;
+      remaining -= rows.length;
+      from = rows[rows.length - 1]!.revision + (backwards ? -1n : 1n);
+    }
+  }
+
+  async *readAll(options: ReadAllOptions = {}): AsyncIterable<RecordedEvent> {
+    const backwards = options.direction === 'backwards';
+    const { sql: where, params } = filterSql(options.filter);
+    const query = this.db
+      .prepare(
+        backwards
+          ? `SELECT * FROM events WHERE position <= ?${where} ORDER BY position DESC LIMIT ?`
+          : `SELECT * FROM events WHERE position >= ?${where} ORDER BY position ASC LIMIT ?`,
+      )
+      .safeIntegers(true);
+    let remaining = options.maxCount ?? Infinity;
+    let from = options.fromPosition ?? (backwards ? 2n ** 63n - 1n : 0n);
+    while (remaining > 0) {
+      const limit = Math.min(PAGE, remaining);
+      const rows = query.all(from, ...params, limit) as EventRow[];
+      for (const row of rows) yield toRecorded(row);
+      if (rows.length < limit) return;
+      remaining -= rows.length;
+      from = rows[rows.length - 1]!.position + (backwards ? -1n : 1n);
+    }
+  }
+
+  subscribe(options: SubscribeOptions = {}): Subscription {
+    const { sql: where, params } = filterSql(options.filter);
+    const query = this.db
+      .prepare(`SELECT * FROM events WHERE position > ?${where} ORDER BY position ASC LIMIT ${PAGE}`)
+      .safeIntegers(true);
+    let after = options.afterPosition ?? 0n;
+    let stopped = false;
+    let wake: (() => void) | undefined;
+    const onCommit = () => wake?.();
+    this.committed.on('commit', onCommit);
+    const stop = async () => {
+      stopped = true;
+      this.committed.off('commit', onCommit);
+      wake?.();
+    };
+    const self = this;
+    async function* iterate(): AsyncGenerator<RecordedEvent> {
+      try {
+        while (!stopped && !self.closed) {
+          const rows = query.all(after, ...params) as EventRow[];
+          for (const row of rows) {
+            if (stopped) return;
+            after = row.position;
+            yield toRecorded(row);
+          }
+          if (rows.length === PAGE) continue;
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, CROSS_PROCESS_POLL_MS);
+            wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          wake = undefined;
+        }
+      } finally {
+        await stop();
+      }
+    }
+    const generator = iterate();
+    return { [Symbol.asyncIterator]: () => generator, stop };
+  }
+
+  async headPosition(filter?: EventFilter): Promise<bigint> {
+    if (!filter) {
+      const row = this.stmt.head.get() as { p: bigint | null };
+      return row.p ?? -1n;
+    }
+    const { sql: where, params } = filterSql(filter);
+    const row = this.db
+      .prepare(`SELECT max(position) AS p FROM events WHERE 1${where}`)
+      .safeIntegers(true)
+      .get(...params) as { p: bigint | null };
+    return row.p ?? -1n;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.queue.length) this.flush();
+    this.closed = true;
+    this.committed.emit('commit');
+    this.db.close();
+  }
+}
+
+function checkExpected(stream: string, expected: ExpectedRevision, current: bigint | undefined): void {
+  const actual = current ?? 'no_stream';
+  if (expected === 'any') return;
+  if (expected === 'no_stream' ? current === undefined : expected === 'stream_exists' ? current !== undefined : current === expected)
+    return;
+  throw new WrongExpectedVersionError(stream, expected, actual);
+}
