@@ -107,7 +107,7 @@ export class StreamNotFoundError extends FedledgerError {
 }
 
 export class EventLogUnavailableError extends FedledgerError {
-  constructor(message: string, readonly cause?: unknown) {
+  constructor(message: string, override readonly cause?: unknown) {
     super('EVENTLOG_UNAVAILABLE', message);
   }
 }

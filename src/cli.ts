@@ -1,0 +1,48 @@
+/**
+ * `fedledger`: one binary, subcommands in src/cli/commands. Exit codes: 0 on
+ * success, 1 on a user error (one line on stderr), 2 on an internal error.
+ */
+import { Command, CommanderError } from 'commander';
+import { pathToFileURL } from 'node:url';
+import { loadConfig } from './config.ts';
+import { FedledgerError, UserError } from './errors.ts';
+import { CliApp } from './cli/app.ts';
+import { commands } from './cli/commands/index.ts';
+import { WrongExpectedVersionError } from './eventlog/port.ts';
+
+export function buildProgram(app: () => CliApp): Command {
+  const program = new Command('fedledger')
+    .description('Accounting and availability for a federation of cloud resource centres')
+    .option('--data-dir <dir>', 'directory of the SQLite files (env FEDLEDGER_DATA_DIR)', undefined)
+    .showHelpAfterError()
+    .exitOverride();
+  for (const register of commands) register(program, app);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let cli: CliApp | undefined;
+  const program = buildProgram(() => {
+    cli ??= new CliApp(loadConfig(program.opts<{ dataDir?: string }>()));
+    return cli;
+  });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 1;
+    if (error instanceof UserError || error instanceof WrongExpectedVersionError) {
+      process.stderr.write(`fedledger: ${error.message} [${error.code}]\n`);
+      return 1;
+    }
+    const detail = error instanceof FedledgerError ? `${error.message} [${error.code}]` : error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.stderr.write(`fedledger: internal error: ${detail}\n`);
+    return 2;
+  } finally {
+    await cli?.close();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href || process.argv[1]?.endsWith('bin/fedledger.js')) {
+  process.exitCode = await main(process.argv.slice(2));
+}

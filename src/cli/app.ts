@@ -1,0 +1,42 @@
+/**
+ * What every CLI command gets: configuration, the event log, read models
+ * brought up to date, and output streams. Commands close nothing themselves.
+ */
+import type { Config } from '../config.ts';
+import { openEventLog } from '../eventlog/open.ts';
+import type { EventLog } from '../eventlog/port.ts';
+import { upToDate } from '../projection/registry.ts';
+import type { ProjectionRunner } from '../projection/runner.ts';
+
+export class CliApp {
+  private log: EventLog | undefined;
+  private readonly runners = new Map<string, ProjectionRunner>();
+
+  constructor(
+    readonly config: Config,
+    readonly stdout: NodeJS.WritableStream = process.stdout,
+    readonly stderr: NodeJS.WritableStream = process.stderr,
+  ) {}
+
+  async eventLog(): Promise<EventLog> {
+    this.log ??= await openEventLog(this.config);
+    return this.log;
+  }
+
+  /** The named read models, caught up to the head of the log (so ingest-then-export needs no waiting). */
+  async readModels(...names: string[]): Promise<Map<string, ProjectionRunner>> {
+    const missing = names.filter((n) => !this.runners.has(n));
+    if (missing.length) {
+      const opened = await upToDate(await this.eventLog(), this.config.dataDir, missing);
+      for (const [name, runner] of opened) this.runners.set(name, runner);
+    } else {
+      for (const name of names) await this.runners.get(name)!.catchUp();
+    }
+    return new Map(names.map((n) => [n, this.runners.get(n)!]));
+  }
+
+  async close(): Promise<void> {
+    for (const runner of this.runners.values()) await runner.close();
+    await this.log?.close();
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * Every CLI command, registered in this order. A command module adds itself
+ * (or a subcommand of a shared parent, via `parentCommand`) to the program.
+ */
+import type { Command } from 'commander';
+import type { CliApp } from '../app.ts';
+import { registerProject } from './project.ts';
+
+export type RegisterCommand = (program: Command, app: () => CliApp) => void;
+
+export const commands: RegisterCommand[] = [registerProject];
+
+/** The shared parent command (`ingest`, `export`, ...), created on first use. */
+export function parentCommand(program: Command, name: string, description: string): Command {
+  return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
+}

@@ -1,0 +1,41 @@
+import { SingleBar, Presets } from 'cli-progress';
+import { UserError } from '../../errors.ts';
+import { findProjection, projections, projectionsDir } from '../../projection/registry.ts';
+import { ProjectionRunner } from '../../projection/runner.ts';
+import type { RegisterCommand } from './index.ts';
+
+export const registerProject: RegisterCommand = (program, app) => {
+  program
+    .command('project')
+    .description('bring read models up to date with the event log, or rebuild them from the beginning')
+    .argument('[name]', `one projection (${projections.map((p) => p.name).join(', ') || 'none registered'})`)
+    .option('--rebuild', 'replay every event into a fresh read model and swap it in')
+    .action(async (name: string | undefined, options: { rebuild?: boolean }) => {
+      const selected = name ? [findProjection(name)] : projections;
+      if (selected.some((p) => p === undefined)) throw new UserError('UNKNOWN_PROJECTION', `no projection named ${name}`);
+      const cli = app();
+      const log = await cli.eventLog();
+      for (const projection of selected) {
+        const runner = new ProjectionRunner(log, projection!, projectionsDir(cli.config.dataDir));
+        // Progress is measured in log positions: the event count ahead is unknown until read.
+        const bar = new SingleBar(
+          { format: `${projection!.name} [{bar}] {percentage}% position {value}/{total}`, stream: cli.stderr },
+          Presets.shades_classic,
+        );
+        const started = process.hrtime.bigint();
+        let barStarted = false;
+        const progress = (p: { head: bigint; position: bigint }) => {
+          if (!barStarted) bar.start(Number(p.head), 0);
+          barStarted = true;
+          bar.update(Number(p.position));
+        };
+        const applied = options.rebuild ? await runner.rebuild(progress) : await runner.catchUp(progress);
+        if (barStarted) bar.stop();
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        await runner.close();
+        cli.stdout.write(
+          `${projection!.name}: ${applied} events applied in ${seconds.toFixed(2)} s (${Math.round(applied / Math.max(seconds, 1e-9))} events/s), checkpoint ${runner.checkpoint}\n`,
+        );
+      }
+    });
+};

@@ -1,0 +1,212 @@
+/**
+ * The event catalogue, version 1: every fact fedledger stores, with its
+ * schema version, its stream and one validator. Producers build events with
+ * `newEvent` (validated, deterministic id); consumers read them with
+ * `decodeEvent` (validated, typed).
+ */
+import { z } from 'zod';
+import { FedledgerError } from '../errors.ts';
+import type { JsonObject, NewEvent, RecordedEvent } from '../eventlog/port.ts';
+import { deterministicUuid } from './ids.ts';
+
+const isoInstant = z.string().datetime({ offset: false, precision: undefined });
+const nullableString = z.string().nullable();
+const nullableInt = z.number().int().nonnegative().nullable();
+const nullableDecimal = z.number().nonnegative().nullable();
+
+/** One APEL cloud usage record, normalised: epoch seconds, nulls explicit, VO split from FQAN. */
+export const cloudUsageRecordSchema = z.object({
+  vmUuid: z.string().min(1),
+  siteName: z.string().min(1),
+  machineName: nullableString,
+  localUserId: nullableString,
+  localGroupId: nullableString,
+  globalUserName: nullableString,
+  fqan: nullableString,
+  vo: nullableString,
+  voGroup: nullableString,
+  voRole: nullableString,
+  status: nullableString,
+  startTime: nullableInt,
+  endTime: nullableInt,
+  suspendDuration: nullableInt,
+  wallDuration: nullableInt,
+  cpuDuration: nullableInt,
+  cpuCount: nullableDecimal,
+  networkType: nullableString,
+  networkInbound: nullableInt,
+  networkOutbound: nullableInt,
+  publicIpCount: nullableInt,
+  memory: nullableInt,
+  disk: nullableInt,
+  storageRecordId: nullableString,
+  imageId: nullableString,
+  cloudType: nullableString,
+  cloudComputeService: nullableString,
+  benchmarkType: nullableString,
+  benchmark: nullableDecimal,
+  recordCreateTime: nullableInt,
+});
+export type CloudUsageRecord = z.infer<typeof cloudUsageRecordSchema>;
+
+const recordErrorSchema = z.object({
+  message: z.string(),
+  record: z.number().int().nullable(),
+  line: z.number().int().nullable(),
+  field: z.string().nullable(),
+  reason: z.string(),
+  code: z.string(),
+});
+export type RecordError = z.infer<typeof recordErrorSchema>;
+
+const probeStatus = z.enum(['OK', 'WARNING', 'CRITICAL', 'UNKNOWN']);
+
+const schemas = {
+  /** A usage record was received (APEL message, push, or a collector). */
+  CloudUsageRecorded: z.object({
+    record: cloudUsageRecordSchema,
+    receivedAt: isoInstant,
+    /** Who sent it: a site token, a CLI file, a collector source. */
+    publisher: z.string(),
+    /** sha256 of the source message text. */
+    sourceMessageId: z.string(),
+    /** 1-based index of the record in its message. */
+    recordIndex: z.number().int().positive(),
+    messageVersion: z.string(),
+  }),
+  /** A record failed validation; its message is kept for review and re-submission. */
+  CloudRecordRejected: z.object({
+    sourceMessageId: z.string(),
+    recordIndex: z.number().int().nullable(),
+    /** The record's own lines, or the whole message when the framing itself is bad. */
+    recordText: z.string(),
+    messageText: z.string(),
+    errors: z.array(recordErrorSchema).min(1),
+    receivedAt: isoInstant,
+    publisher: z.string(),
+    siteName: nullableString,
+  }),
+  /** A quarantined record was corrected and re-submitted, or dismissed by staff. */
+  QuarantineResolved: z.object({
+    sourceMessageId: z.string(),
+    recordIndex: z.number().int().nullable(),
+    resolution: z.enum(['resubmitted', 'dismissed']),
+    resolvedAt: isoInstant,
+    by: z.string(),
+  }),
+  VmStateChanged: z.object({
+    vmUuid: z.string().min(1),
+    siteName: z.string().min(1),
+    state: z.string(),
+    previousState: nullableString,
+    at: isoInstant,
+    source: z.string(),
+  }),
+  ProbeResultRecorded: z.object({
+    timestamp: isoInstant,
+    hostname: z.string().min(1),
+    service: z.string().min(1),
+    metric: z.string().min(1),
+    status: probeStatus,
+    summary: z.string(),
+    message: z.string(),
+    monitoringHost: z.string(),
+  }),
+  DowntimeDeclared: z.object({
+    downtimeId: z.string(),
+    siteName: nullableString,
+    classification: z.enum(['SCHEDULED', 'UNSCHEDULED']),
+    severity: z.enum(['OUTAGE', 'WARNING']),
+    start: isoInstant,
+    end: isoInstant,
+    declaredAt: isoInstant.nullable(),
+    description: z.string(),
+    endpoints: z.array(z.object({ hostname: z.string(), service: z.string() })),
+  }),
+  DowntimeCancelled: z.object({ downtimeId: z.string(), cancelledAt: isoInstant }),
+  SiteRegistered: z.object({
+    siteName: z.string().min(1),
+    primaryKey: nullableString,
+    country: nullableString,
+    ngi: nullableString,
+    certificationStatus: nullableString,
+    productionInfrastructure: nullableString,
+  }),
+  ServiceEndpointRegistered: z.object({
+    siteName: z.string().min(1),
+    hostname: z.string().min(1),
+    service: z.string().min(1),
+    url: nullableString,
+    primaryKey: nullableString,
+    inProduction: z.boolean(),
+    monitored: z.boolean(),
+    scopes: z.array(z.string()),
+  }),
+  ProfilePublished: z.object({
+    kind: z.enum(['operations', 'aggregation', 'metric']),
+    name: z.string().min(1),
+    /** Effective from this UTC date (YYYY-MM-DD). */
+    effectiveFrom: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+    profile: z.record(z.string(), z.unknown()),
+  }),
+} as const;
+
+export type EventType = keyof typeof schemas;
+export type EventData<T extends EventType> = z.infer<(typeof schemas)[T]>;
+export type DomainEvent = { [T in EventType]: { type: T; data: EventData<T> } }[EventType];
+export const EVENT_TYPES = Object.keys(schemas) as EventType[];
+
+/** Schema version of each type; bump it (and teach `decodeEvent` to upcast) when a payload changes. */
+export const EVENT_VERSIONS: Record<EventType, number> = Object.fromEntries(EVENT_TYPES.map((t) => [t, 1])) as Record<
+  EventType,
+  number
+>;
+
+/** Stream names: one stream per natural aggregate. */
+export const streams = {
+  vm: (vmUuid: string) => `vm-${vmUuid}`,
+  quarantine: (sourceMessageId: string) => `quarantine-${sourceMessageId}`,
+  probes: (hostname: string, service: string) => `probes-${hostname}/${service}`,
+  downtime: (downtimeId: string) => `downtime-${downtimeId}`,
+  site: (siteName: string) => `site-${siteName}`,
+  profile: (kind: string, name: string) => `profile-${kind}-${name}`,
+} as const;
+
+export class InvalidEventError extends FedledgerError {
+  constructor(type: string, detail: string) {
+    super('INVALID_EVENT', `invalid ${type} event: ${detail}`);
+  }
+}
+
+function validate<T extends EventType>(type: T, data: unknown): EventData<T> {
+  const result = schemas[type].safeParse(data);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new InvalidEventError(type, `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  return result.data as EventData<T>;
+}
+
+/**
+ * Builds a validated event. `identity` is the natural key plus the content
+ * that makes this fact distinct; the same identity always yields the same id.
+ */
+export function newEvent<T extends EventType>(type: T, data: EventData<T>, identity: unknown): NewEvent {
+  const valid = validate(type, data);
+  return {
+    id: deterministicUuid(type, identity),
+    type,
+    data: valid as unknown as JsonObject,
+    metadata: { schemaVersion: EVENT_VERSIONS[type] },
+  };
+}
+
+export function isKnownType(type: string): type is EventType {
+  return Object.hasOwn(schemas, type);
+}
+
+/** Validates a stored event into its typed form. */
+export function decodeEvent(event: RecordedEvent): DomainEvent {
+  if (!isKnownType(event.type)) throw new InvalidEventError(event.type, 'unknown event type');
+  return { type: event.type, data: validate(event.type, event.data) } as DomainEvent;
+}

@@ -1,0 +1,35 @@
+/**
+ * The read models fedledger maintains, and the helper that brings them to
+ * the head of the log before a command reads them.
+ */
+import path from 'node:path';
+import type { EventLog } from '../eventlog/port.ts';
+import type { Projection } from './projection.ts';
+import { type CatchUpProgress, ProjectionRunner } from './runner.ts';
+
+export const projections: Projection[] = [];
+
+export function projectionsDir(dataDir: string): string {
+  return path.join(dataDir, 'projections');
+}
+
+export function findProjection(name: string): Projection | undefined {
+  return projections.find((p) => p.name === name);
+}
+
+/** Opens a runner per projection (all, or the named ones) and catches each up to the head of the log. */
+export async function upToDate(
+  log: EventLog,
+  dataDir: string,
+  names?: readonly string[],
+  onProgress?: (name: string, p: CatchUpProgress) => void,
+): Promise<Map<string, ProjectionRunner>> {
+  const runners = new Map<string, ProjectionRunner>();
+  for (const projection of projections) {
+    if (names && !names.includes(projection.name)) continue;
+    const runner = new ProjectionRunner(log, projection, projectionsDir(dataDir));
+    await runner.catchUp(onProgress && ((p) => onProgress(projection.name, p)));
+    runners.set(projection.name, runner);
+  }
+  return runners;
+}

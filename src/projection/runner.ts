@@ -1,0 +1,248 @@
+/**
+ * Runs one projection into its own SQLite file. Events are applied in
+ * batches inside one transaction that also advances the checkpoint, so a
+ * crash never double-counts or skips. Each applied event id is remembered,
+ * so a redelivered event (EventStoreDB may store a re-sent event twice) is
+ * applied once. A changed projection version is rebuilt side by side into a
+ * fresh file and swapped in; the old file keeps serving until then.
+ */
+import Database from 'better-sqlite3';
+import { EventEmitter } from 'node:events';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { decodeEvent } from '../events/catalogue.ts';
+import type { EventFilter, EventLog, RecordedEvent, Subscription } from '../eventlog/port.ts';
+import type { ApplyContext, Projection } from './projection.ts';
+
+export const BATCH_SIZE = 1000;
+/** A live batch is committed at most this long after its first event arrived. */
+const LIVE_FLUSH_MS = 50;
+
+export interface BatchCommitted {
+  projection: string;
+  position: bigint;
+  events: number;
+  topics: string[];
+}
+
+export interface CatchUpProgress {
+  position: bigint;
+  head: bigint;
+  applied: number;
+}
+
+const META_SCHEMA = `
+CREATE TABLE IF NOT EXISTS projection_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS applied_events (event_id TEXT PRIMARY KEY) WITHOUT ROWID;
+`;
+
+export function readModelPath(dir: string, name: string): string {
+  return path.join(dir, `${name}.sqlite`);
+}
+
+function openFile(file: string): Database.Database {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 10000');
+  db.exec(META_SCHEMA);
+  return db;
+}
+
+function readMeta(db: Database.Database, key: string): string | undefined {
+  return (db.prepare('SELECT value FROM projection_meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+}
+
+/** One opened read-model file with its prepared handler and checkpoint. */
+class ReadModelFile {
+  readonly db: Database.Database;
+  checkpoint: bigint;
+  private readonly handle;
+  private readonly remember;
+  private readonly saveCheckpoint;
+
+  constructor(
+    readonly file: string,
+    readonly projection: Projection,
+  ) {
+    this.db = openFile(file);
+    if (readMeta(this.db, 'version') === undefined) {
+      this.db.transaction(() => {
+        projection.setup(this.db);
+        const put = this.db.prepare('INSERT INTO projection_meta (key, value) VALUES (?, ?)');
+        put.run('name', projection.name);
+        put.run('version', String(projection.version));
+        put.run('checkpoint', '-1');
+      })();
+    }
+    this.checkpoint = BigInt(readMeta(this.db, 'checkpoint') ?? '-1');
+    this.handle = projection.prepare(this.db);
+    this.remember = this.db.prepare('INSERT OR IGNORE INTO applied_events (event_id) VALUES (?)');
+    this.saveCheckpoint = this.db.prepare("UPDATE projection_meta SET value = ? WHERE key = 'checkpoint'");
+  }
+
+  get version(): number {
+    return Number(readMeta(this.db, 'version'));
+  }
+
+  /** Applies the events after the checkpoint in one transaction; returns the topics that changed. */
+  apply(events: readonly RecordedEvent[]): string[] {
+    const topics = new Set<string>();
+    const ctx: ApplyContext = { db: this.db, changed: (topic) => topics.add(topic) };
+    let last = this.checkpoint;
+    this.db.transaction(() => {
+      for (const event of events) {
+        if (event.position <= last) continue;
+        last = event.position;
+        if (this.remember.run(event.id).changes === 0) continue;
+        const decoded = decodeEvent(event);
+        this.handle(
+          { event: decoded, id: event.id, stream: event.stream, position: event.position, created: event.created },
+          ctx,
+        );
+      }
+      this.saveCheckpoint.run(String(last));
+    })();
+    this.checkpoint = last;
+    return [...topics];
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+export class ProjectionRunner extends EventEmitter<{ committed: [BatchCommitted]; error: [unknown] }> {
+  private current: ReadModelFile;
+  private subscription: Subscription | undefined;
+  private live: Promise<void> | undefined;
+  private readonly filter: EventFilter;
+
+  constructor(
+    private readonly log: EventLog,
+    readonly projection: Projection,
+    private readonly dir: string,
+  ) {
+    super();
+    mkdirSync(dir, { recursive: true });
+    this.filter = { eventTypes: projection.eventTypes };
+    this.current = new ReadModelFile(readModelPath(dir, projection.name), projection);
+  }
+
+  get file(): string {
+    return this.current.file;
+  }
+
+  get checkpoint(): bigint {
+    return this.current.checkpoint;
+  }
+
+  /** The read model's database, for queries in the same process. */
+  get db(): Database.Database {
+    return this.current.db;
+  }
+
+  /** Head of the events this projection reads. */
+  head(): Promise<bigint> {
+    return this.log.headPosition(this.filter);
+  }
+
+  /** Brings the read model to the head of the log, rebuilding first if the projection's version changed. */
+  async catchUp(onProgress?: (p: CatchUpProgress) => void): Promise<number> {
+    if (this.current.version !== this.projection.version) return this.rebuild(onProgress);
+    return this.applyUntilHead(this.current, onProgress);
+  }
+
+  /** Replays every event into a fresh file, then swaps it in. */
+  async rebuild(onProgress?: (p: CatchUpProgress) => void): Promise<number> {
+    const wasLive = this.live !== undefined;
+    if (wasLive) await this.stop();
+    const target = readModelPath(this.dir, this.projection.name);
+    const next = `${target}.next`;
+    for (const suffix of ['', '-wal', '-shm']) rmSync(next + suffix, { force: true });
+    const fresh = new ReadModelFile(next, this.projection);
+    const applied = await this.applyUntilHead(fresh, onProgress);
+    // A single file without a WAL can be renamed atomically over the old one.
+    fresh.db.pragma('wal_checkpoint(TRUNCATE)');
+    fresh.db.pragma('journal_mode = DELETE');
+    fresh.close();
+    this.current.close();
+    renameSync(next, target);
+    for (const suffix of ['-wal', '-shm']) if (existsSync(target + suffix)) rmSync(target + suffix);
+    this.current = new ReadModelFile(target, this.projection);
+    if (wasLive) this.start();
+    return applied;
+  }
+
+  private async applyUntilHead(file: ReadModelFile, onProgress?: (p: CatchUpProgress) => void): Promise<number> {
+    const head = await this.head();
+    let applied = 0;
+    let batch: RecordedEvent[] = [];
+    const commit = () => {
+      const topics = file.apply(batch);
+      applied += batch.length;
+      if (file === this.current) this.emitCommitted(batch.length, topics);
+      onProgress?.({ position: file.checkpoint, head, applied });
+      batch = [];
+    };
+    if (file.checkpoint >= head) return 0;
+    for await (const event of this.log.readAll({ fromPosition: file.checkpoint + 1n, filter: this.filter })) {
+      if (event.position > head) break;
+      batch.push(event);
+      if (batch.length >= BATCH_SIZE) commit();
+      if (event.position === head) break;
+    }
+    if (batch.length) commit();
+    return applied;
+  }
+
+  private emitCommitted(events: number, topics: string[]): void {
+    this.emit('committed', { projection: this.projection.name, position: this.current.checkpoint, events, topics });
+  }
+
+  /** Follows the log live from the checkpoint until `stop()`. */
+  start(): void {
+    if (this.live) return;
+    const subscription = this.log.subscribe({ afterPosition: this.current.checkpoint, filter: this.filter });
+    this.subscription = subscription;
+    this.live = this.follow(subscription).catch((error: unknown) => {
+      this.emit('error', error);
+    });
+  }
+
+  private async follow(subscription: Subscription): Promise<void> {
+    const iterator = subscription[Symbol.asyncIterator]();
+    let batch: RecordedEvent[] = [];
+    let pending = iterator.next();
+    for (;;) {
+      const timeout = batch.length
+        ? new Promise<'flush'>((resolve) => setTimeout(() => resolve('flush'), LIVE_FLUSH_MS))
+        : undefined;
+      const next = await (timeout ? Promise.race([pending, timeout]) : pending);
+      if (next === 'flush' || (next.done && batch.length)) {
+        this.emitCommitted(batch.length, this.current.apply(batch));
+        batch = [];
+        if (next === 'flush') continue;
+      }
+      if (next.done) return;
+      batch.push(next.value);
+      pending = iterator.next();
+      if (batch.length >= BATCH_SIZE) {
+        this.emitCommitted(batch.length, this.current.apply(batch));
+        batch = [];
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.subscription?.stop();
+    await this.live;
+    this.subscription = undefined;
+    this.live = undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    this.current.close();
+  }
+}
