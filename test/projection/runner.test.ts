@@ -1,0 +1,161 @@
+import test from 'ava';
+import Database from 'better-sqlite3';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { SqliteEventLog } from '../../src/eventlog/sqlite.ts';
+import type { EventLog, ReadAllOptions, RecordedEvent } from '../../src/eventlog/port.ts';
+import { ProjectionRunner, type BatchCommitted } from '../../src/projection/runner.ts';
+import { tallyProjection } from '../support/tally-projection.ts';
+import { tempDir } from '../support/tmp.ts';
+import { streams, vmStateEvents } from '../support/vm-events.ts';
+
+function tally(db: Database.Database): Record<string, number> {
+  const rows = db.prepare('SELECT stream, events FROM tally ORDER BY stream').all() as { stream: string; events: number }[];
+  return Object.fromEntries(rows.map((r) => [r.stream, r.events]));
+}
+
+async function seed(log: EventLog, vms: number, perVm: number): Promise<void> {
+  await Promise.all(
+    Array.from({ length: vms }, (_, v) => log.append(streams.vm(`vm-${v}`), vmStateEvents(`vm-${v}`, perVm))),
+  );
+}
+
+test('catch-up applies every event once, in batches, and a second catch-up applies nothing', async (t) => {
+  const tmp = tempDir();
+  const log = new SqliteEventLog(path.join(tmp.dir, 'events.sqlite'));
+  await seed(log, 3, 1200);
+  const runner = new ProjectionRunner(log, tallyProjection(), path.join(tmp.dir, 'projections'));
+  const batches: BatchCommitted[] = [];
+  runner.on('committed', (b) => batches.push(b));
+  t.is(await runner.catchUp(), 3600);
+  t.is(runner.checkpoint, await log.headPosition());
+  t.deepEqual(tally(runner.db), { 'vm-vm-0': 1200, 'vm-vm-1': 1200, 'vm-vm-2': 1200 });
+  t.deepEqual(
+    batches.map((b) => b.events),
+    [1000, 1000, 1000, 600],
+  );
+  t.true(batches[0]!.topics.includes('stream:vm-vm-0'));
+  t.is(await runner.catchUp(), 0);
+  await runner.close();
+  await log.close();
+  tmp.cleanup();
+});
+
+test('a redelivered event id (as EventStoreDB may store a re-sent event twice) is applied once', async (t) => {
+  const tmp = tempDir();
+  const real = new SqliteEventLog(path.join(tmp.dir, 'events.sqlite'));
+  await seed(real, 1, 3);
+  // Deliver the stored events, then the first one again at a later position.
+  const stored: RecordedEvent[] = [];
+  for await (const e of real.readAll()) stored.push(e);
+  const redelivered = [...stored, { ...stored[0]!, position: stored[2]!.position + 1n }];
+  const log: EventLog = Object.assign(Object.create(real) as EventLog, {
+    headPosition: async () => redelivered.at(-1)!.position,
+    async *readAll(options: ReadAllOptions = {}) {
+      for (const e of redelivered) if (e.position >= (options.fromPosition ?? 0n)) yield e;
+    },
+  });
+  const runner = new ProjectionRunner(log, tallyProjection(), path.join(tmp.dir, 'projections'));
+  await runner.catchUp();
+  t.deepEqual(tally(runner.db), { 'vm-vm-0': 3 });
+  t.is(runner.checkpoint, redelivered.at(-1)!.position);
+  await runner.close();
+  await real.close();
+  tmp.cleanup();
+});
+
+test('live: events appended after start are applied and announced', async (t) => {
+  const tmp = tempDir();
+  const log = new SqliteEventLog(path.join(tmp.dir, 'events.sqlite'));
+  await seed(log, 1, 5);
+  const runner = new ProjectionRunner(log, tallyProjection(), path.join(tmp.dir, 'projections'));
+  await runner.catchUp();
+  runner.start();
+  const committed = new Promise<BatchCommitted>((resolve) => runner.once('committed', resolve));
+  await log.append(streams.vm('vm-new'), vmStateEvents('vm-new', 2));
+  const batch = await committed;
+  t.is(batch.events, 2);
+  t.deepEqual(batch.topics, ['stream:vm-vm-new']);
+  t.is(tally(runner.db)['vm-vm-new'], 2);
+  await runner.close();
+  await log.close();
+  tmp.cleanup();
+});
+
+test('a new projection version is rebuilt side by side while the old read model keeps serving', async (t) => {
+  const tmp = tempDir();
+  const dir = path.join(tmp.dir, 'projections');
+  const log = new SqliteEventLog(path.join(tmp.dir, 'events.sqlite'));
+  await seed(log, 2, 1500);
+  const v1 = new ProjectionRunner(log, tallyProjection(1), dir);
+  await v1.catchUp();
+  const file = v1.file;
+  await v1.close();
+  const reader = new Database(file, { readonly: true });
+  const v2 = new ProjectionRunner(log, tallyProjection(2), dir);
+  let servedDuringRebuild: unknown[] = [];
+  await v2.catchUp(() => {
+    servedDuringRebuild = reader.prepare('SELECT DISTINCT version FROM tally').pluck().all();
+  });
+  t.deepEqual(servedDuringRebuild, [1]);
+  t.deepEqual(v2.db.prepare('SELECT DISTINCT version FROM tally').pluck().all(), [2]);
+  t.deepEqual(tally(v2.db), { 'vm-vm-0': 1500, 'vm-vm-1': 1500 });
+  reader.close();
+  await v2.close();
+  await log.close();
+  tmp.cleanup();
+});
+
+function runChild(dataDir: string, killAt?: number): Promise<'killed' | 'done'> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/project-child.ts', dataDir], {
+      env: { ...process.env, KILL_AT: killAt ? String(killAt) : '' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('MIDBATCH')) child.kill('SIGKILL');
+    });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (signal === 'SIGKILL') resolve('killed');
+      else if (code === 0 && out.includes('DONE')) resolve('done');
+      else reject(new Error(`child exited with ${code ?? signal}: ${out}`));
+    });
+  });
+}
+
+test('SIGKILL in the middle of a batch, then restart: equals a clean rebuild', async (t) => {
+  const tmp = tempDir();
+  const log = new SqliteEventLog(path.join(tmp.dir, 'events.sqlite'));
+  await seed(log, 10, 500);
+  const head = await log.headPosition();
+  await log.close();
+
+  t.is(await runChild(tmp.dir, 2700), 'killed');
+  const afterCrash = new Database(path.join(tmp.dir, 'projections', 'tally.sqlite'), { readonly: true });
+  const checkpoint = afterCrash.prepare("SELECT value FROM projection_meta WHERE key = 'checkpoint'").pluck().get();
+  const countedAfterCrash = afterCrash.prepare('SELECT count(*) FROM seen').pluck().get();
+  afterCrash.close();
+  t.is(countedAfterCrash, 2000, 'only the two committed batches survive');
+  t.not(BigInt(checkpoint as string), head);
+
+  t.is(await runChild(tmp.dir), 'done');
+  const clean = tempDir();
+  const reopened = new SqliteEventLog(path.join(tmp.dir, 'events.sqlite'));
+  const rebuild = new ProjectionRunner(reopened, tallyProjection(), path.join(clean.dir, 'projections'));
+  await rebuild.catchUp();
+  const recovered = new Database(path.join(tmp.dir, 'projections', 'tally.sqlite'), { readonly: true });
+  const dump = (db: Database.Database) => ({
+    tally: tally(db),
+    seen: db.prepare('SELECT event_id, position FROM seen ORDER BY position').all(),
+  });
+  t.deepEqual(dump(recovered), dump(rebuild.db));
+  t.is(dump(recovered).seen.length, 5000);
+  recovered.close();
+  await rebuild.close();
+  await reopened.close();
+  clean.cleanup();
+  tmp.cleanup();
+});

@@ -1,0 +1,17 @@
+import { newEvent, streams } from '../../src/events/catalogue.ts';
+import type { NewEvent } from '../../src/eventlog/port.ts';
+
+/** `n` distinct VmStateChanged events for one VM; `from` keeps ids distinct across calls. */
+export function vmStateEvents(vmUuid: string, n: number, from = 0): NewEvent[] {
+  return Array.from({ length: n }, (_, k) => {
+    const i = from + k;
+    const at = new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString();
+    return newEvent(
+      'VmStateChanged',
+      { vmUuid, siteName: 'TEST-SITE', state: i % 2 ? 'started' : 'suspended', previousState: null, at, source: 'test' },
+      [vmUuid, i],
+    );
+  });
+}
+
+export { streams };
