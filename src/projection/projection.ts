@@ -29,4 +29,9 @@ export interface Projection {
   setup(db: Database.Database): void;
   /** Prepares statements once per opened file; returns the handler for one event. */
   prepare(db: Database.Database): (applied: AppliedEvent, ctx: ApplyContext) => void;
+  /**
+   * Called once per batch, inside its transaction, after the events and before the checkpoint:
+   * lets a projection defer work that many events of a batch make stale (e.g. recomputing a day).
+   */
+  afterBatch?(db: Database.Database, ctx: ApplyContext): void;
 }

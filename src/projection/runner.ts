@@ -101,6 +101,7 @@ class ReadModelFile {
           ctx,
         );
       }
+      this.projection.afterBatch?.(this.db, ctx);
       this.saveCheckpoint.run(String(last));
     })();
     this.checkpoint = last;
