@@ -141,6 +141,20 @@ const schemas = {
     inProduction: z.boolean(),
     monitored: z.boolean(),
     scopes: z.array(z.string()),
+    /** GOCDB's ROC_NAME and COUNTRY_NAME, when the endpoint document carries them. */
+    ngi: nullableString.optional(),
+    country: nullableString.optional(),
+  }),
+  /** A non-APEL input (a probe-result line, a GOCDB element) failed validation; kept for review. */
+  InputRejected: z.object({
+    input: z.enum(['probe-result', 'gocdb']),
+    sourceMessageId: z.string(),
+    /** 1-based line (probe results) or element index (GOCDB) in the source. */
+    line: z.number().int().positive().nullable(),
+    text: z.string(),
+    errors: z.array(recordErrorSchema).min(1),
+    receivedAt: isoInstant,
+    publisher: z.string(),
   }),
   ProfilePublished: z.object({
     kind: z.enum(['operations', 'aggregation', 'metric']),
