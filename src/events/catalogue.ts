@@ -163,6 +163,47 @@ const schemas = {
     effectiveFrom: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
     profile: z.record(z.string(), z.unknown()),
   }),
+  /** A collector finished a scope (an OpenStack project, an OpenNebula endpoint) up to `cursor`; a restart resumes there. */
+  CollectorCursorAdvanced: z.object({
+    source: z.string().min(1),
+    scope: z.string().min(1),
+    cursor: isoInstant,
+    advancedAt: isoInstant,
+  }),
+  /** What a collector saw of a site's cloud: endpoints, images, flavors, projects (feeds the GLUE 2 description). */
+  CollectorSnapshotTaken: z.object({
+    source: z.string().min(1),
+    siteName: z.string().min(1),
+    takenAt: isoInstant,
+    middleware: z.enum(['openstack', 'opennebula']),
+    endpoints: z.array(z.object({ url: z.string(), type: z.string(), interface: z.string(), region: nullableString })),
+    images: z.array(
+      z.object({
+        id: z.string(),
+        name: z.string(),
+        osName: nullableString,
+        osVersion: nullableString,
+        architecture: nullableString,
+        marketplaceUrl: nullableString,
+        description: nullableString,
+      }),
+    ),
+    flavors: z.array(
+      z.object({
+        id: z.string(),
+        name: z.string(),
+        vcpus: z.number().nonnegative(),
+        ramMb: z.number().int().nonnegative(),
+        diskGb: z.number().int().nonnegative(),
+        isPublic: z.boolean(),
+        benchmarkType: nullableString,
+        benchmark: nullableDecimal,
+      }),
+    ),
+    shares: z.array(
+      z.object({ projectId: z.string(), projectName: z.string(), vo: nullableString, runningVm: z.number().int().nonnegative(), totalVm: z.number().int().nonnegative() }),
+    ),
+  }),
 } as const;
 
 export type EventType = keyof typeof schemas;
@@ -184,6 +225,7 @@ export const streams = {
   downtime: (downtimeId: string) => `downtime-${downtimeId}`,
   site: (siteName: string) => `site-${siteName}`,
   profile: (kind: string, name: string) => `profile-${kind}-${name}`,
+  collector: (source: string) => `collector-${source}`,
 } as const;
 
 export class InvalidEventError extends FedledgerError {
