@@ -4,10 +4,11 @@
  */
 import path from 'node:path';
 import type { EventLog } from '../eventlog/port.ts';
+import { availabilityProjection } from '../../projections/availability.ts';
 import type { Projection } from './projection.ts';
 import { type CatchUpProgress, ProjectionRunner } from './runner.ts';
 
-export const projections: Projection[] = [];
+export const projections: Projection[] = [availabilityProjection];
 
 export function projectionsDir(dataDir: string): string {
   return path.join(dataDir, 'projections');

@@ -1,0 +1,390 @@
+/**
+ * The `availability` read model: probe results, topology, downtimes and
+ * profiles, and per UTC day the timelines and seconds of every endpoint,
+ * service, function group and site. Events only record facts and mark
+ * (endpoint, day) pairs dirty; `afterBatch` recomputes each dirty day once
+ * per batch, then the site levels of the days that changed. A result changes
+ * its day and the next one (which starts from it); a downtime changes the
+ * days it covers; a profile every day from its date on.
+ */
+import type Database from 'better-sqlite3';
+import { endpointDay, lastStatuses, siteDay, type MetricDay } from '../src/availability/aggregate.ts';
+import { secondsOf } from '../src/availability/ar.ts';
+import { DAY, dayName, dayOf } from '../src/availability/days.ts';
+import { defaultProfiles } from '../src/availability/defaults.ts';
+import { downtimeIntervals, type Downtime } from '../src/availability/downtimes.ts';
+import { compileOperations, type ProfileSet } from '../src/availability/profiles.ts';
+import { constant, type Point, type Timeline } from '../src/availability/timeline.ts';
+import { parseProfileObject, type ParsedProfile } from '../src/ingest/profiles.ts';
+import type { EventData } from '../src/events/catalogue.ts';
+import type { ApplyContext, AppliedEvent, Projection } from '../src/projection/projection.ts';
+
+const SCHEMA = `
+CREATE TABLE endpoints (
+  id INTEGER PRIMARY KEY,
+  hostname TEXT NOT NULL,
+  service TEXT NOT NULL,
+  site TEXT,
+  -- In production and monitored per GOCDB (or not in GOCDB): only those count towards their site.
+  counted INTEGER NOT NULL DEFAULT 1,
+  UNIQUE (hostname, service)
+);
+CREATE INDEX endpoints_site ON endpoints (site);
+CREATE TABLE metrics (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE results (
+  endpoint INTEGER NOT NULL,
+  ts INTEGER NOT NULL,
+  metric INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  PRIMARY KEY (endpoint, ts, metric, status)
+) WITHOUT ROWID;
+CREATE TABLE sites (name TEXT PRIMARY KEY, ngi TEXT, country TEXT) WITHOUT ROWID;
+CREATE TABLE downtimes (
+  id TEXT PRIMARY KEY,
+  site TEXT,
+  classification TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  start INTEGER NOT NULL,
+  end INTEGER NOT NULL,
+  description TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE downtime_endpoints (
+  hostname TEXT NOT NULL,
+  service TEXT NOT NULL,
+  downtime TEXT NOT NULL,
+  PRIMARY KEY (hostname, service, downtime)
+) WITHOUT ROWID;
+CREATE INDEX downtime_endpoints_downtime ON downtime_endpoints (downtime);
+CREATE TABLE profiles (
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  effective_from TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY (kind, name, effective_from)
+) WITHOUT ROWID;
+-- timeline: JSON [[secondOfDay, state], ...]; seconds cover the whole day (queries clip today to now).
+CREATE TABLE endpoint_days (
+  endpoint INTEGER NOT NULL,
+  day TEXT NOT NULL,
+  timeline TEXT NOT NULL,
+  up INTEGER NOT NULL, unknown INTEGER NOT NULL, down INTEGER NOT NULL, critical INTEGER NOT NULL, total INTEGER NOT NULL,
+  PRIMARY KEY (endpoint, day)
+) WITHOUT ROWID;
+CREATE INDEX endpoint_days_day ON endpoint_days (day);
+-- level: service (name = service type), group (name = function group), site (name = '').
+CREATE TABLE level_days (
+  site TEXT NOT NULL,
+  level TEXT NOT NULL,
+  name TEXT NOT NULL,
+  day TEXT NOT NULL,
+  timeline TEXT NOT NULL,
+  up INTEGER NOT NULL, unknown INTEGER NOT NULL, down INTEGER NOT NULL, critical INTEGER NOT NULL, total INTEGER NOT NULL,
+  PRIMARY KEY (level, site, name, day)
+) WITHOUT ROWID;
+CREATE INDEX level_days_day ON level_days (level, day);
+`;
+
+export const encodeTimeline = (t: Timeline) => JSON.stringify(t.map((p) => [p.at, p.state]));
+export const decodeTimeline = (text: string): Timeline => (JSON.parse(text) as Array<[number, string]>).map(([at, state]) => ({ at, state }));
+
+interface StoredProfile {
+  parsed: ParsedProfile;
+  position: number;
+}
+
+/** Picks the profiles in force on a day: per kind the latest effective one; the metric profile the aggregation names, if present. */
+export function profilesForDay(stored: readonly StoredProfile[], day: string): ProfileSet {
+  const candidates = [...defaultProfiles().map((parsed) => ({ parsed, position: -1 })), ...stored].filter((p) => p.parsed.profile.date <= day);
+  const latest = <K extends ParsedProfile['kind']>(kind: K, name?: string) => {
+    let best: StoredProfile | undefined;
+    for (const p of candidates) {
+      if (p.parsed.kind !== kind || (name !== undefined && p.parsed.profile.name !== name)) continue;
+      if (!best || p.parsed.profile.date > best.parsed.profile.date || (p.parsed.profile.date === best.parsed.profile.date && p.position > best.position)) best = p;
+    }
+    return best?.parsed as Extract<ParsedProfile, { kind: K }> | undefined;
+  };
+  const aggregation = latest('aggregation')!.profile;
+  const metrics = (aggregation.metricProfile ? latest('metric', aggregation.metricProfile) : undefined) ?? latest('metric')!;
+  return { operations: compileOperations(latest('operations')!.profile), aggregation, metrics: metrics.profile };
+}
+
+/** Per opened file: prepared statements, caches and the dirty sets of the current batch. */
+class Model {
+  private readonly endpointIds = new Map<string, number>();
+  private readonly endpointInfo = new Map<number, { hostname: string; service: string; site: string | null; counted: boolean }>();
+  private readonly metricIds = new Map<string, number>();
+  private readonly metricNames = new Map<number, string>();
+  private readonly stored: StoredProfile[] = [];
+  private readonly profileCache = new Map<string, ProfileSet>();
+  /** endpoint id → dirty day numbers */
+  private readonly dirty = new Map<number, Set<number>>();
+  /** site → day numbers whose site levels must be recomputed */
+  private readonly dirtySites = new Map<string, Set<number>>();
+  private readonly s;
+
+  constructor(private readonly db: Database.Database) {
+    this.s = {
+      insertEndpoint: db.prepare('INSERT INTO endpoints (hostname, service) VALUES (?, ?)'),
+      setEndpointSite: db.prepare('UPDATE endpoints SET site = ?, counted = ? WHERE id = ?'),
+      insertMetric: db.prepare('INSERT INTO metrics (name) VALUES (?)'),
+      insertResult: db.prepare('INSERT OR IGNORE INTO results (endpoint, ts, metric, status) VALUES (?, ?, ?, ?)'),
+      results: db.prepare('SELECT ts, metric, status FROM results WHERE endpoint = ? AND ts >= ? AND ts < ? ORDER BY ts, metric, status').raw(),
+      endpointDays: db.prepare('SELECT day FROM endpoint_days WHERE endpoint = ?').pluck(),
+      upsertSite: db.prepare(
+        'INSERT INTO sites (name, ngi, country) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET ngi = coalesce(excluded.ngi, ngi), country = coalesce(excluded.country, country)',
+      ),
+      ensureSite: db.prepare('INSERT INTO sites (name, ngi, country) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET ngi = coalesce(ngi, excluded.ngi), country = coalesce(country, excluded.country)'),
+      downtime: db.prepare('SELECT classification, severity, start, end FROM downtimes WHERE id = ?'),
+      downtimeEndpoints: db.prepare('SELECT hostname, service FROM downtime_endpoints WHERE downtime = ?'),
+      deleteDowntime: db.prepare('DELETE FROM downtimes WHERE id = ?'),
+      deleteDowntimeEndpoints: db.prepare('DELETE FROM downtime_endpoints WHERE downtime = ?'),
+      insertDowntime: db.prepare('INSERT INTO downtimes (id, site, classification, severity, start, end, description) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insertDowntimeEndpoint: db.prepare('INSERT OR IGNORE INTO downtime_endpoints (hostname, service, downtime) VALUES (?, ?, ?)'),
+      endpointDowntimes: db.prepare(
+        `SELECT d.classification, d.severity, d.start, d.end FROM downtime_endpoints de JOIN downtimes d ON d.id = de.downtime
+         WHERE de.hostname = ? AND de.service = ? AND d.start < ? AND d.end + 60 > ?`,
+      ),
+      upsertProfile: db.prepare(
+        'INSERT INTO profiles (kind, name, effective_from, position, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, name, effective_from) DO UPDATE SET position = excluded.position, body = excluded.body',
+      ),
+      resultDaysFrom: db.prepare('SELECT DISTINCT endpoint, ts / 86400 FROM results WHERE ts >= ?').raw(),
+      endpointDaysFrom: db.prepare('SELECT endpoint, day FROM endpoint_days WHERE day >= ?').raw(),
+      upsertEndpointDay: db.prepare(
+        `INSERT INTO endpoint_days (endpoint, day, timeline, up, unknown, down, critical, total) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (endpoint, day) DO UPDATE SET timeline = excluded.timeline, up = excluded.up, unknown = excluded.unknown,
+         down = excluded.down, critical = excluded.critical, total = excluded.total`,
+      ),
+      deleteEndpointDay: db.prepare('DELETE FROM endpoint_days WHERE endpoint = ? AND day = ?'),
+      siteEndpointDays: db.prepare(
+        `SELECT e.id, e.service, d.timeline FROM endpoints e LEFT JOIN endpoint_days d ON d.endpoint = e.id AND d.day = ?
+         WHERE e.site = ? AND e.counted = 1`,
+      ),
+      deleteLevelDays: db.prepare('DELETE FROM level_days WHERE site = ? AND day = ?'),
+      insertLevelDay: db.prepare(
+        'INSERT INTO level_days (site, level, name, day, timeline, up, unknown, down, critical, total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+    };
+    for (const row of db.prepare('SELECT id, hostname, service, site, counted FROM endpoints').all() as Array<{ id: number; hostname: string; service: string; site: string | null; counted: number }>) {
+      this.endpointIds.set(`${row.hostname}\u0000${row.service}`, row.id);
+      this.endpointInfo.set(row.id, { hostname: row.hostname, service: row.service, site: row.site, counted: row.counted === 1 });
+    }
+    for (const row of db.prepare('SELECT id, name FROM metrics').all() as Array<{ id: number; name: string }>) {
+      this.metricIds.set(row.name, row.id);
+      this.metricNames.set(row.id, row.name);
+    }
+    for (const row of db.prepare('SELECT kind, name, position, body FROM profiles ORDER BY position').all() as Array<{ name: string; position: number; body: string }>)
+      this.stored.push({ parsed: parseProfileObject(JSON.parse(row.body), `profile ${row.name}`), position: row.position });
+  }
+
+  private endpoint(hostname: string, service: string): number {
+    const key = `${hostname}\u0000${service}`;
+    let id = this.endpointIds.get(key);
+    if (id === undefined) {
+      id = Number(this.s.insertEndpoint.run(hostname, service).lastInsertRowid);
+      this.endpointIds.set(key, id);
+      this.endpointInfo.set(id, { hostname, service, site: null, counted: true });
+    }
+    return id;
+  }
+
+  private metric(name: string): number {
+    let id = this.metricIds.get(name);
+    if (id === undefined) {
+      id = Number(this.s.insertMetric.run(name).lastInsertRowid);
+      this.metricIds.set(name, id);
+      this.metricNames.set(id, name);
+    }
+    return id;
+  }
+
+  private markDirty(endpoint: number, day: number): void {
+    let days = this.dirty.get(endpoint);
+    if (!days) this.dirty.set(endpoint, (days = new Set()));
+    days.add(day);
+  }
+
+  private markSite(site: string, day: number): void {
+    let days = this.dirtySites.get(site);
+    if (!days) this.dirtySites.set(site, (days = new Set()));
+    days.add(day);
+  }
+
+  private profiles(day: number): ProfileSet {
+    const name = dayName(day);
+    let set = this.profileCache.get(name);
+    if (!set) this.profileCache.set(name, (set = profilesForDay(this.stored, name)));
+    return set;
+  }
+
+  probeResult(r: EventData<'ProbeResultRecorded'>): void {
+    const endpoint = this.endpoint(r.hostname, r.service);
+    const ts = Date.parse(r.timestamp) / 1000;
+    if (this.s.insertResult.run(endpoint, ts, this.metric(r.metric), r.status).changes === 0) return;
+    const day = dayOf(ts);
+    this.markDirty(endpoint, day);
+    this.markDirty(endpoint, day + 1);
+  }
+
+  /** Marks every day the downtime covers, for each endpoint it names. */
+  private markDowntime(d: { start: number; end: number }, endpoints: ReadonlyArray<{ hostname: string; service: string }>): void {
+    for (const e of endpoints) {
+      const id = this.endpoint(e.hostname, e.service);
+      for (let day = dayOf(d.start); day <= dayOf(d.end + 59); day++) this.markDirty(id, day);
+    }
+  }
+
+  /** Forgets a downtime (superseded or cancelled), marking the days it covered. */
+  private dropDowntime(id: string): void {
+    const old = this.s.downtime.get(id) as { start: number; end: number } | undefined;
+    if (!old) return;
+    this.markDowntime(old, this.s.downtimeEndpoints.all(id) as Array<{ hostname: string; service: string }>);
+    this.s.deleteDowntime.run(id);
+    this.s.deleteDowntimeEndpoints.run(id);
+  }
+
+  downtimeDeclared(d: EventData<'DowntimeDeclared'>): void {
+    this.dropDowntime(d.downtimeId);
+    const start = Date.parse(d.start) / 1000;
+    const end = Date.parse(d.end) / 1000;
+    this.s.insertDowntime.run(d.downtimeId, d.siteName, d.classification, d.severity, start, end, d.description);
+    for (const e of d.endpoints) this.s.insertDowntimeEndpoint.run(e.hostname, e.service, d.downtimeId);
+    this.markDowntime({ start, end }, d.endpoints);
+  }
+
+  downtimeCancelled(d: EventData<'DowntimeCancelled'>): void {
+    this.dropDowntime(d.downtimeId);
+  }
+
+  siteRegistered(s: EventData<'SiteRegistered'>): void {
+    this.s.upsertSite.run(s.siteName, s.ngi, s.country);
+  }
+
+  endpointRegistered(e: EventData<'ServiceEndpointRegistered'>): void {
+    const id = this.endpoint(e.hostname, e.service);
+    const info = this.endpointInfo.get(id)!;
+    const counted = e.inProduction && e.monitored;
+    this.s.ensureSite.run(e.siteName, e.ngi ?? null, e.country ?? null);
+    if (info.site === e.siteName && info.counted === counted) return;
+    const days = (this.s.endpointDays.all(id) as string[]).map((d) => dayOf(Date.parse(d) / 1000));
+    for (const site of [info.site, e.siteName]) if (site !== null) for (const day of days) this.markSite(site, day);
+    this.s.setEndpointSite.run(e.siteName, counted ? 1 : 0, id);
+    info.site = e.siteName;
+    info.counted = counted;
+  }
+
+  profilePublished(p: EventData<'ProfilePublished'>, position: number): void {
+    const parsed = parseProfileObject(p.profile, `profile ${p.name}`);
+    this.s.upsertProfile.run(p.kind, p.name, p.effectiveFrom, position, JSON.stringify(p.profile));
+    const index = this.stored.findIndex((s) => s.parsed.kind === parsed.kind && s.parsed.profile.name === parsed.profile.name && s.parsed.profile.date === parsed.profile.date);
+    if (index >= 0) this.stored.splice(index, 1);
+    this.stored.push({ parsed, position });
+    this.profileCache.clear();
+    const from = dayOf(Date.parse(`${p.effectiveFrom}T00:00:00Z`) / 1000);
+    for (const [endpoint, day] of this.s.resultDaysFrom.all(from * DAY) as Array<[number, number]>) {
+      this.markDirty(endpoint, day);
+      this.markDirty(endpoint, day + 1);
+    }
+    for (const [endpoint, day] of this.s.endpointDaysFrom.all(p.effectiveFrom) as Array<[number, string]>)
+      this.markDirty(endpoint, dayOf(Date.parse(day) / 1000));
+  }
+
+  /** Recomputes the dirty endpoint days, then the site levels of the days that changed. */
+  flush(ctx: ApplyContext): void {
+    for (const [endpoint, days] of this.dirty) {
+      const info = this.endpointInfo.get(endpoint)!;
+      for (const day of days) {
+        this.recomputeEndpointDay(endpoint, info.hostname, info.service, day);
+        if (info.site !== null) this.markSite(info.site, day);
+      }
+      ctx.changed(`endpoint:${info.hostname}/${info.service}`);
+    }
+    this.dirty.clear();
+    for (const [site, days] of this.dirtySites) {
+      for (const day of days) this.recomputeSiteDay(site, day);
+      ctx.changed(`site:${site}`);
+    }
+    this.dirtySites.clear();
+  }
+
+  private recomputeEndpointDay(endpoint: number, hostname: string, service: string, day: number): void {
+    const profiles = this.profiles(day);
+    const start = day * DAY;
+    const rows = this.s.results.all(endpoint, start - DAY, start + DAY) as Array<[number, number, string]>;
+    const previous = new Map<string, MetricDay>();
+    const current = new Map<string, MetricDay>();
+    for (const [ts, metric, status] of rows) {
+      const name = this.metricNames.get(metric)!;
+      const target = ts < start ? previous : current;
+      let m = target.get(name);
+      if (!m) target.set(name, (m = { seed: null, results: [] }));
+      m.results.push({ at: ts - (ts < start ? start - DAY : start), state: status } satisfies Point);
+    }
+    for (const [name, seed] of lastStatuses(this.profiles(day - 1), previous)) {
+      const m = current.get(name);
+      if (m) m.seed = seed;
+      else current.set(name, { seed, results: [] });
+    }
+    const downtimes = this.s.endpointDowntimes.all(hostname, service, start + DAY, start) as Downtime[];
+    const timeline = endpointDay(profiles, service, current, downtimeIntervals(downtimes, start));
+    if (timeline === null) {
+      this.s.deleteEndpointDay.run(endpoint, dayName(day));
+      return;
+    }
+    const s = secondsOf(timeline, profiles.operations.profile.defaults);
+    this.s.upsertEndpointDay.run(endpoint, dayName(day), encodeTimeline(timeline), s.up, s.unknown, s.down, s.critical, s.total);
+  }
+
+  private recomputeSiteDay(site: string, day: number): void {
+    const profiles = this.profiles(day);
+    const name = dayName(day);
+    const missing = constant(profiles.operations.profile.defaults.missing);
+    const rows = this.s.siteEndpointDays.all(name, site) as Array<{ service: string; timeline: string | null }>;
+    const result = siteDay(
+      profiles,
+      rows.map((r) => ({ service: r.service, timeline: r.timeline === null ? missing : decodeTimeline(r.timeline) })),
+    );
+    this.s.deleteLevelDays.run(site, name);
+    const put = (level: string, levelName: string, timeline: Timeline) => {
+      const s = secondsOf(timeline, profiles.operations.profile.defaults);
+      this.s.insertLevelDay.run(site, level, levelName, name, encodeTimeline(timeline), s.up, s.unknown, s.down, s.critical, s.total);
+    };
+    for (const [service, timeline] of result.services) put('service', service, timeline);
+    for (const [group, timeline] of result.groups) put('group', group, timeline);
+    if (result.site) put('site', '', result.site);
+  }
+}
+
+const models = new WeakMap<Database.Database, Model>();
+
+export const availabilityProjection: Projection = {
+  name: 'availability',
+  version: 1,
+  eventTypes: ['ProbeResultRecorded', 'DowntimeDeclared', 'DowntimeCancelled', 'SiteRegistered', 'ServiceEndpointRegistered', 'ProfilePublished'],
+  setup(db) {
+    db.exec(SCHEMA);
+  },
+  prepare(db) {
+    const model = new Model(db);
+    models.set(db, model);
+    return ({ event, position }: AppliedEvent) => {
+      switch (event.type) {
+        case 'ProbeResultRecorded':
+          return model.probeResult(event.data);
+        case 'DowntimeDeclared':
+          return model.downtimeDeclared(event.data);
+        case 'DowntimeCancelled':
+          return model.downtimeCancelled(event.data);
+        case 'SiteRegistered':
+          return model.siteRegistered(event.data);
+        case 'ServiceEndpointRegistered':
+          return model.endpointRegistered(event.data);
+        case 'ProfilePublished':
+          return model.profilePublished(event.data, Number(position));
+      }
+    };
+  },
+  afterBatch(db, ctx) {
+    models.get(db)?.flush(ctx);
+  },
+};

@@ -1,0 +1,189 @@
+/**
+ * Ingest services for availability inputs, free of any HTTP or CLI
+ * framework: the CLI and `POST /v1/probes` call these. They parse with the
+ * pure parsers, append events with deterministic ids (a re-sent fact is a
+ * no-op), and keep rejected input in quarantine as InputRejected events.
+ */
+import { createHash } from 'node:crypto';
+import type { EventLog, NewEvent } from '../eventlog/port.ts';
+import { type RecordError, newEvent, streams } from '../events/catalogue.ts';
+import { sha256Hex } from '../events/ids.ts';
+import { FedledgerError } from '../errors.ts';
+import { parseGocdb, type GocdbKind } from './gocdb.ts';
+import { parseProbeLine, probeIdentity } from './probes.ts';
+import { parseProfiles } from './profiles.ts';
+
+export interface IngestOptions {
+  /** Who sent it: a token's subject, a CLI file, a scheduled pull. */
+  publisher: string;
+  /** Source name used in error messages (file name, `POST /v1/probes`). */
+  source?: string;
+  /** Reception time; defaults to now. */
+  receivedAt?: Date;
+}
+
+export interface IngestSummary {
+  accepted: number;
+  unchanged: number;
+  rejected: number;
+  errors: RecordError[];
+}
+
+/** Events appended per group: the SQLite store commits appends made in the same tick in one transaction. */
+const GROUP = 20_000;
+/** At most this many errors are returned to the caller (all are kept in quarantine). */
+const MAX_ERRORS = 1_000;
+
+const isoNow = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** Appends events grouped by stream, all streams at once; returns how many were new. */
+async function appendGrouped(log: EventLog, items: ReadonlyArray<{ stream: string; event: NewEvent }>): Promise<number> {
+  const byStream = new Map<string, NewEvent[]>();
+  for (const { stream, event } of items) {
+    const list = byStream.get(stream);
+    if (list) list.push(event);
+    else byStream.set(stream, [event]);
+  }
+  const results = await Promise.all([...byStream].map(([stream, events]) => log.append(stream, events)));
+  return results.reduce((n, r) => n + r.written, 0);
+}
+
+/** Ingests probe-result lines as they come (a file streamed line by line, or a request body split). */
+export async function ingestProbeLines(log: EventLog, lines: AsyncIterable<string> | Iterable<string>, options: IngestOptions): Promise<IngestSummary> {
+  const source = options.source ?? options.publisher;
+  const receivedAt = isoNow(options.receivedAt ?? new Date());
+  const hash = createHash('sha256');
+  const summary: IngestSummary = { accepted: 0, unchanged: 0, rejected: 0, errors: [] };
+  const rejected: Array<{ line: number; text: string; errors: RecordError[] }> = [];
+  let pending: Array<{ stream: string; event: NewEvent }> = [];
+  const flush = async () => {
+    const written = await appendGrouped(log, pending);
+    summary.accepted += written;
+    summary.unchanged += pending.length - written;
+    pending = [];
+  };
+  let line = 0;
+  for await (const text of lines) {
+    line++;
+    hash.update(text).update('\n');
+    if (text.trim() === '') continue;
+    const parsed = parseProbeLine(text, line, source);
+    if (!parsed.ok) {
+      rejected.push(parsed);
+      continue;
+    }
+    const r = parsed.result;
+    pending.push({ stream: streams.probes(r.hostname, r.service), event: newEvent('ProbeResultRecorded', r, probeIdentity(r)) });
+    if (pending.length >= GROUP) await flush();
+  }
+  await flush();
+  if (rejected.length) {
+    const sourceMessageId = hash.digest('hex');
+    const events = rejected.map((r) =>
+      newEvent(
+        'InputRejected',
+        { input: 'probe-result', sourceMessageId, line: r.line, text: r.text, errors: r.errors, receivedAt, publisher: options.publisher },
+        [sourceMessageId, r.line],
+      ),
+    );
+    await log.append(streams.quarantine(sourceMessageId), events);
+    summary.rejected = rejected.length;
+    summary.errors = rejected.flatMap((r) => r.errors).slice(0, MAX_ERRORS);
+  }
+  return summary;
+}
+
+/** Ingests a whole body of JSON lines. */
+export function ingestProbeResults(log: EventLog, text: string, options: IngestOptions): Promise<IngestSummary> {
+  return ingestProbeLines(log, text.split(/\r?\n/), options);
+}
+
+export interface GocdbSummary extends IngestSummary {
+  kind: GocdbKind;
+}
+
+/** Ingests one GOCDB document (site list, service endpoints or downtimes, recognised by content). */
+export async function ingestGocdb(log: EventLog, xml: string, options: IngestOptions): Promise<GocdbSummary> {
+  const source = options.source ?? options.publisher;
+  const doc = parseGocdb(xml, source);
+  const items: Array<{ stream: string; event: NewEvent }> = [
+    ...doc.sites.map((s) => ({ stream: streams.site(s.siteName), event: newEvent('SiteRegistered', s, s) })),
+    ...doc.endpoints.map((e) => ({ stream: streams.site(e.siteName), event: newEvent('ServiceEndpointRegistered', e, e) })),
+    // Identity is the content: an unchanged re-send is a no-op, a changed one supersedes.
+    ...doc.downtimes.map((d) => ({ stream: streams.downtime(d.downtimeId), event: newEvent('DowntimeDeclared', d, d) })),
+  ];
+  const written = await appendGrouped(log, items);
+  const summary: GocdbSummary = { kind: doc.kind, accepted: written, unchanged: items.length - written, rejected: doc.rejected.length, errors: [] };
+  if (doc.rejected.length) {
+    const sourceMessageId = sha256Hex(xml);
+    const receivedAt = isoNow(options.receivedAt ?? new Date());
+    await log.append(
+      streams.quarantine(sourceMessageId),
+      doc.rejected.map((r) =>
+        newEvent(
+          'InputRejected',
+          { input: 'gocdb', sourceMessageId, line: r.index, text: r.text, errors: r.errors, receivedAt, publisher: options.publisher },
+          [sourceMessageId, r.index],
+        ),
+      ),
+    );
+    summary.errors = doc.rejected.flatMap((r) => r.errors).slice(0, MAX_ERRORS);
+  }
+  return summary;
+}
+
+/** Ingests operations, aggregation or metric profiles; each takes effect from its `date`. */
+export async function ingestProfiles(log: EventLog, text: string, options: IngestOptions): Promise<IngestSummary> {
+  const parsed = parseProfiles(text, options.source ?? options.publisher);
+  const items = parsed.map((p) => {
+    const data = { kind: p.kind, name: p.profile.name, effectiveFrom: p.profile.date, profile: p.raw };
+    return { stream: streams.profile(p.kind, p.profile.name), event: newEvent('ProfilePublished', data, data) };
+  });
+  const written = await appendGrouped(log, items);
+  return { accepted: written, unchanged: items.length - written, rejected: 0, errors: [] };
+}
+
+export const GOCDB_METHODS = ['get_site_list', 'get_service_endpoint', 'get_downtime'] as const;
+
+export class GocdbPullError extends FedledgerError {}
+
+/**
+ * Pulls topology and downtimes from a GOCDB programmatic interface
+ * (e.g. https://goc.egi.eu/gocdbpi/public/). Downtimes are asked for from
+ * `downtimesSince` (default: 7 days before now), so late declarations are seen.
+ */
+export async function pullGocdb(
+  log: EventLog,
+  baseUrl: string,
+  fetchImpl: typeof fetch = fetch,
+  options: { now?: Date; downtimesSince?: Date } = {},
+): Promise<Record<(typeof GOCDB_METHODS)[number], GocdbSummary>> {
+  const now = options.now ?? new Date();
+  const since = options.downtimesSince ?? new Date(now.getTime() - 7 * 86_400_000);
+  const out = {} as Record<(typeof GOCDB_METHODS)[number], GocdbSummary>;
+  for (const method of GOCDB_METHODS) {
+    const url = new URL(baseUrl);
+    url.searchParams.set('method', method);
+    if (method === 'get_downtime') url.searchParams.set('windowstart', since.toISOString().slice(0, 10));
+    const response = await fetchImpl(url);
+    if (!response.ok) throw new GocdbPullError('GOCDB_PULL_FAILED', `GOCDB ${method} answered HTTP ${response.status}`, { message: url.href });
+    out[method] = await ingestGocdb(log, await response.text(), { publisher: `gocdb:${url.origin}`, source: url.href, receivedAt: now });
+  }
+  return out;
+}
+
+/** A cron job descriptor for `fedledger serve`'s scheduler. */
+export interface ScheduledJob {
+  name: string;
+  /** Cron expression, UTC. */
+  cron: string;
+  run(log: EventLog): Promise<unknown>;
+}
+
+export function gocdbPullJob(config: { gocdbUrl: string; cron?: string; fetchImpl?: typeof fetch }): ScheduledJob {
+  return {
+    name: 'gocdb-pull',
+    cron: config.cron ?? '17 * * * *',
+    run: (log) => pullGocdb(log, config.gocdbUrl, config.fetchImpl),
+  };
+}
