@@ -105,6 +105,8 @@ export class SqliteEventLog implements EventLog {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 10000');
+    // A larger WAL between checkpoints lets pages rewritten by successive appends be copied back once.
+    this.db.pragma('wal_autocheckpoint = 10000');
     this.db.exec(SCHEMA);
     this.committed.setMaxListeners(0);
     this.stmt = {

@@ -1,9 +1,10 @@
 /**
  * Runs one projection into its own SQLite file. Events are applied in
  * batches inside one transaction that also advances the checkpoint, so a
- * crash never double-counts or skips. Each applied event id is remembered,
- * so a redelivered event (EventStoreDB may store a re-sent event twice) is
- * applied once. A changed projection version is rebuilt side by side into a
+ * crash never double-counts or skips. On EventStoreDB, which may store a
+ * re-sent event twice, each applied event id is remembered so a redelivered
+ * one is applied once; the SQLite store's ids are unique, so there the check
+ * would only cost time. A changed projection version is rebuilt side by side into a
  * fresh file and swapped in; the old file keeps serving until then.
  */
 import Database from 'better-sqlite3';
@@ -64,6 +65,7 @@ class ReadModelFile {
   constructor(
     readonly file: string,
     readonly projection: Projection,
+    private readonly dedupeIds: boolean,
   ) {
     this.db = openFile(file);
     if (readMeta(this.db, 'version') === undefined) {
@@ -94,7 +96,7 @@ class ReadModelFile {
       for (const event of events) {
         if (event.position <= last) continue;
         last = event.position;
-        if (this.remember.run(event.id).changes === 0) continue;
+        if (this.dedupeIds && this.remember.run(event.id).changes === 0) continue;
         const decoded = decodeEvent(event);
         this.handle(
           { event: decoded, id: event.id, stream: event.stream, position: event.position, created: event.created },
@@ -118,6 +120,7 @@ export class ProjectionRunner extends EventEmitter<{ committed: [BatchCommitted]
   private subscription: Subscription | undefined;
   private live: Promise<void> | undefined;
   private readonly filter: EventFilter;
+  private readonly dedupeIds: boolean;
 
   constructor(
     private readonly log: EventLog,
@@ -127,7 +130,8 @@ export class ProjectionRunner extends EventEmitter<{ committed: [BatchCommitted]
     super();
     mkdirSync(dir, { recursive: true });
     this.filter = { eventTypes: projection.eventTypes };
-    this.current = new ReadModelFile(readModelPath(dir, projection.name), projection);
+    this.dedupeIds = log.kind !== 'sqlite';
+    this.current = new ReadModelFile(readModelPath(dir, projection.name), projection, this.dedupeIds);
   }
 
   get file(): string {
@@ -161,7 +165,7 @@ export class ProjectionRunner extends EventEmitter<{ committed: [BatchCommitted]
     const target = readModelPath(this.dir, this.projection.name);
     const next = `${target}.next`;
     for (const suffix of ['', '-wal', '-shm']) rmSync(next + suffix, { force: true });
-    const fresh = new ReadModelFile(next, this.projection);
+    const fresh = new ReadModelFile(next, this.projection, this.dedupeIds);
     const applied = await this.applyUntilHead(fresh, onProgress);
     // A single file without a WAL can be renamed atomically over the old one.
     fresh.db.pragma('wal_checkpoint(TRUNCATE)');
@@ -170,7 +174,7 @@ export class ProjectionRunner extends EventEmitter<{ committed: [BatchCommitted]
     this.current.close();
     renameSync(next, target);
     for (const suffix of ['-wal', '-shm']) if (existsSync(target + suffix)) rmSync(target + suffix);
-    this.current = new ReadModelFile(target, this.projection);
+    this.current = new ReadModelFile(target, this.projection, this.dedupeIds);
     if (wasLive) this.start();
     return applied;
   }

@@ -50,6 +50,7 @@ test('a redelivered event id (as EventStoreDB may store a re-sent event twice) i
   for await (const e of real.readAll()) stored.push(e);
   const redelivered = [...stored, { ...stored[0]!, position: stored[2]!.position + 1n }];
   const log: EventLog = Object.assign(Object.create(real) as EventLog, {
+    kind: 'eventstoredb',
     headPosition: async () => redelivered.at(-1)!.position,
     async *readAll(options: ReadAllOptions = {}) {
       for (const e of redelivered) if (e.position >= (options.fromPosition ?? 0n)) yield e;
