@@ -35,7 +35,12 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`fedledger: ${error.message} [${error.code}]\n`);
       return 1;
     }
-    const detail = error instanceof FedledgerError ? `${error.message} [${error.code}]` : error instanceof Error ? (error.stack ?? error.message) : String(error);
+    const detail =
+      error instanceof FedledgerError
+        ? `${error.message} [${error.code}]`
+        : error instanceof Error
+          ? (error.stack ?? error.message)
+          : String(error);
     process.stderr.write(`fedledger: internal error: ${detail}\n`);
     return 2;
   } finally {

@@ -24,7 +24,14 @@ function makeEvents(n: number, offset: number): NewEvent[] {
   return Array.from({ length: n }, (_, k) => {
     const i = offset + k;
     const at = new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString();
-    const data = { vmUuid: `vm-${i % 5000}`, siteName: 'BENCH-SITE', state: 'started', previousState: null, at, source: 'bench' };
+    const data = {
+      vmUuid: `vm-${i % 5000}`,
+      siteName: 'BENCH-SITE',
+      state: 'started',
+      previousState: null,
+      at,
+      source: 'bench',
+    };
     return newEvent('VmStateChanged', data, [data.vmUuid, i]);
   });
 }
@@ -45,7 +52,9 @@ const rawRevisions = new Map<string, number>();
 let rawCalls = 0;
 /** Raw inserts of the same events, `perTx` per transaction, each transaction to one of 100 streams as the store's calls are. */
 function rawAppend(db: Database.Database, events: NewEvent[], perTx: number): void {
-  const insert = db.prepare('INSERT INTO events (id, stream, revision, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const insert = db.prepare(
+    'INSERT INTO events (id, stream, revision, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
   const tx = db.transaction((chunk: NewEvent[]) => {
     const stream = `raw-${rawCalls++ % 100}`;
     let revision = rawRevisions.get(stream) ?? -1;
@@ -58,7 +67,13 @@ function rawAppend(db: Database.Database, events: NewEvent[], perTx: number): vo
   for (let i = 0; i < events.length; i += perTx) tx(events.slice(i, i + perTx));
 }
 
-async function appendAll(log: EventLog, events: NewEvent[], perCall: number, writers: number, streamTag: string): Promise<void> {
+async function appendAll(
+  log: EventLog,
+  events: NewEvent[],
+  perCall: number,
+  writers: number,
+  streamTag: string,
+): Promise<void> {
   const chunks: NewEvent[][] = [];
   for (let i = 0; i < events.length; i += perCall) chunks.push(events.slice(i, i + perCall));
   let next = 0;
@@ -89,30 +104,41 @@ report(
 const bulk = makeEvents(BATCHED, SINGLE + BATCHED);
 report(
   await measure(`append, ${BULK} events per call`, BATCHED, () => appendAll(log, bulk, BULK, 1, 'bulk')),
-  await measure(`raw insert, ${BULK} per transaction`, BATCHED, () => rawAppend(raw, makeEvents(BATCHED, 10 * BATCHED), BULK)),
+  await measure(`raw insert, ${BULK} per transaction`, BATCHED, () =>
+    rawAppend(raw, makeEvents(BATCHED, 10 * BATCHED), BULK),
+  ),
 );
 const concurrentSingles = makeEvents(20_000, SINGLE + 2 * BATCHED);
 report(
-  await measure('append, 4 concurrent writers x 1 event', concurrentSingles.length, () => appendAll(log, concurrentSingles, 1, 4, 'four')),
+  await measure('append, 4 concurrent writers x 1 event', concurrentSingles.length, () =>
+    appendAll(log, concurrentSingles, 1, 4, 'four'),
+  ),
   await measure('raw insert, 1 per transaction', SINGLE, () => rawAppend(raw, makeEvents(SINGLE, 11 * BATCHED), 1)),
 );
 const concurrent = makeEvents(BATCHED, 3 * BATCHED);
 report(
-  await measure('append, 4 concurrent writers x 100 events', BATCHED, () => appendAll(log, concurrent, 100, 4, 'fourh')),
-  await measure('raw insert, 100 per transaction', BATCHED, () => rawAppend(raw, makeEvents(BATCHED, 12 * BATCHED), 100)),
+  await measure('append, 4 concurrent writers x 100 events', BATCHED, () =>
+    appendAll(log, concurrent, 100, 4, 'fourh'),
+  ),
+  await measure('raw insert, 100 per transaction', BATCHED, () =>
+    rawAppend(raw, makeEvents(BATCHED, 12 * BATCHED), 100),
+  ),
 );
 
 const total = Number(await log.headPosition());
 const rawRead = () => {
   let n = 0;
-  for (const row of raw.prepare('SELECT * FROM events ORDER BY position').iterate() as Iterable<{ data: string; metadata: string }>) {
+  for (const row of raw.prepare('SELECT * FROM events ORDER BY position').iterate() as Iterable<{
+    data: string;
+    metadata: string;
+  }>) {
     JSON.parse(row.data);
     JSON.parse(row.metadata);
     n++;
   }
   return n;
 };
-const rawCount = (raw.prepare('SELECT count(*) FROM events').pluck().get() as number);
+const rawCount = raw.prepare('SELECT count(*) FROM events').pluck().get() as number;
 const rawReadMeasured = await measure('raw SELECT + JSON.parse', rawCount, rawRead);
 report(
   await measure('readAll forwards', total, async () => {

@@ -107,7 +107,10 @@ export class StreamNotFoundError extends FedledgerError {
 }
 
 export class EventLogUnavailableError extends FedledgerError {
-  constructor(message: string, override readonly cause?: unknown) {
+  constructor(
+    message: string,
+    override readonly cause?: unknown,
+  ) {
     super('EVENTLOG_UNAVAILABLE', message);
   }
 }
@@ -115,7 +118,11 @@ export class EventLogUnavailableError extends FedledgerError {
 export function matchesFilter(filter: EventFilter | undefined, stream: string, type: string): boolean {
   if (!filter) return true;
   if (filter.eventTypes && filter.eventTypes.length > 0 && !filter.eventTypes.includes(type)) return false;
-  if (filter.streamPrefixes && filter.streamPrefixes.length > 0 && !filter.streamPrefixes.some((p) => stream.startsWith(p)))
+  if (
+    filter.streamPrefixes &&
+    filter.streamPrefixes.length > 0 &&
+    !filter.streamPrefixes.some((p) => stream.startsWith(p))
+  )
     return false;
   return true;
 }

@@ -255,10 +255,10 @@ export class SqliteEventLog implements EventLog {
       this.committed.off('commit', onCommit);
       wake?.();
     };
-    const self = this;
+    const isClosed = () => this.closed;
     async function* iterate(): AsyncGenerator<RecordedEvent> {
       try {
-        while (!stopped && !self.closed) {
+        while (!stopped && !isClosed()) {
           const rows = query.all(after, ...params) as EventRow[];
           for (const row of rows) {
             if (stopped) return;
@@ -308,7 +308,13 @@ export class SqliteEventLog implements EventLog {
 function checkExpected(stream: string, expected: ExpectedRevision, current: bigint | undefined): void {
   const actual = current ?? 'no_stream';
   if (expected === 'any') return;
-  if (expected === 'no_stream' ? current === undefined : expected === 'stream_exists' ? current !== undefined : current === expected)
+  if (
+    expected === 'no_stream'
+      ? current === undefined
+      : expected === 'stream_exists'
+        ? current !== undefined
+        : current === expected
+  )
     return;
   throw new WrongExpectedVersionError(stream, expected, actual);
 }

@@ -51,7 +51,8 @@ function openFile(file: string): Database.Database {
 }
 
 function readMeta(db: Database.Database, key: string): string | undefined {
-  return (db.prepare('SELECT value FROM projection_meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  return (db.prepare('SELECT value FROM projection_meta WHERE key = ?').get(key) as { value: string } | undefined)
+    ?.value;
 }
 
 /** One opened read-model file with its prepared handler and checkpoint. */

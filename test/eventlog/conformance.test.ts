@@ -139,7 +139,9 @@ conformance('filters by event type and stream prefix', async (t, log, p) => {
   await log.append(`${p}vm-1`, events(2, 'UsageRecorded'));
   await log.append(`${p}probe-1`, events(2, 'ProbeResult'));
   await log.append(`${p}vm-2`, events(1, 'VmStateChanged'));
-  const byType = await collect(log.readAll({ filter: { streamPrefixes: [p], eventTypes: ['UsageRecorded', 'VmStateChanged'] } }));
+  const byType = await collect(
+    log.readAll({ filter: { streamPrefixes: [p], eventTypes: ['UsageRecorded', 'VmStateChanged'] } }),
+  );
   t.deepEqual(
     byType.map((e) => e.type),
     ['UsageRecorded', 'UsageRecorded', 'VmStateChanged'],

@@ -10,7 +10,10 @@ import { tempDir } from '../support/tmp.ts';
 import { streams, vmStateEvents } from '../support/vm-events.ts';
 
 function tally(db: Database.Database): Record<string, number> {
-  const rows = db.prepare('SELECT stream, events FROM tally ORDER BY stream').all() as { stream: string; events: number }[];
+  const rows = db.prepare('SELECT stream, events FROM tally ORDER BY stream').all() as {
+    stream: string;
+    events: number;
+  }[];
   return Object.fromEntries(rows.map((r) => [r.stream, r.events]));
 }
 

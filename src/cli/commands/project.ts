@@ -12,7 +12,8 @@ export const registerProject: RegisterCommand = (program, app) => {
     .option('--rebuild', 'replay every event into a fresh read model and swap it in')
     .action(async (name: string | undefined, options: { rebuild?: boolean }) => {
       const selected = name ? [findProjection(name)] : projections;
-      if (selected.some((p) => p === undefined)) throw new UserError('UNKNOWN_PROJECTION', `no projection named ${name}`);
+      if (selected.some((p) => p === undefined))
+        throw new UserError('UNKNOWN_PROJECTION', `no projection named ${name}`);
       const cli = app();
       const log = await cli.eventLog();
       for (const projection of selected) {
