@@ -4,11 +4,13 @@
  */
 import type { Command } from 'commander';
 import type { CliApp } from '../app.ts';
+import { registerExportAr } from './export-ar.ts';
+import { registerIngestAvailability } from './ingest-availability.ts';
 import { registerProject } from './project.ts';
 
 export type RegisterCommand = (program: Command, app: () => CliApp) => void;
 
-export const commands: RegisterCommand[] = [registerProject];
+export const commands: RegisterCommand[] = [registerProject, registerIngestAvailability, registerExportAr];
 
 /** The shared parent command (`ingest`, `export`, ...), created on first use. */
 export function parentCommand(program: Command, name: string, description: string): Command {

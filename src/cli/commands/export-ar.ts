@@ -1,0 +1,38 @@
+import { UserError } from '../../errors.ts';
+import { arReport, type ArRow } from '../../availability/queries.ts';
+import { parentCommand, type RegisterCommand } from './index.ts';
+
+const COLUMNS = ['date', 'level', 'site', 'service', 'hostname', 'group', 'availability', 'reliability', 'up', 'unknown', 'down'] as const;
+
+const csvCell = (v: unknown) => {
+  if (v === null) return '';
+  const s = String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+export function arExportRows(rows: readonly ArRow[]): Array<Record<(typeof COLUMNS)[number], string | number | null>> {
+  return rows.map((r) => Object.fromEntries(COLUMNS.map((c) => [c, r[c]])) as Record<(typeof COLUMNS)[number], string | number | null>);
+}
+
+export function arCsv(rows: readonly ArRow[]): string {
+  return [COLUMNS.join(','), ...arExportRows(rows).map((r) => COLUMNS.map((c) => csvCell(r[c])).join(','))].join('\n') + '\n';
+}
+
+export const registerExportAr: RegisterCommand = (program, app) => {
+  const exp = parentCommand(program, 'export', 'write reports and data out');
+  exp
+    .command('ar')
+    .description('availability and reliability per endpoint, service, site and group of sites')
+    .requiredOption('--from <date>', 'first UTC day, YYYY-MM-DD')
+    .requiredOption('--to <date>', 'last UTC day, YYYY-MM-DD')
+    .option('--granularity <g>', 'daily or monthly', 'daily')
+    .option('--format <f>', 'json or csv', 'json')
+    .action(async (o: { from: string; to: string; granularity: string; format: string }) => {
+      if (o.granularity !== 'daily' && o.granularity !== 'monthly') throw new UserError('INVALID_OPTION', `--granularity must be daily or monthly, got ${o.granularity}`, { field: 'granularity' });
+      if (o.format !== 'json' && o.format !== 'csv') throw new UserError('INVALID_OPTION', `--format must be json or csv, got ${o.format}`, { field: 'format' });
+      const cli = app();
+      const runner = (await cli.readModels('availability')).get('availability')!;
+      const rows = arReport(runner.db, { from: o.from, to: o.to, granularity: o.granularity, now: new Date() });
+      cli.stdout.write(o.format === 'json' ? `${JSON.stringify(arExportRows(rows), null, 2)}\n` : arCsv(rows));
+    });
+};

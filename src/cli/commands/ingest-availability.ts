@@ -1,0 +1,53 @@
+import { accessSync, constants, createReadStream, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { UserError } from '../../errors.ts';
+import { ingestGocdb, ingestProbeLines, ingestProfiles, type IngestSummary } from '../../ingest/availability-service.ts';
+import { parentCommand, type RegisterCommand } from './index.ts';
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UserError('UNREADABLE_FILE', `cannot read ${file}: ${(e as Error).message}`, { message: file });
+  }
+}
+
+function print(out: NodeJS.WritableStream, err: NodeJS.WritableStream, file: string, s: IngestSummary & { kind?: string }): void {
+  out.write(`${path.basename(file)}${s.kind ? ` (${s.kind})` : ''}: ${s.accepted} accepted, ${s.unchanged} unchanged, ${s.rejected} rejected\n`);
+  for (const e of s.errors) err.write(`${e.message}\n`);
+}
+
+export const registerIngestAvailability: RegisterCommand = (program, app) => {
+  const ingest = parentCommand(program, 'ingest', 'read input files into the event log');
+  ingest
+    .command('probes')
+    .description("probe results as JSON lines in ARGO's metric-data shape")
+    .argument('<file>')
+    .action(async (file: string) => {
+      const cli = app();
+      try {
+        accessSync(file, constants.R_OK);
+      } catch (e) {
+        throw new UserError('UNREADABLE_FILE', `cannot read ${file}: ${(e as Error).message}`, { message: file });
+      }
+      const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+      print(cli.stdout, cli.stderr, file, await ingestProbeLines(await cli.eventLog(), lines, { publisher: `file:${path.basename(file)}`, source: file }));
+    });
+  ingest
+    .command('gocdb')
+    .description('a GOCDB get_site_list, get_service_endpoint or get_downtime XML document')
+    .argument('<file>')
+    .action(async (file: string) => {
+      const cli = app();
+      print(cli.stdout, cli.stderr, file, await ingestGocdb(await cli.eventLog(), readText(file), { publisher: `file:${path.basename(file)}`, source: file }));
+    });
+  ingest
+    .command('profiles')
+    .description('ARGO operations, aggregation or metric profiles (API envelope or bare object)')
+    .argument('<file>')
+    .action(async (file: string) => {
+      const cli = app();
+      print(cli.stdout, cli.stderr, file, await ingestProfiles(await cli.eventLog(), readText(file), { publisher: `file:${path.basename(file)}`, source: file }));
+    });
+};
