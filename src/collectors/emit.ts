@@ -1,0 +1,78 @@
+/**
+ * How collector output enters the log: usage records exactly as the APEL
+ * ingest stores them (stream per VM, identity = VMUUID + canonical record, so a
+ * collected record and the same record arriving in an APEL message are one
+ * fact), plus state changes, probe results, cursors and snapshots. Every id is
+ * derived from content, so collecting the same data twice appends nothing.
+ */
+import type { EventLog, NewEvent } from '../eventlog/port.ts';
+import { newEvent, streams, type CloudUsageRecord, type EventData } from '../events/catalogue.ts';
+import { canonicalJson, sha256Hex } from '../events/ids.ts';
+import { probeIdentity } from '../ingest/probes.ts';
+
+export interface Emitted {
+  stream: string;
+  event: NewEvent;
+}
+
+export const usageRecordIdentity = (record: CloudUsageRecord) => [record.vmUuid, canonicalJson(record)];
+
+/** One run's usage records as CloudUsageRecorded events; the run is their "message". */
+export function usageEvents(records: readonly CloudUsageRecord[], publisher: string, receivedAt: string): Emitted[] {
+  const sourceMessageId = sha256Hex(canonicalJson(records));
+  return records.map((record, i) => ({
+    stream: streams.vm(record.vmUuid),
+    event: newEvent(
+      'CloudUsageRecorded',
+      { record, receivedAt, publisher, sourceMessageId, recordIndex: i + 1, messageVersion: 'collector' },
+      usageRecordIdentity(record),
+    ),
+  }));
+}
+
+export function stateEvent(data: EventData<'VmStateChanged'>, requestId: string): Emitted {
+  return { stream: streams.vm(data.vmUuid), event: newEvent('VmStateChanged', data, [data.vmUuid, data.source, requestId]) };
+}
+
+export function probeEvent(data: EventData<'ProbeResultRecorded'>): Emitted {
+  return { stream: streams.probes(data.hostname, data.service), event: newEvent('ProbeResultRecorded', data, probeIdentity(data)) };
+}
+
+export function cursorEvent(data: EventData<'CollectorCursorAdvanced'>): Emitted {
+  return { stream: streams.collector(data.source), event: newEvent('CollectorCursorAdvanced', data, [data.source, data.scope, data.cursor]) };
+}
+
+/** A snapshot's identity is what was seen, not when: an unchanged cloud adds nothing. */
+export function snapshotEvent(data: EventData<'CollectorSnapshotTaken'>): Emitted {
+  const { takenAt: _takenAt, ...seen } = data;
+  return { stream: streams.collector(data.source), event: newEvent('CollectorSnapshotTaken', data, seen) };
+}
+
+/** Appends grouped by stream; returns how many events were new. */
+export async function appendEmitted(log: EventLog, items: readonly Emitted[]): Promise<number> {
+  const byStream = new Map<string, NewEvent[]>();
+  for (const { stream, event } of items) {
+    const list = byStream.get(stream);
+    if (list) list.push(event);
+    else byStream.set(stream, [event]);
+  }
+  let written = 0;
+  for (const [stream, events] of byStream) written += (await log.append(stream, events)).written;
+  return written;
+}
+
+/** The latest cursor per scope, from the source's stream (how a restart resumes). */
+export async function readCursors(log: EventLog, source: string): Promise<Map<string, string>> {
+  const cursors = new Map<string, string>();
+  try {
+    for await (const e of log.readStream(streams.collector(source))) {
+      if (e.type !== 'CollectorCursorAdvanced') continue;
+      const { scope, cursor } = e.data as EventData<'CollectorCursorAdvanced'>;
+      const known = cursors.get(scope);
+      if (known === undefined || cursor > known) cursors.set(scope, cursor);
+    }
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'STREAM_NOT_FOUND') throw error;
+  }
+  return cursors;
+}
