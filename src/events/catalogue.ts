@@ -204,6 +204,18 @@ const schemas = {
       z.object({ projectId: z.string(), projectName: z.string(), vo: nullableString, runningVm: z.number().int().nonnegative(), totalVm: z.number().int().nonnegative() }),
     ),
   }),
+  /** A technical board report was written (by the schedule or on demand); the schedule checks these before running. */
+  ReportGenerated: z.object({
+    period: z.string().regex(/^\d{4}-(\d{2}|Q[1-4])$/),
+    trigger: z.enum(['schedule', 'cli']),
+    /** The cron instant a scheduled run was due at; null for on-demand runs. */
+    scheduledFor: isoInstant.nullable(),
+    /** Log position the figures were computed at (decimal; -1 for an empty log). */
+    position: z.string().regex(/^-?\d+$/),
+    directory: z.string(),
+    files: z.array(z.object({ name: z.string(), bytes: z.number().int().nonnegative(), sha256: z.string() })),
+    generatedAt: isoInstant,
+  }),
 } as const;
 
 export type EventType = keyof typeof schemas;
@@ -236,6 +248,7 @@ export const streams = {
   site: (siteName: string) => `site-${siteName}`,
   profile: (kind: string, name: string) => `profile-${kind}-${name}`,
   collector: (source: string) => `collector-${source}`,
+  report: (period: string) => `report-${period}`,
 } as const;
 
 export class InvalidEventError extends FedledgerError {
