@@ -4,11 +4,12 @@
  */
 import path from 'node:path';
 import type { EventLog } from '../eventlog/port.ts';
+import { accountingProjection } from '../../projections/accounting.ts';
 import { availabilityProjection } from '../../projections/availability.ts';
 import type { Projection } from './projection.ts';
 import { type CatchUpProgress, ProjectionRunner } from './runner.ts';
 
-export const projections: Projection[] = [availabilityProjection];
+export const projections: Projection[] = [availabilityProjection, accountingProjection];
 
 export function projectionsDir(dataDir: string): string {
   return path.join(dataDir, 'projections');

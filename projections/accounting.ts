@@ -1,0 +1,609 @@
+/**
+ * The `accounting` read model: received usage records, the VM-month table
+ * (last received wins), monthly differences, APEL's monthly cloud summary,
+ * data-quality flags and the quarantine of rejected records.
+ *
+ * For speed, a record's handler only writes its own row and remembers the
+ * latest record per VM-month; the VM-months, their neighbours' differences
+ * and the summary groups are settled once per batch in `afterBatch`. Summary
+ * sums are shifted incrementally; a group is recomputed from its VM-months
+ * only when a contribution leaves it or a start time changes (min/max cannot
+ * be subtracted).
+ */
+import type Database from 'better-sqlite3';
+import type { CloudUsageRecord, RecordError } from '../src/events/catalogue.ts';
+import { measurementTime, recordFlags, type YearMonth, yearMonthOf } from '../src/accounting/measurement.ts';
+import {
+  CUMULATIVE,
+  type Figures,
+  groupKey,
+  hasNegative,
+  monthlyDifferences,
+  sortSummaries,
+  type SummaryRow,
+  type VmMonth,
+} from '../src/accounting/summary.ts';
+import type { Projection } from '../src/projection/projection.ts';
+
+const SCHEMA = `
+CREATE TABLE acc_records (
+  position INTEGER PRIMARY KEY,
+  event_id TEXT NOT NULL,
+  vm_uuid TEXT NOT NULL,
+  site_name TEXT NOT NULL,
+  ym INTEGER,
+  measured_at INTEGER,
+  received_at INTEGER NOT NULL,
+  publisher TEXT NOT NULL,
+  source_message_id TEXT NOT NULL,
+  record_index INTEGER NOT NULL
+);
+CREATE INDEX acc_records_vm_month ON acc_records (vm_uuid, ym);
+CREATE TABLE acc_vm_months (
+  vm_uuid TEXT NOT NULL,
+  ym INTEGER NOT NULL,
+  kept_position INTEGER NOT NULL,
+  kept_event_id TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  group_key TEXT NOT NULL,
+  site_name TEXT NOT NULL,
+  cloud_compute_service TEXT,
+  global_user_name TEXT,
+  vo TEXT,
+  vo_group TEXT,
+  vo_role TEXT,
+  status TEXT,
+  image_id TEXT,
+  cpu_count REAL,
+  benchmark_type TEXT,
+  benchmark REAL,
+  cloud_type TEXT,
+  start_time INTEGER,
+  end_time INTEGER,
+  memory INTEGER,
+  disk INTEGER,
+  wall INTEGER, cpu INTEGER, net_in INTEGER, net_out INTEGER,
+  d_wall INTEGER, d_cpu INTEGER, d_net_in INTEGER, d_net_out INTEGER,
+  PRIMARY KEY (vm_uuid, ym)
+) WITHOUT ROWID;
+CREATE INDEX acc_vm_months_group ON acc_vm_months (group_key);
+CREATE TABLE acc_summaries (
+  group_key TEXT PRIMARY KEY,
+  site_name TEXT NOT NULL,
+  cloud_compute_service TEXT,
+  ym INTEGER NOT NULL,
+  global_user_name TEXT,
+  vo TEXT,
+  vo_group TEXT,
+  vo_role TEXT,
+  status TEXT,
+  image_id TEXT,
+  cpu_count REAL,
+  benchmark_type TEXT,
+  benchmark REAL NOT NULL,
+  cloud_type TEXT,
+  cloud_position INTEGER NOT NULL,
+  earliest_start INTEGER,
+  latest_start INTEGER,
+  wall INTEGER NOT NULL, wall_n INTEGER NOT NULL,
+  cpu INTEGER NOT NULL, cpu_n INTEGER NOT NULL,
+  net_in INTEGER NOT NULL, net_in_n INTEGER NOT NULL,
+  net_out INTEGER NOT NULL, net_out_n INTEGER NOT NULL,
+  memory INTEGER NOT NULL, memory_n INTEGER NOT NULL,
+  disk INTEGER NOT NULL, disk_n INTEGER NOT NULL,
+  vms INTEGER NOT NULL
+);
+CREATE INDEX acc_summaries_month ON acc_summaries (ym, site_name);
+CREATE TABLE acc_flags (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  site_name TEXT NOT NULL,
+  vm_uuid TEXT NOT NULL,
+  ym INTEGER,
+  event_id TEXT,
+  detail TEXT NOT NULL
+);
+CREATE INDEX acc_flags_vm_month ON acc_flags (vm_uuid, ym, kind);
+CREATE TABLE acc_sites (
+  site_name TEXT PRIMARY KEY,
+  last_received_at INTEGER NOT NULL,
+  records INTEGER NOT NULL
+);
+CREATE TABLE acc_quarantine (
+  source_message_id TEXT NOT NULL,
+  record_index INTEGER NOT NULL,
+  line INTEGER,
+  site_name TEXT,
+  record_text TEXT NOT NULL,
+  message_text TEXT NOT NULL,
+  errors TEXT NOT NULL,
+  received_at TEXT NOT NULL,
+  publisher TEXT NOT NULL,
+  resolution TEXT,
+  resolved_at TEXT,
+  resolved_by TEXT,
+  PRIMARY KEY (source_message_id, record_index)
+);
+`;
+
+/** A record waiting to be settled into its VM-month at the end of the batch. */
+interface Pending {
+  vmUuid: string;
+  ym: YearMonth;
+  position: number;
+  eventId: string;
+  receivedAt: number;
+  record: CloudUsageRecord;
+}
+
+interface VmMonthRow {
+  vm_uuid: string;
+  ym: number;
+  kept_position: number;
+  group_key: string;
+  site_name: string;
+  start_time: number | null;
+  memory: number | null;
+  disk: number | null;
+  wall: number | null;
+  cpu: number | null;
+  net_in: number | null;
+  net_out: number | null;
+  d_wall: number | null;
+  d_cpu: number | null;
+  d_net_in: number | null;
+  d_net_out: number | null;
+}
+
+const figuresOf = (r: { wall: number | null; cpu: number | null; net_in: number | null; net_out: number | null }): Figures => ({
+  wallDuration: r.wall,
+  cpuDuration: r.cpu,
+  networkInbound: r.net_in,
+  networkOutbound: r.net_out,
+});
+const diffsOf = (r: VmMonthRow): Figures => ({
+  wallDuration: r.d_wall,
+  cpuDuration: r.d_cpu,
+  networkInbound: r.d_net_in,
+  networkOutbound: r.d_net_out,
+});
+const sameFigures = (a: Figures, b: Figures) => CUMULATIVE.every((f) => a[f] === b[f]);
+
+/** What one VM-month adds to its summary group: (sum, count of non-null) per summed measure. */
+type Contribution = [number, number, number, number, number, number, number, number, number, number, number, number];
+const term = (v: number | null): [number, number] => (v === null ? [0, 0] : [v, 1]);
+function contribution(diff: Figures, memory: number | null, disk: number | null): Contribution {
+  return [
+    ...term(diff.wallDuration),
+    ...term(diff.cpuDuration),
+    ...term(diff.networkInbound),
+    ...term(diff.networkOutbound),
+    ...term(memory),
+    ...term(disk),
+  ] as Contribution;
+}
+const minus = (a: Contribution, b: Contribution) => a.map((v, i) => v - b[i]!) as Contribution;
+const ZERO: Contribution = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
+function toVmMonth(p: Pending): VmMonth {
+  const r = p.record;
+  return {
+    vmUuid: p.vmUuid,
+    ym: p.ym,
+    keptPosition: p.position,
+    siteName: r.siteName,
+    cloudComputeService: r.cloudComputeService,
+    globalUserName: r.globalUserName,
+    vo: r.vo,
+    voGroup: r.voGroup,
+    voRole: r.voRole,
+    status: r.status,
+    imageId: r.imageId,
+    cpuCount: r.cpuCount,
+    benchmarkType: r.benchmarkType,
+    benchmark: r.benchmark,
+    cloudType: r.cloudType,
+    startTime: r.startTime,
+    memory: r.memory,
+    disk: r.disk,
+    wallDuration: r.wallDuration,
+    cpuDuration: r.cpuDuration,
+    networkInbound: r.networkInbound,
+    networkOutbound: r.networkOutbound,
+  };
+}
+
+function statements(db: Database.Database) {
+  return {
+    insertRecord: db.prepare(
+      `INSERT INTO acc_records (position, event_id, vm_uuid, site_name, ym, measured_at, received_at, publisher, source_message_id, record_index)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    insertFlag: db.prepare('INSERT INTO acc_flags (kind, site_name, vm_uuid, ym, event_id, detail) VALUES (?, ?, ?, ?, ?, ?)'),
+    deleteMonthFlag: db.prepare('DELETE FROM acc_flags WHERE vm_uuid = ? AND ym = ? AND kind = ?'),
+    touchSite: db.prepare(
+      `INSERT INTO acc_sites (site_name, last_received_at, records) VALUES (?, ?, ?)
+       ON CONFLICT (site_name) DO UPDATE SET last_received_at = max(last_received_at, excluded.last_received_at), records = records + excluded.records`,
+    ),
+    getVm: db.prepare('SELECT * FROM acc_vm_months WHERE vm_uuid = ? AND ym = ?'),
+    getPrev: db.prepare(
+      'SELECT wall, cpu, net_in, net_out FROM acc_vm_months WHERE vm_uuid = ? AND ym < ? ORDER BY ym DESC LIMIT 1',
+    ),
+    getNext: db.prepare('SELECT * FROM acc_vm_months WHERE vm_uuid = ? AND ym > ? ORDER BY ym ASC LIMIT 1'),
+    upsertVm: db.prepare(
+      `INSERT OR REPLACE INTO acc_vm_months (vm_uuid, ym, kept_position, kept_event_id, received_at, group_key, site_name,
+         cloud_compute_service, global_user_name, vo, vo_group, vo_role, status, image_id, cpu_count, benchmark_type, benchmark,
+         cloud_type, start_time, end_time, memory, disk, wall, cpu, net_in, net_out, d_wall, d_cpu, d_net_in, d_net_out)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    setDiffs: db.prepare('UPDATE acc_vm_months SET d_wall = ?, d_cpu = ?, d_net_in = ?, d_net_out = ? WHERE vm_uuid = ? AND ym = ?'),
+    addGroup: db.prepare(
+      `INSERT INTO acc_summaries (group_key, site_name, cloud_compute_service, ym, global_user_name, vo, vo_group, vo_role, status,
+         image_id, cpu_count, benchmark_type, benchmark, cloud_type, cloud_position, earliest_start, latest_start,
+         wall, wall_n, cpu, cpu_n, net_in, net_in_n, net_out, net_out_n, memory, memory_n, disk, disk_n, vms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+       ON CONFLICT (group_key) DO UPDATE SET
+         cloud_type = CASE WHEN excluded.cloud_position > cloud_position THEN excluded.cloud_type ELSE cloud_type END,
+         cloud_position = max(cloud_position, excluded.cloud_position),
+         earliest_start = coalesce(min(earliest_start, excluded.earliest_start), earliest_start, excluded.earliest_start),
+         latest_start = coalesce(max(latest_start, excluded.latest_start), latest_start, excluded.latest_start),
+         wall = wall + excluded.wall, wall_n = wall_n + excluded.wall_n, cpu = cpu + excluded.cpu, cpu_n = cpu_n + excluded.cpu_n,
+         net_in = net_in + excluded.net_in, net_in_n = net_in_n + excluded.net_in_n,
+         net_out = net_out + excluded.net_out, net_out_n = net_out_n + excluded.net_out_n,
+         memory = memory + excluded.memory, memory_n = memory_n + excluded.memory_n,
+         disk = disk + excluded.disk, disk_n = disk_n + excluded.disk_n, vms = vms + 1`,
+    ),
+    shiftGroup: db.prepare(
+      `UPDATE acc_summaries SET wall = wall + ?, wall_n = wall_n + ?, cpu = cpu + ?, cpu_n = cpu_n + ?, net_in = net_in + ?,
+         net_in_n = net_in_n + ?, net_out = net_out + ?, net_out_n = net_out_n + ?, memory = memory + ?, memory_n = memory_n + ?,
+         disk = disk + ?, disk_n = disk_n + ?, vms = vms + ? WHERE group_key = ? RETURNING vms`,
+    ),
+    setGroupCloud: db.prepare('UPDATE acc_summaries SET cloud_type = ?, cloud_position = ? WHERE group_key = ?'),
+    deleteGroup: db.prepare('DELETE FROM acc_summaries WHERE group_key = ?'),
+    recomputeGroup: db.prepare(
+      `UPDATE acc_summaries SET (earliest_start, latest_start, cloud_type, cloud_position) = (
+         SELECT min(start_time), max(start_time),
+           (SELECT cloud_type FROM acc_vm_months WHERE group_key = @key ORDER BY kept_position DESC LIMIT 1), max(kept_position)
+         FROM acc_vm_months WHERE group_key = @key)
+       WHERE group_key = @key`,
+    ),
+    insertQuarantine: db.prepare(
+      `INSERT OR IGNORE INTO acc_quarantine (source_message_id, record_index, line, site_name, record_text, message_text, errors, received_at, publisher)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    resolveQuarantine: db.prepare(
+      'UPDATE acc_quarantine SET resolution = ?, resolved_at = ?, resolved_by = ? WHERE source_message_id = ? AND record_index = ?',
+    ),
+  };
+}
+
+type Statements = ReturnType<typeof statements>;
+
+/** Per opened read-model file: its statements and what the current batch has left to settle. */
+interface FileState {
+  stmt: Statements;
+  pending: Map<string, Pending>;
+  sites: Map<string, { receivedAt: number; records: number }>;
+}
+
+const files = new WeakMap<Database.Database, FileState>();
+
+const epochSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+
+function settleBatch(state: FileState): Set<string> {
+  const { stmt } = state;
+  const recompute = new Set<string>();
+  const shift = (key: string, delta: Contribution, vms: number) => {
+    const row = stmt.shiftGroup.get(...delta, vms, key) as { vms: number } | undefined;
+    if (row && row.vms === 0) {
+      stmt.deleteGroup.run(key);
+      recompute.delete(key);
+    }
+  };
+  const flagNegative = (vm: { vmUuid: string; ym: number; siteName: string }, was: boolean, diff: Figures) => {
+    const is = hasNegative(diff);
+    if (!was && !is) return;
+    stmt.deleteMonthFlag.run(vm.vmUuid, vm.ym, 'negative_difference');
+    if (is) {
+      const parts = CUMULATIVE.filter((f) => (diff[f] ?? 0) < 0).map((f) => `${f} ${diff[f]}`);
+      stmt.insertFlag.run('negative_difference', vm.siteName, vm.vmUuid, vm.ym, null, `negative monthly difference: ${parts.join(', ')}`);
+    }
+  };
+
+  for (const p of state.pending.values()) {
+    const vm = toVmMonth(p);
+    const key = groupKey(vm);
+    const old = stmt.getVm.get(p.vmUuid, p.ym) as VmMonthRow | undefined;
+    const prev = stmt.getPrev.get(p.vmUuid, p.ym) as VmMonthRow | undefined;
+    const diff = monthlyDifferences(vm, prev && figuresOf(prev));
+    const r = p.record;
+    stmt.upsertVm.run(
+      p.vmUuid, p.ym, p.position, p.eventId, p.receivedAt, key, r.siteName, r.cloudComputeService, r.globalUserName, r.vo,
+      r.voGroup, r.voRole, r.status, r.imageId, r.cpuCount, r.benchmarkType, r.benchmark, r.cloudType, r.startTime, r.endTime,
+      r.memory, r.disk, r.wallDuration, r.cpuDuration, r.networkInbound, r.networkOutbound,
+      diff.wallDuration, diff.cpuDuration, diff.networkInbound, diff.networkOutbound,
+    );
+    const added = contribution(diff, r.memory, r.disk);
+    if (old && old.group_key === key) {
+      // The usual case: a running VM reports again within the month.
+      shift(key, minus(added, contribution(diffsOf(old), old.memory, old.disk)), 0);
+      stmt.setGroupCloud.run(r.cloudType, p.position, key);
+      if (old.start_time !== r.startTime) recompute.add(key);
+    } else {
+      if (old) {
+        shift(old.group_key, minus(ZERO, contribution(diffsOf(old), old.memory, old.disk)), -1);
+        recompute.add(old.group_key);
+      }
+      stmt.addGroup.run(
+        key, r.siteName, r.cloudComputeService, p.ym, r.globalUserName, r.vo, r.voGroup, r.voRole, r.status, r.imageId,
+        r.cpuCount, r.benchmarkType, r.benchmark ?? 0, r.cloudType, p.position, r.startTime, r.startTime, ...added,
+      );
+    }
+    flagNegative(vm, old !== undefined && hasNegative(diffsOf(old)), diff);
+
+    // The next kept month's difference is taken against this one.
+    if (old && sameFigures(figuresOf(old), vm)) continue;
+    const next = stmt.getNext.get(p.vmUuid, p.ym) as VmMonthRow | undefined;
+    if (!next) continue;
+    const nextOld = diffsOf(next);
+    const nextNew = monthlyDifferences(figuresOf(next), vm);
+    if (sameFigures(nextOld, nextNew)) continue;
+    stmt.setDiffs.run(nextNew.wallDuration, nextNew.cpuDuration, nextNew.networkInbound, nextNew.networkOutbound, next.vm_uuid, next.ym);
+    shift(next.group_key, minus(contribution(nextNew, 0, 0), contribution(nextOld, 0, 0)), 0);
+    flagNegative({ vmUuid: next.vm_uuid, ym: next.ym, siteName: next.site_name }, hasNegative(nextOld), nextNew);
+  }
+  for (const key of recompute) stmt.recomputeGroup.run({ key });
+  for (const [site, s] of state.sites) stmt.touchSite.run(site, s.receivedAt, s.records);
+  const touched = new Set(state.sites.keys());
+  state.pending.clear();
+  state.sites.clear();
+  return touched;
+}
+
+export const accountingProjection: Projection = {
+  name: 'accounting',
+  version: 1,
+  eventTypes: ['CloudUsageRecorded', 'CloudRecordRejected', 'QuarantineResolved'],
+  setup(db) {
+    db.exec(SCHEMA);
+  },
+  prepare(db) {
+    const state: FileState = { stmt: statements(db), pending: new Map(), sites: new Map() };
+    files.set(db, state);
+    const { stmt } = state;
+    return ({ event, id, position }, ctx) => {
+      switch (event.type) {
+        case 'CloudUsageRecorded': {
+          const { record, receivedAt: receivedIso, publisher, sourceMessageId, recordIndex } = event.data;
+          const receivedAt = epochSeconds(receivedIso);
+          const measured = measurementTime(record);
+          const ym = measured === null ? null : yearMonthOf(measured);
+          const pos = Number(position);
+          stmt.insertRecord.run(pos, id, record.vmUuid, record.siteName, ym, measured, receivedAt, publisher, sourceMessageId, recordIndex);
+          for (const flag of recordFlags(record, receivedAt))
+            stmt.insertFlag.run(flag.kind, record.siteName, record.vmUuid, ym, id, flag.detail);
+          if (ym !== null) {
+            state.pending.set(`${record.vmUuid}\u0000${ym}`, { vmUuid: record.vmUuid, ym, position: pos, eventId: id, receivedAt, record });
+          }
+          const site = state.sites.get(record.siteName);
+          if (site) {
+            site.receivedAt = Math.max(site.receivedAt, receivedAt);
+            site.records += 1;
+          } else state.sites.set(record.siteName, { receivedAt, records: 1 });
+          return;
+        }
+        case 'CloudRecordRejected': {
+          const d = event.data;
+          stmt.insertQuarantine.run(
+            d.sourceMessageId, d.recordIndex ?? 0, d.errors[0]?.line ?? null, d.siteName, d.recordText, d.messageText,
+            JSON.stringify(d.errors), d.receivedAt, d.publisher,
+          );
+          ctx.changed('accounting:quarantine');
+          return;
+        }
+        case 'QuarantineResolved': {
+          const d = event.data;
+          stmt.resolveQuarantine.run(d.resolution, d.resolvedAt, d.by, d.sourceMessageId, d.recordIndex ?? 0);
+          ctx.changed('accounting:quarantine');
+          return;
+        }
+        default:
+          return;
+      }
+    };
+  },
+  afterBatch(db, ctx) {
+    const state = files.get(db);
+    if (!state || (state.pending.size === 0 && state.sites.size === 0)) return;
+    for (const site of settleBatch(state)) ctx.changed(`site:${site}`);
+    ctx.changed('accounting:summaries');
+  },
+};
+
+// ---- Queries over the read model (used by the CLI, the API and reports) ----
+
+export interface SummaryFilter {
+  from?: YearMonth;
+  to?: YearMonth;
+  site?: string;
+}
+
+interface SummaryDbRow {
+  site_name: string;
+  cloud_compute_service: string | null;
+  ym: number;
+  global_user_name: string | null;
+  vo: string | null;
+  vo_group: string | null;
+  vo_role: string | null;
+  status: string | null;
+  image_id: string | null;
+  cpu_count: number | null;
+  benchmark_type: string | null;
+  benchmark: number;
+  cloud_type: string | null;
+  earliest_start: number | null;
+  latest_start: number | null;
+  wall: number;
+  wall_n: number;
+  cpu: number;
+  cpu_n: number;
+  net_in: number;
+  net_in_n: number;
+  net_out: number;
+  net_out_n: number;
+  memory: number;
+  memory_n: number;
+  disk: number;
+  disk_n: number;
+  vms: number;
+}
+
+const sumOrNull = (sum: number, n: number) => (n > 0 ? sum : null);
+
+/** Summary rows in the given month range (inclusive) and site, in `sortSummaries` order. */
+export function querySummaries(db: Database.Database, filter: SummaryFilter = {}): SummaryRow[] {
+  const rows = db
+    .prepare(
+      'SELECT * FROM acc_summaries WHERE ym >= @from AND ym <= @to AND (@site IS NULL OR site_name = @site)',
+    )
+    .all({ from: filter.from ?? 0, to: filter.to ?? 999_999, site: filter.site ?? null }) as SummaryDbRow[];
+  return sortSummaries(
+    rows.map((r) => ({
+      siteName: r.site_name,
+      cloudComputeService: r.cloud_compute_service,
+      year: Math.floor(r.ym / 100),
+      month: r.ym % 100,
+      globalUserName: r.global_user_name,
+      vo: r.vo,
+      voGroup: r.vo_group,
+      voRole: r.vo_role,
+      status: r.status,
+      cloudType: r.cloud_type,
+      imageId: r.image_id,
+      earliestStartTime: r.earliest_start,
+      latestStartTime: r.latest_start,
+      wallDuration: sumOrNull(r.wall, r.wall_n),
+      cpuDuration: sumOrNull(r.cpu, r.cpu_n),
+      cpuCount: r.cpu_count,
+      networkInbound: sumOrNull(r.net_in, r.net_in_n),
+      networkOutbound: sumOrNull(r.net_out, r.net_out_n),
+      memory: sumOrNull(r.memory, r.memory_n),
+      disk: sumOrNull(r.disk, r.disk_n),
+      benchmarkType: r.benchmark_type,
+      benchmark: r.benchmark,
+      numberOfVms: r.vms,
+    })),
+  );
+}
+
+export interface VmMonthView {
+  vmUuid: string;
+  ym: YearMonth;
+  siteName: string;
+  status: string | null;
+  keptEventId: string;
+  cumulative: Figures;
+  difference: Figures;
+}
+
+/** The VM-months of one VM, oldest first. */
+export function queryVmMonths(db: Database.Database, vmUuid: string): VmMonthView[] {
+  const rows = db.prepare('SELECT * FROM acc_vm_months WHERE vm_uuid = ? ORDER BY ym').all(vmUuid) as (VmMonthRow & {
+    status: string | null;
+    kept_event_id: string;
+  })[];
+  return rows.map((r) => ({
+    vmUuid: r.vm_uuid,
+    ym: r.ym,
+    siteName: r.site_name,
+    status: r.status,
+    keptEventId: r.kept_event_id,
+    cumulative: figuresOf(r),
+    difference: diffsOf(r),
+  }));
+}
+
+export interface QualityFlag {
+  kind: string;
+  siteName: string;
+  vmUuid: string;
+  ym: YearMonth | null;
+  eventId: string | null;
+  detail: string;
+}
+
+export function queryQualityFlags(db: Database.Database, site?: string): QualityFlag[] {
+  return (
+    db
+      .prepare('SELECT * FROM acc_flags WHERE (@site IS NULL OR site_name = @site) ORDER BY site_name, vm_uuid, ym, kind, id')
+      .all({ site: site ?? null }) as { kind: string; site_name: string; vm_uuid: string; ym: number | null; event_id: string | null; detail: string }[]
+  ).map((r) => ({ kind: r.kind, siteName: r.site_name, vmUuid: r.vm_uuid, ym: r.ym, eventId: r.event_id, detail: r.detail }));
+}
+
+/** The silent-site rule: a site whose last record was received more than this long before `now`. */
+export const SILENT_AFTER_SECONDS = 7 * 86_400;
+
+export interface SilentSite {
+  siteName: string;
+  lastReceivedAt: number;
+  silentForSeconds: number;
+}
+
+/** Sites that have published before but nothing in the last 7 days, judged at `now` (epoch seconds). */
+export function querySilentSites(db: Database.Database, now: number): SilentSite[] {
+  return (
+    db
+      .prepare('SELECT site_name, last_received_at FROM acc_sites WHERE last_received_at < ? ORDER BY site_name')
+      .all(now - SILENT_AFTER_SECONDS) as { site_name: string; last_received_at: number }[]
+  ).map((r) => ({ siteName: r.site_name, lastReceivedAt: r.last_received_at, silentForSeconds: now - r.last_received_at }));
+}
+
+export interface QuarantinedRecord {
+  sourceMessageId: string;
+  /** null: the message as a whole was unreadable. */
+  recordIndex: number | null;
+  line: number | null;
+  siteName: string | null;
+  recordText: string;
+  messageText: string;
+  errors: RecordError[];
+  receivedAt: string;
+  publisher: string;
+  resolution: string | null;
+}
+
+export function queryQuarantine(
+  db: Database.Database,
+  filter: { site?: string; includeResolved?: boolean } = {},
+): QuarantinedRecord[] {
+  const rows = db
+    .prepare(
+      `SELECT * FROM acc_quarantine WHERE (@site IS NULL OR site_name = @site) AND (@all = 1 OR resolution IS NULL)
+       ORDER BY received_at, source_message_id, record_index`,
+    )
+    .all({ site: filter.site ?? null, all: filter.includeResolved ? 1 : 0 }) as {
+    source_message_id: string;
+    record_index: number;
+    line: number | null;
+    site_name: string | null;
+    record_text: string;
+    message_text: string;
+    errors: string;
+    received_at: string;
+    publisher: string;
+    resolution: string | null;
+  }[];
+  return rows.map((r) => ({
+    sourceMessageId: r.source_message_id,
+    recordIndex: r.record_index === 0 ? null : r.record_index,
+    line: r.line,
+    siteName: r.site_name,
+    recordText: r.record_text,
+    messageText: r.message_text,
+    errors: JSON.parse(r.errors) as RecordError[],
+    receivedAt: r.received_at,
+    publisher: r.publisher,
+    resolution: r.resolution,
+  }));
+}

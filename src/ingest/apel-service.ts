@@ -1,0 +1,230 @@
+/**
+ * Ingest of APEL cloud messages, shared by the CLI and the HTTP push
+ * endpoint: parse, append one CloudUsageRecorded per valid record to its
+ * VM's stream, quarantine the bad ones with the message text. Framework-free.
+ */
+import { FedledgerError } from '../errors.ts';
+import type { EventLog, NewEvent } from '../eventlog/port.ts';
+import { type CloudUsageRecord, decodeEvent, newEvent, type RecordError, streams } from '../events/catalogue.ts';
+import { sha256Hex } from '../events/ids.ts';
+import { parseApelCloudMessage, type ParsedCloudRecord, type RejectedCloudRecord } from './apel-message.ts';
+
+export interface IngestOptions {
+  /** Who sent it: a site token's subject, `cli:<file>`, ... */
+  publisher: string;
+  /** How errors name the message (a file name); defaults to the message id. */
+  messageName?: string;
+  /** When set, every record's SiteName must equal it (a site pushing its own records). */
+  allowedSite?: string;
+  /** Receipt time; defaults to now. */
+  receivedAt?: Date;
+}
+
+export interface IngestError {
+  message: string;
+  record: number | null;
+  line: number | null;
+  field: string | null;
+  reason: string;
+}
+
+export interface IngestResult {
+  accepted: number;
+  unchanged: number;
+  rejected: number;
+  errors: IngestError[];
+}
+
+/** A record names another site than the submitter's: the whole message is refused (HTTP 403). */
+export class SiteMismatchError extends FedledgerError {
+  constructor(message: string, record: number | null, line: number | null, siteName: string | null, allowedSite: string) {
+    super(
+      'SITE_MISMATCH',
+      `${message}: record ${record ?? '?'} (line ${line ?? '?'}) has SiteName ${JSON.stringify(siteName)}, but this publisher may only submit records for ${JSON.stringify(allowedSite)}`,
+      { message, ...(record === null ? {} : { record }), ...(line === null ? {} : { line }), field: 'SiteName' },
+    );
+  }
+}
+
+export const sourceMessageIdOf = (text: string) => sha256Hex(text);
+
+const publicError = (e: RecordError): IngestError => ({ message: e.message, record: e.record, line: e.line, field: e.field, reason: e.reason });
+
+/** The event for one accepted record: its id is the VM plus the record's content, so an identical re-send is a no-op. */
+export function usageEvent(
+  record: CloudUsageRecord,
+  meta: { receivedAt: string; publisher: string; sourceMessageId: string; recordIndex: number; messageVersion: string },
+): NewEvent {
+  return newEvent('CloudUsageRecorded', { record, ...meta }, { vmUuid: record.vmUuid, record });
+}
+
+function checkSites(message: string, records: ParsedCloudRecord[], rejected: RejectedCloudRecord[], allowedSite: string): void {
+  const offending = [
+    ...records.map((r) => ({ index: r.index, line: r.line, site: r.record.siteName })),
+    ...rejected.filter((r) => r.siteName !== null).map((r) => ({ index: r.index, line: r.line, site: r.siteName })),
+  ]
+    .filter((r) => r.site !== allowedSite)
+    .sort((a, b) => (a.index ?? 0) - (b.index ?? 0))[0];
+  if (offending) throw new SiteMismatchError(message, offending.index, offending.line, offending.site, allowedSite);
+}
+
+/**
+ * Ingests one message. Every append is issued before the first await, so
+ * calls made one after another keep their order in the log and share the
+ * embedded store's transactions.
+ */
+export async function ingestApelMessage(log: EventLog, text: string, options: IngestOptions): Promise<IngestResult> {
+  const sourceMessageId = sourceMessageIdOf(text);
+  const message = options.messageName ?? sourceMessageId;
+  const parsed = parseApelCloudMessage(text, message);
+  if (options.allowedSite !== undefined) checkSites(message, parsed.records, parsed.rejected, options.allowedSite);
+  const receivedAt = (options.receivedAt ?? new Date()).toISOString();
+  const messageVersion = parsed.version ?? 'unknown';
+  const appends: Promise<{ written: number }>[] = parsed.records.map((r) =>
+    log.append(streams.vm(r.record.vmUuid), [
+      usageEvent(r.record, { receivedAt, publisher: options.publisher, sourceMessageId, recordIndex: r.index, messageVersion }),
+    ]),
+  );
+  const quarantined = parsed.rejected.map((r) =>
+    log.append(streams.quarantine(sourceMessageId), [
+      newEvent(
+        'CloudRecordRejected',
+        {
+          sourceMessageId,
+          recordIndex: r.index,
+          recordText: r.text,
+          messageText: text,
+          errors: r.errors,
+          receivedAt,
+          publisher: options.publisher,
+          siteName: r.siteName,
+        },
+        [sourceMessageId, r.index],
+      ),
+    ]),
+  );
+  const results = await Promise.all(appends);
+  await Promise.all(quarantined);
+  const accepted = results.filter((r) => r.written > 0).length;
+  return {
+    accepted,
+    unchanged: results.length - accepted,
+    rejected: parsed.rejected.length,
+    errors: parsed.rejected.flatMap((r) => r.errors.map(publicError)),
+  };
+}
+
+/** Adds results of several messages. */
+export function addResults(a: IngestResult, b: IngestResult): IngestResult {
+  return {
+    accepted: a.accepted + b.accepted,
+    unchanged: a.unchanged + b.unchanged,
+    rejected: a.rejected + b.rejected,
+    errors: [...a.errors, ...b.errors],
+  };
+}
+
+export const EMPTY_RESULT: IngestResult = Object.freeze({ accepted: 0, unchanged: 0, rejected: 0, errors: [] });
+
+export class QuarantineNotFoundError extends FedledgerError {
+  constructor(sourceMessageId: string, recordIndex: number | null) {
+    super(
+      'QUARANTINE_NOT_FOUND',
+      `no quarantined ${recordIndex === null ? 'message' : `record ${recordIndex}`} in message ${sourceMessageId}`,
+      { message: sourceMessageId, ...(recordIndex === null ? {} : { record: recordIndex }) },
+    );
+  }
+}
+
+async function findRejected(log: EventLog, sourceMessageId: string, recordIndex: number | null) {
+  try {
+    for await (const stored of log.readStream(streams.quarantine(sourceMessageId))) {
+      const event = decodeEvent(stored);
+      if (event.type === 'CloudRecordRejected' && event.data.recordIndex === recordIndex) return event.data;
+    }
+  } catch (error) {
+    if (!(error instanceof FedledgerError && error.code === 'STREAM_NOT_FOUND')) throw error;
+  }
+  throw new QuarantineNotFoundError(sourceMessageId, recordIndex);
+}
+
+export interface ResubmitOptions {
+  /** Who corrected it (recorded in QuarantineResolved). */
+  by: string;
+  allowedSite?: string;
+  receivedAt?: Date;
+}
+
+/**
+ * Re-submits a corrected quarantined record: `correctedText` is the record's
+ * lines (without header), or the whole corrected message when the original
+ * message was rejected as a whole (recordIndex null). The record keeps its
+ * original message and index as provenance. If it is still bad, nothing is
+ * resolved and the errors are returned.
+ */
+export async function resubmitCorrected(
+  log: EventLog,
+  sourceMessageId: string,
+  recordIndex: number | null,
+  correctedText: string,
+  options: ResubmitOptions,
+): Promise<IngestResult> {
+  const original = await findRejected(log, sourceMessageId, recordIndex);
+  const receivedAt = options.receivedAt ?? new Date();
+  let result: IngestResult;
+  if (recordIndex === null) {
+    result = await ingestApelMessage(log, correctedText, {
+      publisher: original.publisher,
+      messageName: `correction of ${sourceMessageId}`,
+      receivedAt,
+      ...(options.allowedSite === undefined ? {} : { allowedSite: options.allowedSite }),
+    });
+  } else {
+    const header = original.messageText.split(/\r?\n/, 1)[0]!.trim();
+    const name = `correction of ${sourceMessageId} record ${recordIndex}`;
+    const parsed = parseApelCloudMessage(`${header}\n${correctedText.trim()}\n`, name);
+    if (parsed.rejected.length > 0 || parsed.records.length !== 1) {
+      const errors = parsed.rejected.flatMap((r) => r.errors.map(publicError));
+      if (parsed.records.length + parsed.rejected.length !== 1)
+        errors.push({ message: name, record: null, line: null, field: null, reason: 'a correction must hold exactly one record' });
+      return { accepted: 0, unchanged: 0, rejected: 1, errors };
+    }
+    if (options.allowedSite !== undefined) checkSites(name, parsed.records, [], options.allowedSite);
+    const record = parsed.records[0]!.record;
+    const written = await log.append(streams.vm(record.vmUuid), [
+      usageEvent(record, {
+        receivedAt: receivedAt.toISOString(),
+        publisher: original.publisher,
+        sourceMessageId,
+        recordIndex,
+        messageVersion: parsed.version!,
+      }),
+    ]);
+    result = { accepted: written.written, unchanged: 1 - written.written, rejected: 0, errors: [] };
+  }
+  if (result.rejected === 0) await resolve(log, sourceMessageId, recordIndex, 'resubmitted', options.by, receivedAt);
+  return result;
+}
+
+/** Closes a quarantined record without re-submitting it (e.g. a test VM staff chose to drop). */
+export async function dismissQuarantined(log: EventLog, sourceMessageId: string, recordIndex: number | null, by: string): Promise<void> {
+  await findRejected(log, sourceMessageId, recordIndex);
+  await resolve(log, sourceMessageId, recordIndex, 'dismissed', by, new Date());
+}
+
+async function resolve(
+  log: EventLog,
+  sourceMessageId: string,
+  recordIndex: number | null,
+  resolution: 'resubmitted' | 'dismissed',
+  by: string,
+  at: Date,
+): Promise<void> {
+  await log.append(streams.quarantine(sourceMessageId), [
+    newEvent(
+      'QuarantineResolved',
+      { sourceMessageId, recordIndex, resolution, resolvedAt: at.toISOString(), by },
+      [sourceMessageId, recordIndex, resolution],
+    ),
+  ]);
+}
