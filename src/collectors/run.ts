@@ -1,0 +1,84 @@
+/**
+ * One collection run of one source: resume from the cursors in the log,
+ * collect, and append what was seen (usage records, state changes, the VM
+ * manager's reachability as a probe result, the snapshot, new cursors).
+ */
+import type { EventLog } from '../eventlog/port.ts';
+import type { CollectorSource } from './config.ts';
+import { appendEmitted, cursorEvent, probeEvent, readCursors, snapshotEvent, stateEvent, usageEvents, type Emitted } from './emit.ts';
+import type { HttpPolicy } from './http.ts';
+import { OpenNebulaCollector } from './opennebula/collector.ts';
+import { OpenStackCollector } from './openstack/collector.ts';
+import { resolveSecret } from './secrets.ts';
+import type { CollectContext, CollectionResult, ScopeFailure } from './types.ts';
+
+/** The probe metric a collection run reports for the site's VM manager endpoint. */
+export const COLLECTOR_METRIC = 'org.fedledger.Collector-API';
+
+export interface RunOptions {
+  now?: () => Date;
+  env?: NodeJS.ProcessEnv;
+  sleep?: HttpPolicy['sleep'];
+  progress?: CollectContext['progress'];
+  /** Recorded as the probe's monitoring host. */
+  monitoringHost?: string;
+}
+
+export interface RunSummary {
+  source: string;
+  records: number;
+  stateChanges: number;
+  /** Events that were new to the log (0 when the same data was collected before). */
+  written: number;
+  failures: ScopeFailure[];
+  reachability: CollectionResult['reachability'];
+}
+
+const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** The endpoint the probe result is about: the host name GOCDB registers, and its service type. */
+export function probeTarget(source: CollectorSource): { hostname: string; service: string } {
+  return source.kind === 'openstack'
+    ? { hostname: new URL(source.keystoneUrl).hostname, service: 'org.openstack.nova' }
+    : { hostname: new URL(source.rpcUrl).hostname, service: 'org.opennebula.xmlrpc' };
+}
+
+export async function runCollection(log: EventLog, source: CollectorSource, options: RunOptions = {}): Promise<RunSummary> {
+  const now = options.now ?? (() => new Date());
+  const env = options.env ?? process.env;
+  const ctx: CollectContext = {
+    now,
+    policy: { timeoutMs: source.timeoutMs, retries: source.retries, backoffMs: source.backoffMs, ...(options.sleep ? { sleep: options.sleep } : {}) },
+    ...(options.progress ? { progress: options.progress } : {}),
+  };
+  const startedAt = now();
+  const cursors = await readCursors(log, source.name);
+  const collector =
+    source.kind === 'openstack'
+      ? new OpenStackCollector(source, resolveSecret(source.auth.method === 'password' ? source.auth.password : source.auth.secret, `${source.name}.auth`, env), ctx)
+      : new OpenNebulaCollector(source, resolveSecret(source.password, `${source.name}.password`, env), ctx);
+  const result = await collector.collect(cursors);
+
+  const at = iso(startedAt);
+  const publisher = `collector:${source.name}`;
+  const { hostname, service } = probeTarget(source);
+  const emitted: Emitted[] = [
+    ...usageEvents(result.records, publisher, at),
+    ...result.stateChanges.map((c) => stateEvent(c.data, c.requestId)),
+    probeEvent({
+      timestamp: at,
+      hostname,
+      service,
+      metric: COLLECTOR_METRIC,
+      status: result.reachability.status,
+      summary: `${result.reachability.status} - ${result.reachability.detail}`,
+      message: result.reachability.responseMs === null ? '' : `response_time=${result.reachability.responseMs}ms`,
+      monitoringHost: options.monitoringHost ?? publisher,
+    }),
+    ...(result.snapshot ? [snapshotEvent({ ...result.snapshot, source: source.name, siteName: source.site, takenAt: at })] : []),
+  ];
+  // Cursors last: they only move once the data they cover is in the log.
+  const written = (await appendEmitted(log, emitted)) +
+    (await appendEmitted(log, [...result.cursors].map(([scope, cursor]) => cursorEvent({ source: source.name, scope, cursor, advancedAt: at }))));
+  return { source: source.name, records: result.records.length, stateChanges: result.stateChanges.length, written, failures: result.failures, reachability: result.reachability };
+}
