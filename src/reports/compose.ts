@@ -1,0 +1,202 @@
+/**
+ * Report content from the read models' query results. Pure: every input is
+ * a plain value (summary rows, A/R rows, flags), so the rules below are
+ * tested on hand-made inputs. See docs/reports.md for the definitions.
+ */
+import { DateTime } from 'luxon';
+import { formatYearMonth, parseYearMonth } from '../accounting/measurement.ts';
+import type { SummaryRow } from '../accounting/summary.ts';
+import type { Period } from './period.ts';
+import { monthsOf, periodDays, previousPeriod, trailingMonths } from './period.ts';
+import { DEFAULT_TARGETS, type Membership, type ReportContent, type ResourceCentre, type SiteReport, type Targets, type UsageFigures } from './model.ts';
+
+/** A site's A/R over a period, as `arReport` gives it: ratios in percent (−1 undefined), unknown as a fraction. */
+export interface SiteAvailability {
+  site: string;
+  group: string | null;
+  availability: number;
+  reliability: number;
+  unknown: number;
+}
+
+export interface ComposeInput {
+  period: Period;
+  position: bigint;
+  targets?: Targets;
+  /** Summary rows covering at least the previous period and the trailing year up to the period's end. */
+  summaries: readonly SummaryRow[];
+  availability: readonly SiteAvailability[];
+  previousAvailability: readonly SiteAvailability[];
+  threeMonthsUnder: ReadonlyArray<{ site: string; months: ReadonlyArray<{ month: string; availability: number }> }>;
+  /** Sites with a cloud VM-management endpoint registered in production and monitored. */
+  registeredSites: readonly string[];
+  /** Per site that has published: epoch seconds of the last record received before the period's end. */
+  lastReceived: ReadonlyArray<{ site: string; at: number }>;
+  /** A publisher that sent nothing for this long before the period's end is silent. */
+  silentAfterSeconds: number;
+  quarantine: ReadonlyArray<{ siteName: string | null; receivedAt: string; resolution: string | null }>;
+  flags: ReadonlyArray<{ kind: string; siteName: string; vmUuid: string; ym: number | null; detail: string }>;
+}
+
+const HOUR = 3600;
+const UNKNOWN_SITE = '(unknown)';
+const NO_VO = '(none)';
+
+const zero = (): UsageFigures => ({ vms: 0, wallHours: 0, cpuCoreHours: 0 });
+
+/** Adds one summary row to running figures; rows without CpuCount add no CPU-core hours. */
+function add(f: UsageFigures, r: SummaryRow): void {
+  const wall = (r.wallDuration ?? 0) / HOUR;
+  f.vms += r.numberOfVms;
+  f.wallHours += wall;
+  f.cpuCoreHours += wall * (r.cpuCount ?? 0);
+}
+
+const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const sorted = (names: Iterable<string>) => [...new Set(names)].sort(byName);
+
+function membership(current: Iterable<string>, previous: Iterable<string>): Membership {
+  const now = new Set(current);
+  const before = new Set(previous);
+  return {
+    active: sorted(now),
+    joined: sorted([...now].filter((n) => !before.has(n))),
+    left: sorted([...before].filter((n) => !now.has(n))),
+  };
+}
+
+const defined = (value: number) => (value < 0 ? null : value);
+
+/** The sites' reasons for missing the OLA targets over the period. */
+export function shortfalls(a: SiteAvailability | undefined, targets: Targets): string[] {
+  if (!a) return ['not monitored in the period'];
+  const out: string[] = [];
+  const pct = (v: number) => `${v.toFixed(2)} %`;
+  if (a.availability < 0) out.push('availability undefined (no known status)');
+  else if (a.availability < targets.availability) out.push(`availability ${pct(a.availability)} < ${targets.availability} %`);
+  if (a.reliability >= 0 && a.reliability < targets.reliability) out.push(`reliability ${pct(a.reliability)} < ${targets.reliability} %`);
+  if (100 * a.unknown > targets.unknown) out.push(`unknown ${pct(100 * a.unknown)} > ${targets.unknown} %`);
+  return out;
+}
+
+/** A site counts as monitored when some of the period had a known status. */
+const monitored = (a: SiteAvailability | undefined) => a !== undefined && a.unknown < 1;
+
+export function composeReport(input: ComposeInput): ReportContent {
+  const { period } = input;
+  const targets = input.targets ?? DEFAULT_TARGETS;
+  const previous = previousPeriod(period);
+  const months = new Set(monthsOf(period).map((m) => parseYearMonth(m)!));
+  const previousMonths = new Set(monthsOf(previous).map((m) => parseYearMonth(m)!));
+  const ym = (r: SummaryRow) => r.year * 100 + r.month;
+
+  const totals = { current: zero(), previous: zero() };
+  const siteUsage = new Map<string, UsageFigures>();
+  const voUsage = new Map<string, { usage: UsageFigures; sites: Set<string> }>();
+  const publishers = { current: new Set<string>(), previous: new Set<string>() };
+  const communities = { current: new Set<string>(), previous: new Set<string>() };
+  const monthly = new Map(trailingMonths(period, 12).map((m) => [parseYearMonth(m)!, zero()]));
+  for (const r of input.summaries) {
+    const month = ym(r);
+    const trailing = monthly.get(month);
+    if (trailing) add(trailing, r);
+    if (previousMonths.has(month)) {
+      add(totals.previous, r);
+      if (r.numberOfVms > 0) {
+        publishers.previous.add(r.siteName);
+        if (r.vo !== null) communities.previous.add(r.vo);
+      }
+    }
+    if (!months.has(month)) continue;
+    add(totals.current, r);
+    let site = siteUsage.get(r.siteName);
+    if (!site) siteUsage.set(r.siteName, (site = zero()));
+    add(site, r);
+    const vo = r.vo ?? NO_VO;
+    let v = voUsage.get(vo);
+    if (!v) voUsage.set(vo, (v = { usage: zero(), sites: new Set() }));
+    add(v.usage, r);
+    v.sites.add(r.siteName);
+    if (r.numberOfVms > 0) {
+      publishers.current.add(r.siteName);
+      if (r.vo !== null) communities.current.add(r.vo);
+    }
+  }
+
+  const availability = new Map(input.availability.map((a) => [a.site, a]));
+  const previousAvailability = new Map(input.previousAvailability.map((a) => [a.site, a]));
+  const registered = new Set(input.registeredSites);
+  const sites: SiteReport[] = sorted([...siteUsage.keys(), ...availability.keys(), ...registered]).map((site) => {
+    const a = availability.get(site);
+    return {
+      site,
+      ngi: a?.group ?? null,
+      usage: siteUsage.get(site) ?? zero(),
+      availability: a ? defined(a.availability) : null,
+      reliability: a ? defined(a.reliability) : null,
+      unknown: a ? 100 * a.unknown : null,
+      shortfalls: shortfalls(a, targets),
+    };
+  });
+
+  const centre = (site: string, usage: Set<string>, ar: Map<string, SiteAvailability>): ResourceCentre => {
+    const c = { site, registered: registered.has(site), monitored: monitored(ar.get(site)), published: usage.has(site) };
+    return { ...c, active: c.registered && c.monitored && c.published };
+  };
+  const candidates = sorted([...registered, ...publishers.current, ...publishers.previous, ...availability.keys()]);
+  const resourceCentres = candidates.map((s) => centre(s, publishers.current, availability));
+  const previouslyActive = candidates.filter((s) => centre(s, publishers.previous, previousAvailability).active);
+
+  const end = period.end.toSeconds();
+  const lastReceived = new Map(input.lastReceived.map((l) => [l.site, l.at]));
+  const silentPublishers = sorted([...registered, ...publishers.previous])
+    .filter((site) => (lastReceived.get(site) ?? -Infinity) < end - input.silentAfterSeconds)
+    .map((site) => {
+      const at = lastReceived.get(site);
+      return { site, lastReceived: at === undefined ? null : DateTime.fromSeconds(at, { zone: 'utc' }).toISO({ suppressMilliseconds: true })! };
+    });
+
+  const start = period.start.toMillis();
+  const quarantine = new Map<string, { rejected: number; unresolved: number }>();
+  for (const q of input.quarantine) {
+    const at = Date.parse(q.receivedAt);
+    if (at < start || at >= period.end.toMillis()) continue;
+    const site = q.siteName ?? UNKNOWN_SITE;
+    let c = quarantine.get(site);
+    if (!c) quarantine.set(site, (c = { rejected: 0, unresolved: 0 }));
+    c.rejected += 1;
+    if (q.resolution === null) c.unresolved += 1;
+  }
+
+  const negativeDifferences = input.flags
+    .filter((f) => f.kind === 'negative_difference' && f.ym !== null && months.has(f.ym))
+    .map((f) => ({ site: f.siteName, vmUuid: f.vmUuid, month: formatYearMonth(f.ym!), detail: f.detail }))
+    .sort((a, b) => byName(a.site, b.site) || byName(a.month, b.month) || byName(a.vmUuid, b.vmUuid));
+
+  return {
+    period: { name: period.name, kind: period.kind, ...periodDays(period), months: monthsOf(period) },
+    previousPeriod: previous.name,
+    position: input.position.toString(),
+    targets,
+    totals,
+    monthly: [...monthly].map(([m, f]) => ({ month: formatYearMonth(m), ...f })),
+    sites,
+    threeMonthsUnder: input.threeMonthsUnder
+      .map((t) => ({ site: t.site, months: t.months.map((m) => ({ month: m.month, availability: m.availability })) }))
+      .sort((a, b) => byName(a.site, b.site)),
+    communities: [...voUsage]
+      .map(([vo, v]) => ({ vo, sites: v.sites.size, ...v.usage }))
+      .sort((a, b) => b.cpuCoreHours - a.cpuCoreHours || b.wallHours - a.wallHours || byName(a.vo, b.vo)),
+    resourceCentres,
+    activeSites: membership(
+      resourceCentres.filter((c) => c.active).map((c) => c.site),
+      previouslyActive,
+    ),
+    activeCommunities: membership(communities.current, communities.previous),
+    dataQuality: {
+      silentPublishers,
+      quarantine: [...quarantine].map(([site, c]) => ({ site, ...c })).sort((a, b) => byName(a.site, b.site)),
+      negativeDifferences,
+    },
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * The report's reading order as a list of blocks (headings, sentences,
+ * tables, charts), shared by the Markdown and HTML renderers so that both
+ * say the same thing in the same order.
+ */
+import type { Membership, ReportContent, Table } from './model.ts';
+import { changePercent, formatCell, reportTables } from './render-tables.ts';
+
+export type Block =
+  | { kind: 'heading'; level: 1 | 2 | 3; text: string }
+  | { kind: 'paragraph'; text: string }
+  | { kind: 'table'; table: Table; whenEmpty: string }
+  | { kind: 'chart'; chart: 'monthly-usage' | 'site-availability' };
+
+const list = (names: readonly string[]) => (names.length ? names.join(', ') : 'none');
+
+function change(current: number, previous: number, format: 'int' | 'hours'): string {
+  const pct = changePercent(current, previous);
+  const delta = formatCell(current - previous, format);
+  return `${current - previous > 0 ? '+' : ''}${delta}${pct === null ? '' : ` (${formatCell(pct, 'change')} %)`}`;
+}
+
+function participation(m: Membership, noun: string, previous: string): string {
+  return `${m.active.length} active ${noun}: ${list(m.active)}. Joined since ${previous}: ${list(m.joined)}. Left since ${previous}: ${list(m.left)}.`;
+}
+
+export function reportOutline(c: ReportContent): Block[] {
+  const tables = new Map(reportTables(c).map((t) => [t.name, t]));
+  const table = (name: string, whenEmpty = 'None.'): Block => ({ kind: 'table', table: tables.get(name)!, whenEmpty });
+  const { current, previous } = c.totals;
+  const under = c.sites.filter((s) => s.shortfalls.length > 0).length;
+  return [
+    { kind: 'heading', level: 1, text: `Technical board report ${c.period.name}` },
+    {
+      kind: 'paragraph',
+      text: `Period ${c.period.from} to ${c.period.to} (UTC, one ${c.period.kind}), compared with ${c.previousPeriod}. Computed from the event log at position ${c.position}; the same log and period always give the same report.`,
+    },
+    {
+      kind: 'paragraph',
+      text: `Targets (EGI resource centre OLA, per month): availability at least ${c.targets.availability} %, reliability at least ${c.targets.reliability} %, unknown at most ${c.targets.unknown} %.`,
+    },
+    { kind: 'heading', level: 2, text: 'Federation totals' },
+    {
+      kind: 'paragraph',
+      text: `${formatCell(current.vms, 'int')} VMs (${change(current.vms, previous.vms, 'int')}), ${formatCell(current.wallHours, 'hours')} wall hours (${change(current.wallHours, previous.wallHours, 'hours')}), ${formatCell(current.cpuCoreHours, 'hours')} CPU-core hours (${change(current.cpuCoreHours, previous.cpuCoreHours, 'hours')}) against ${c.previousPeriod}.`,
+    },
+    table('totals'),
+    { kind: 'heading', level: 3, text: 'Usage per month' },
+    { kind: 'chart', chart: 'monthly-usage' },
+    table('monthly-usage'),
+    { kind: 'heading', level: 2, text: 'Resource centres' },
+    { kind: 'paragraph', text: `${c.sites.length} resource centres; ${under} under target; ${c.threeMonthsUnder.length} under ${c.targets.availability} % availability for three months running.` },
+    { kind: 'chart', chart: 'site-availability' },
+    table('sites'),
+    { kind: 'heading', level: 3, text: 'Under target' },
+    table('sites-under-target'),
+    { kind: 'heading', level: 3, text: `Under ${c.targets.availability} % availability for three months running` },
+    table('sites-under-availability-three-months'),
+    { kind: 'heading', level: 2, text: 'User communities' },
+    table('communities'),
+    { kind: 'heading', level: 2, text: 'Participation' },
+    { kind: 'paragraph', text: 'A resource centre is active when its cloud endpoint is registered, it is monitored, and it published usage in the period. A user community is active when it ran VMs in the period.' },
+    { kind: 'heading', level: 3, text: 'Active resource centres' },
+    { kind: 'paragraph', text: participation(c.activeSites, 'resource centres', c.previousPeriod) },
+    table('resource-centres'),
+    table('active-resource-centres'),
+    { kind: 'heading', level: 3, text: 'Active user communities' },
+    { kind: 'paragraph', text: participation(c.activeCommunities, 'user communities', c.previousPeriod) },
+    table('active-communities'),
+    { kind: 'heading', level: 2, text: 'Data quality' },
+    { kind: 'heading', level: 3, text: 'Silent publishers' },
+    { kind: 'paragraph', text: 'Registered resource centres, or those that published in the previous period, from which no usage record had been received in the last seven days of the period.' },
+    table('silent-publishers'),
+    { kind: 'heading', level: 3, text: 'Quarantined records' },
+    table('quarantine'),
+    { kind: 'heading', level: 3, text: 'Negative differences' },
+    table('negative-differences'),
+  ];
+}
