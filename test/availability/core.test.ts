@@ -31,8 +31,8 @@ test('egi_ops AND and OR truth tables over all 36 ordered state pairs', (t) => {
   t.is(states.length, 6);
   for (const a of states)
     for (const b of states) {
-      t.is(AND(a, b), WORST_LAST[Math.max(WORST_LAST.indexOf(a), WORST_LAST.indexOf(b))], `AND(${a}, ${b})`);
-      t.is(OR(a, b), BEST_FIRST[Math.min(BEST_FIRST.indexOf(a), BEST_FIRST.indexOf(b))], `OR(${a}, ${b})`);
+      t.is(AND(a, b), WORST_LAST[Math.max(WORST_LAST.indexOf(a), WORST_LAST.indexOf(b))]!, `AND(${a}, ${b})`);
+      t.is(OR(a, b), BEST_FIRST[Math.min(BEST_FIRST.indexOf(a), BEST_FIRST.indexOf(b))]!, `OR(${a}, ${b})`);
     }
   t.is(AND('CRITICAL', 'DOWNTIME'), 'CRITICAL');
   t.is(OR('MISSING', 'DOWNTIME'), 'DOWNTIME');
