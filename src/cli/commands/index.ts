@@ -4,13 +4,16 @@
  */
 import type { Command } from 'commander';
 import type { CliApp } from '../app.ts';
+import { registerExportAccounting } from './export-accounting.ts';
 import { registerExportAr } from './export-ar.ts';
+import { registerIngestApel } from './ingest-apel.ts';
 import { registerIngestAvailability } from './ingest-availability.ts';
 import { registerProject } from './project.ts';
+import { registerReport } from './report.ts';
 
 export type RegisterCommand = (program: Command, app: () => CliApp) => void;
 
-export const commands: RegisterCommand[] = [registerProject, registerIngestAvailability, registerExportAr];
+export const commands: RegisterCommand[] = [registerProject, registerIngestAvailability, registerExportAr, registerReport, registerIngestApel, registerExportAccounting];
 
 /** The shared parent command (`ingest`, `export`, ...), created on first use. */
 export function parentCommand(program: Command, name: string, description: string): Command {
