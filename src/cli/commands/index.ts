@@ -5,7 +5,9 @@
 import type { Command } from 'commander';
 import type { CliApp } from '../app.ts';
 import { registerExportAccounting } from './export-accounting.ts';
+import { registerCollect } from './collect.ts';
 import { registerExportAr } from './export-ar.ts';
+import { registerExportGlue2 } from './export-glue2.ts';
 import { registerIngestApel } from './ingest-apel.ts';
 import { registerIngestAvailability } from './ingest-availability.ts';
 import { registerProject } from './project.ts';
@@ -13,7 +15,7 @@ import { registerReport } from './report.ts';
 
 export type RegisterCommand = (program: Command, app: () => CliApp) => void;
 
-export const commands: RegisterCommand[] = [registerProject, registerIngestAvailability, registerExportAr, registerReport, registerIngestApel, registerExportAccounting];
+export const commands: RegisterCommand[] = [registerProject, registerIngestAvailability, registerExportAr, registerReport, registerIngestApel, registerExportAccounting, registerCollect, registerExportGlue2];
 
 /** The shared parent command (`ingest`, `export`, ...), created on first use. */
 export function parentCommand(program: Command, name: string, description: string): Command {

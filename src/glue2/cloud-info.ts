@@ -1,0 +1,142 @@
+/**
+ * A site's GLUE 2.1 cloud description in cloud-info-provider's JSON layout
+ * (top-level keys are GLUE class names, each a list), built from the latest
+ * collector snapshot of the site and its topology. Pure.
+ */
+import type { EventData } from '../events/catalogue.ts';
+
+export type CollectorSnapshot = EventData<'CollectorSnapshotTaken'>;
+
+export interface SiteTopology {
+  siteName: string;
+  /** GOCDB PRIMARY_KEY of the compute endpoint, when registered. */
+  gocdbId: string | null;
+}
+
+export interface Glue2Options {
+  /** Seconds the description stays valid (cloud-info-provider's default is 43200). */
+  validity?: number;
+  /** When the description is produced (the snapshot's time by default). */
+  creationTime?: string;
+}
+
+export type Glue2Document = Record<
+  'CloudComputingService' | 'CloudComputingManager' | 'CloudComputingEndpoint' | 'CloudComputingImage' | 'CloudComputingInstanceType' | 'Share' | 'MappingPolicy' | 'AccessPolicy',
+  Array<Record<string, unknown>>
+>;
+
+const INTERFACE: Record<CollectorSnapshot['middleware'], { name: string; implementor: string; implementation: string; semantics: string }> = {
+  openstack: { name: 'org.openstack.nova', implementor: 'OpenStack Foundation', implementation: 'OpenStack Nova', semantics: 'https://developer.openstack.org/api-ref/compute' },
+  opennebula: { name: 'org.opennebula.xmlrpc', implementor: 'OpenNebula Systems', implementation: 'OpenNebula', semantics: 'https://docs.opennebula.io/' },
+};
+
+/** cloud-info-provider writes CreationTime without a zone; it is UTC. */
+const glueTime = (iso: string) => iso.replace(/Z$/, '');
+
+export function glue2ForSite(snapshot: CollectorSnapshot, topology: SiteTopology, options: Glue2Options = {}): Glue2Document {
+  const validity = options.validity ?? 43_200;
+  const created = glueTime(options.creationTime ?? snapshot.takenAt);
+  const base = (id: string) => ({ ID: id, Validity: validity, CreationTime: created });
+  const endpointUrl = (snapshot.endpoints.find((e) => e.type === 'identity' || e.type === 'opennebula') ?? snapshot.endpoints[0])?.url ?? '';
+  const serviceId = `${endpointUrl}_cloud.compute`;
+  const managerId = `${serviceId}_manager`;
+  const iface = INTERFACE[snapshot.middleware];
+  const endpointId = `${endpointUrl}_${snapshot.middleware === 'openstack' ? 'OpenStack_v3_oidc' : 'OpenNebula_xmlrpc'}`;
+  const shareId = (s: CollectorSnapshot['shares'][number]) => `${endpointId}_share_${s.vo ?? 'none'}_${s.projectId}`;
+  const shares = snapshot.shares.filter((s) => s.vo !== null);
+  const shareIds = shares.map(shareId);
+  const maxCpu = Math.max(0, ...snapshot.flavors.map((f) => f.vcpus));
+  const maxRam = Math.max(0, ...snapshot.flavors.map((f) => f.ramMb));
+  const sum = (k: 'runningVm' | 'totalVm') => snapshot.shares.reduce((n, s) => n + s[k], 0);
+  const sharedAssociations = { Share: shareIds, CloudComputingEndpoint: [endpointId], CloudComputingManager: [managerId] };
+
+  return {
+    CloudComputingService: [
+      {
+        ...base(serviceId),
+        Name: `Cloud Compute service at ${topology.siteName}`,
+        OtherInfo: { gocdb_id: topology.gocdbId, site_name: topology.siteName },
+        Associations: { AdminDomain: [topology.siteName] },
+        Type: 'org.cloud.iaas',
+        QualityLevel: 'production',
+        Complexity: `endpointType=1,share=${shares.length}`,
+        Capability: ['executionmanagement.dynamicvmdeploy', 'security.accounting'],
+        TotalVM: sum('totalVm'),
+        RunningVM: sum('runningVm'),
+        SuspendedVM: 0,
+        HaltedVM: sum('totalVm') - sum('runningVm'),
+      },
+    ],
+    CloudComputingManager: [
+      { ...base(managerId), Associations: { CloudComputingService: [serviceId] }, InstanceMaxCPU: maxCpu, InstanceMinCPU: 0, InstanceMaxRAM: maxRam, InstanceMinRAM: 0 },
+    ],
+    CloudComputingEndpoint: [
+      {
+        ...base(endpointId),
+        Name: `Cloud computing endpoint for ${endpointId}`,
+        Associations: { CloudComputingService: [serviceId] },
+        Capability: [],
+        QualityLevel: 'production',
+        InterfaceName: iface.name,
+        HealthState: 'ok',
+        ServingState: 'production',
+        Technology: 'webservice',
+        Implementor: iface.implementor,
+        ImplementationName: iface.implementation,
+        Semantics: iface.semantics,
+        URL: endpointUrl,
+      },
+    ],
+    CloudComputingImage: snapshot.images.map((i) => ({
+      ...base(i.id),
+      Name: i.name,
+      OtherInfo: i.marketplaceUrl ? { base_mpuri: i.marketplaceUrl } : {},
+      Associations: sharedAssociations,
+      MarketplaceURL: i.marketplaceUrl,
+      OSPlatform: i.architecture,
+      OSName: i.osName,
+      OSVersion: i.osVersion,
+      Description: i.description,
+      AccessInfo: 'none',
+    })),
+    CloudComputingInstanceType: snapshot.flavors.map((f) => ({
+      ...base(f.id),
+      Name: f.name,
+      Associations: sharedAssociations,
+      Platform: 'amd64',
+      CPU: f.vcpus,
+      RAM: f.ramMb,
+      Disk: f.diskGb,
+      NetworkIn: 'UNKNOWN',
+      NetworkOut: true,
+      ...(f.benchmarkType ? { OtherInfo: { benchmark_type: f.benchmarkType, benchmark_value: f.benchmark } } : {}),
+    })),
+    Share: shares.map((s) => ({
+      ...base(shareId(s)),
+      Name: `${s.vo} - ${s.projectId} share`,
+      OtherInfo: { project_name: s.projectName },
+      Associations: { CloudComputingService: [serviceId], CloudComputingEndpoint: [endpointId] },
+      InstanceMaxCPU: maxCpu,
+      InstanceMaxRAM: maxRam,
+      TotalVM: s.totalVm,
+      RunningVM: s.runningVm,
+      SuspendedVM: 0,
+      HaltedVM: s.totalVm - s.runningVm,
+      ProjectID: s.projectId,
+    })),
+    MappingPolicy: shares.map((s) => ({
+      ...base(`${shareId(s)}_Policy`),
+      Associations: { Share: [shareId(s)], PolicyUserDomain: [s.vo] },
+      Rule: [`VO:${s.vo}`],
+      Scheme: 'org.glite.standard',
+    })),
+    AccessPolicy: [
+      {
+        ...base(`${endpointId}_policy`),
+        Associations: { CloudComputingEndpoint: [endpointId] },
+        Rule: [...new Set(shares.map((s) => `VO:${s.vo}`))],
+        Scheme: 'org.glite.standard',
+      },
+    ],
+  };
+}
