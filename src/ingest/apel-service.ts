@@ -3,11 +3,11 @@
  * endpoint: parse, append one CloudUsageRecorded per valid record to its
  * VM's stream, quarantine the bad ones with the message text. Framework-free.
  */
-import { FedledgerError } from '../errors.ts';
+import { FedledgerError, UserError } from '../errors.ts';
 import type { EventLog, NewEvent } from '../eventlog/port.ts';
 import { type CloudUsageRecord, decodeEvent, newEvent, type RecordError, streams } from '../events/catalogue.ts';
 import { sha256Hex } from '../events/ids.ts';
-import { parseApelCloudMessage, type ParsedCloudRecord, type RejectedCloudRecord } from './apel-message.ts';
+import { EMPTY_RECORD, parseApelCloudMessage, type ParsedCloudRecord, type RejectedCloudRecord } from './apel-message.ts';
 
 export interface IngestOptions {
   /** Who sent it: a site token's subject, `cli:<file>`, ... */
@@ -36,7 +36,7 @@ export interface IngestResult {
 }
 
 /** A record names another site than the submitter's: the whole message is refused (HTTP 403). */
-export class SiteMismatchError extends FedledgerError {
+export class SiteMismatchError extends UserError {
   constructor(message: string, record: number | null, line: number | null, siteName: string | null, allowedSite: string) {
     super(
       'SITE_MISMATCH',
@@ -50,12 +50,21 @@ export const sourceMessageIdOf = (text: string) => sha256Hex(text);
 
 const publicError = (e: RecordError): IngestError => ({ message: e.message, record: e.record, line: e.line, field: e.field, reason: e.reason });
 
+const RECORD_KEYS = (Object.keys(EMPTY_RECORD) as (keyof CloudUsageRecord)[]).sort();
+
+/** The record's content in a fixed key order, whatever order its producer built it in (cheaper than generic canonical JSON). */
+function recordIdentity(record: CloudUsageRecord): string {
+  const values: unknown[] = [record.vmUuid];
+  for (const key of RECORD_KEYS) values.push(record[key]);
+  return JSON.stringify(values);
+}
+
 /** The event for one accepted record: its id is the VM plus the record's content, so an identical re-send is a no-op. */
 export function usageEvent(
   record: CloudUsageRecord,
   meta: { receivedAt: string; publisher: string; sourceMessageId: string; recordIndex: number; messageVersion: string },
 ): NewEvent {
-  return newEvent('CloudUsageRecorded', { record, ...meta }, { vmUuid: record.vmUuid, record });
+  return newEvent('CloudUsageRecorded', { record, ...meta }, recordIdentity(record));
 }
 
 function checkSites(message: string, records: ParsedCloudRecord[], rejected: RejectedCloudRecord[], allowedSite: string): void {
@@ -126,7 +135,43 @@ export function addResults(a: IngestResult, b: IngestResult): IngestResult {
 
 export const EMPTY_RESULT: IngestResult = Object.freeze({ accepted: 0, unchanged: 0, rejected: 0, errors: [] });
 
-export class QuarantineNotFoundError extends FedledgerError {
+export interface IncomingMessage {
+  name: string;
+  text: string;
+}
+
+/**
+ * Ingests messages in order, keeping up to `window` of them in flight: their
+ * appends, issued in order, land in the log in order (last received wins)
+ * and share transactions. `onIngested` runs as each message completes, in order.
+ */
+export async function ingestMany(
+  log: EventLog,
+  messages: Iterable<IncomingMessage>,
+  options: Omit<IngestOptions, 'messageName'> & { window?: number; onIngested?: (name: string, result: IngestResult) => void },
+): Promise<IngestResult> {
+  const window = options.window ?? 256;
+  const inFlight: { name: string; result: Promise<IngestResult> }[] = [];
+  let total = EMPTY_RESULT;
+  const settleOldest = async () => {
+    const { name, result } = inFlight.shift()!;
+    const r = await result;
+    options.onIngested?.(name, r);
+    total = addResults(total, r);
+  };
+  for (const { name, text } of messages) {
+    const { window: _w, onIngested: _o, ...ingestOptions } = options;
+    const result = ingestApelMessage(log, text, { ...ingestOptions, messageName: name });
+    // Keep the rejection handled until its turn comes, so one bad message cannot crash the process early.
+    result.catch(() => undefined);
+    inFlight.push({ name, result });
+    if (inFlight.length >= window) await settleOldest();
+  }
+  while (inFlight.length) await settleOldest();
+  return total;
+}
+
+export class QuarantineNotFoundError extends UserError {
   constructor(sourceMessageId: string, recordIndex: number | null) {
     super(
       'QUARANTINE_NOT_FOUND',
