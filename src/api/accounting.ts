@@ -1,0 +1,201 @@
+/**
+ * Accounting reads for the API, over the `accounting` read model's tables
+ * (projections/accounting.ts): portal-style summaries grouped by any
+ * dimensions, VM-months with keyset pagination, and the records behind a
+ * VM-month. Every filter is applied in SQL with bound parameters.
+ */
+import type Database from 'better-sqlite3';
+import { GraphQLError } from 'graphql';
+import { formatYearMonth, parseYearMonth } from '../accounting/measurement.ts';
+
+export const DIMENSIONS = {
+  site: 'site_name',
+  vo: 'vo',
+  user: 'global_user_name',
+  month: 'ym',
+  status: 'status',
+  image: 'image_id',
+  cloudType: 'cloud_type',
+  service: 'cloud_compute_service',
+} as const;
+export type Dimension = keyof typeof DIMENSIONS;
+export type SummaryKey = Partial<Record<Dimension, string | null>>;
+
+export interface UsageFilter {
+  sites?: readonly string[] | null;
+  services?: readonly string[] | null;
+  vos?: readonly string[] | null;
+  users?: readonly string[] | null;
+  statuses?: readonly string[] | null;
+  from?: string | null;
+  to?: string | null;
+  /** Exact values (null included) of a summary row's key: the drill-down. */
+  key?: SummaryKey;
+}
+
+export interface UsageFigures {
+  vms: number;
+  wallHours: number;
+  cpuHours: number;
+  coreHours: number;
+  memoryMb: number;
+  diskGb: number;
+  networkInGb: number;
+  networkOutGb: number;
+}
+
+export const badInput = (message: string, field: string) => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', field } });
+
+function yearMonth(text: string | null | undefined, field: string): number | undefined {
+  if (text === null || text === undefined) return undefined;
+  const ym = parseYearMonth(text);
+  if (ym === null) throw badInput(`${field} must be YYYY-MM, got ${JSON.stringify(text)}`, field);
+  return ym;
+}
+
+/** WHERE clause and parameters for a filter (acc_summaries and acc_vm_months share these column names). */
+function where(filter: UsageFilter): { sql: string; params: unknown[] } {
+  const clauses: string[] = [];
+  const params: unknown[] = [];
+  const inList = (column: string, values: readonly string[] | null | undefined) => {
+    if (!values) return;
+    if (values.length === 0) clauses.push('0');
+    else {
+      clauses.push(`${column} IN (${values.map(() => '?').join(', ')})`);
+      params.push(...values);
+    }
+  };
+  inList('site_name', filter.sites);
+  inList('cloud_compute_service', filter.services);
+  inList('vo', filter.vos);
+  inList('global_user_name', filter.users);
+  inList('status', filter.statuses);
+  const from = yearMonth(filter.from, 'from');
+  const to = yearMonth(filter.to, 'to');
+  if (from !== undefined) {
+    clauses.push('ym >= ?');
+    params.push(from);
+  }
+  if (to !== undefined) {
+    clauses.push('ym <= ?');
+    params.push(to);
+  }
+  for (const [dimension, value] of Object.entries(filter.key ?? {}) as Array<[Dimension, string | null]>) {
+    clauses.push(`${DIMENSIONS[dimension]} IS ?`);
+    params.push(dimension === 'month' && value !== null ? yearMonth(value, 'month') : value);
+  }
+  return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+}
+
+// Monthly differences, summed per summary group; core hours = elapsed x cores (CpuCount is part of the group key).
+const FIGURES_SQL = `
+  COALESCE(SUM(vms), 0) AS vms,
+  COALESCE(SUM(wall), 0) / 3600.0 AS wallHours,
+  COALESCE(SUM(cpu), 0) / 3600.0 AS cpuHours,
+  COALESCE(SUM(wall * COALESCE(cpu_count, 0)), 0) / 3600.0 AS coreHours,
+  COALESCE(SUM(memory), 0) AS memoryMb,
+  COALESCE(SUM(disk), 0) AS diskGb,
+  COALESCE(SUM(net_in), 0) AS networkInGb,
+  COALESCE(SUM(net_out), 0) AS networkOutGb`;
+
+export function summarise(db: Database.Database, filter: UsageFilter, groupBy: readonly Dimension[]): { rows: Array<{ key: SummaryKey; figures: UsageFigures }>; total: UsageFigures } {
+  const dims = [...new Set(groupBy)];
+  const { sql, params } = where(filter);
+  const total = db.prepare(`SELECT ${FIGURES_SQL} FROM acc_summaries ${sql}`).get(...params) as UsageFigures;
+  if (dims.length === 0) return { rows: [{ key: {}, figures: total }], total };
+  const columns = dims.map((d) => `${DIMENSIONS[d]} AS ${d}`).join(', ');
+  const order = dims.map((d) => DIMENSIONS[d]).join(', ');
+  const rows = db.prepare(`SELECT ${columns}, ${FIGURES_SQL} FROM acc_summaries ${sql} GROUP BY ${order} ORDER BY ${order}`).all(...params) as Array<Record<string, unknown>>;
+  return {
+    total,
+    rows: rows.map((r) => {
+      const key: SummaryKey = {};
+      for (const d of dims) key[d] = r[d] === null ? null : d === 'month' ? formatYearMonth(r[d] as number) : String(r[d]);
+      const { vms, wallHours, cpuHours, coreHours, memoryMb, diskGb, networkInGb, networkOutGb } = r as unknown as UsageFigures;
+      return { key, figures: { vms, wallHours, cpuHours, coreHours, memoryMb, diskGb, networkInGb, networkOutGb } };
+    }),
+  };
+}
+
+export interface VmMonthRow {
+  vm_uuid: string;
+  ym: number;
+  kept_position: number;
+  kept_event_id: string;
+  received_at: number;
+  site_name: string;
+  cloud_compute_service: string | null;
+  global_user_name: string | null;
+  vo: string | null;
+  vo_group: string | null;
+  vo_role: string | null;
+  status: string | null;
+  image_id: string | null;
+  cpu_count: number | null;
+  cloud_type: string | null;
+  start_time: number | null;
+  end_time: number | null;
+  memory: number | null;
+  disk: number | null;
+  wall: number | null;
+  cpu: number | null;
+  net_in: number | null;
+  net_out: number | null;
+  d_wall: number | null;
+  d_cpu: number | null;
+  d_net_in: number | null;
+  d_net_out: number | null;
+}
+
+const encodeCursor = (r: VmMonthRow) => Buffer.from(JSON.stringify([r.vm_uuid, r.ym])).toString('base64url');
+
+function decodeCursor(cursor: string): [string, number] {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(value) && typeof value[0] === 'string' && Number.isInteger(value[1])) return [value[0], value[1] as number];
+  } catch {
+    // Reported below as a bad cursor.
+  }
+  throw badInput('after is not a cursor this server issued', 'after');
+}
+
+/** One page of VM-months in (VMUUID, month) order: the primary key's order, so a page costs one index range. */
+export function vmMonthPage(db: Database.Database, filter: UsageFilter, first: number, after: string | null | undefined): { rows: VmMonthRow[]; cursors: string[]; hasNextPage: boolean } {
+  const w = where(filter);
+  let sql = w.sql;
+  const params = [...w.params];
+  if (after) {
+    const [vm, ym] = decodeCursor(after);
+    sql = `${sql ? `${sql} AND` : 'WHERE'} (vm_uuid, ym) > (?, ?)`;
+    params.push(vm, ym);
+  }
+  const rows = db.prepare(`SELECT * FROM acc_vm_months ${sql} ORDER BY vm_uuid, ym LIMIT ?`).all(...params, first + 1) as VmMonthRow[];
+  const hasNextPage = rows.length > first;
+  if (hasNextPage) rows.pop();
+  return { rows, cursors: rows.map(encodeCursor), hasNextPage };
+}
+
+export interface RecordRow {
+  position: number;
+  event_id: string;
+  received_at: number;
+  publisher: string;
+  source_message_id: string;
+  record_index: number;
+}
+
+export function recordsOf(db: Database.Database, vmUuid: string, ym: number): RecordRow[] {
+  return db.prepare('SELECT position, event_id, received_at, publisher, source_message_id, record_index FROM acc_records WHERE vm_uuid = ? AND ym = ? ORDER BY position').all(vmUuid, ym) as RecordRow[];
+}
+
+export function vmMonthSites(db: Database.Database, vmUuid: string): string[] {
+  return (db.prepare('SELECT DISTINCT site_name FROM acc_records WHERE vm_uuid = ?').all(vmUuid) as Array<{ site_name: string }>).map((r) => r.site_name);
+}
+
+export function vmVos(db: Database.Database, vmUuid: string): Array<string | null> {
+  return (db.prepare('SELECT DISTINCT vo FROM acc_vm_months WHERE vm_uuid = ?').all(vmUuid) as Array<{ vo: string | null }>).map((r) => r.vo);
+}
+
+export function flagsOf(db: Database.Database, vmUuid: string, ym: number): Array<{ kind: string; site_name: string; vm_uuid: string; ym: number | null; event_id: string | null; detail: string }> {
+  return db.prepare('SELECT kind, site_name, vm_uuid, ym, event_id, detail FROM acc_flags WHERE vm_uuid = ? AND ym = ? ORDER BY kind, id').all(vmUuid, ym) as never;
+}

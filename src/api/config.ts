@@ -1,0 +1,103 @@
+/**
+ * `fedledger serve` configuration: defaults, then a JSON or YAML file
+ * (`--config` or FEDLEDGER_CONFIG), then environment variables, then flags.
+ * Validated once at start; an invalid value stops the server with an error
+ * naming the source and the field.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import yaml from 'js-yaml';
+import { z } from 'zod';
+import { UserError } from '../errors.ts';
+
+const schema = z
+  .object({
+    port: z.coerce.number().int().min(0).max(65_535).default(4000),
+    host: z.string().min(1).default('0.0.0.0'),
+    dataDir: z.string().min(1).default('data'),
+    eventstoreUrl: z.string().url().optional(),
+    /** /readyz fails while a projection is more than this many log positions behind the head. */
+    readyMaxLag: z.coerce.number().int().nonnegative().default(1000),
+    maxDepth: z.coerce.number().int().min(2).default(10),
+    maxCost: z.coerce.number().int().min(10).default(20_000),
+    maxPageSize: z.coerce.number().int().min(1).default(500),
+    defaultPageSize: z.coerce.number().int().min(1).default(50),
+    requestTimeoutMs: z.coerce.number().int().min(100).default(10_000),
+    shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
+    /** max-age of cacheable GET query responses; ETags make revalidation cheap either way. */
+    cacheMaxAgeSeconds: z.coerce.number().int().nonnegative().default(5),
+    graphiql: z.coerce.boolean().default(true),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** GOCDB programmatic interface to pull topology and downtimes from, on `gocdbCron` (UTC). */
+    gocdbUrl: z.string().url().optional(),
+    gocdbCron: z.string().min(9).default('17 * * * *'),
+  })
+  .strict()
+  .refine((c) => c.defaultPageSize <= c.maxPageSize, { message: 'must not exceed maxPageSize', path: ['defaultPageSize'] });
+
+export type ServeConfig = z.infer<typeof schema>;
+
+/** Environment variable → config key. */
+const ENV: Record<string, keyof ServeConfig> = {
+  PORT: 'port',
+  HOST: 'host',
+  FEDLEDGER_DATA_DIR: 'dataDir',
+  EVENTSTORE_URL: 'eventstoreUrl',
+  FEDLEDGER_READY_MAX_LAG: 'readyMaxLag',
+  FEDLEDGER_MAX_DEPTH: 'maxDepth',
+  FEDLEDGER_MAX_COST: 'maxCost',
+  FEDLEDGER_MAX_PAGE_SIZE: 'maxPageSize',
+  FEDLEDGER_REQUEST_TIMEOUT_MS: 'requestTimeoutMs',
+  FEDLEDGER_LOG_LEVEL: 'logLevel',
+  FEDLEDGER_GOCDB_URL: 'gocdbUrl',
+  FEDLEDGER_GOCDB_CRON: 'gocdbCron',
+};
+
+function readFileConfig(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UserError('CONFIG_UNREADABLE', `cannot read config file ${file}: ${(error as Error).message}`, { message: file });
+  }
+  let parsed: unknown;
+  try {
+    parsed = /\.json$/i.test(file) ? JSON.parse(text) : yaml.load(text);
+  } catch (error) {
+    throw new UserError('CONFIG_INVALID', `config file ${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(error as Error).message}`, { message: file });
+  }
+  if (parsed === undefined || parsed === null) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new UserError('CONFIG_INVALID', `config file ${file} must hold a mapping of settings`, { message: file });
+  return parsed as Record<string, unknown>;
+}
+
+export function loadServeConfig(
+  flags: { config?: string | undefined; port?: string | number | undefined; host?: string | undefined; dataDir?: string | undefined },
+  env: NodeJS.ProcessEnv = process.env,
+): ServeConfig {
+  const file = flags.config ?? env['FEDLEDGER_CONFIG'];
+  const raw: Record<string, unknown> = file ? readFileConfig(file) : {};
+  const origin: Record<string, string> = Object.fromEntries(Object.keys(raw).map((k) => [k, `config file ${file}`]));
+  for (const [name, key] of Object.entries(ENV)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') {
+      raw[key] = value;
+      origin[key] = `environment variable ${name}`;
+    }
+  }
+  for (const [key, value] of Object.entries({ port: flags.port, host: flags.host, dataDir: flags.dataDir })) {
+    if (value !== undefined) {
+      raw[key] = value;
+      origin[key] = `option --${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    }
+  }
+  const result = schema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const key = String(issue.path[0] ?? (issue.code === 'unrecognized_keys' ? issue.keys[0] : ''));
+    const where = origin[key] ?? 'configuration';
+    const detail = issue.code === 'unrecognized_keys' ? `unknown setting ${issue.keys.join(', ')}` : `${key}: ${issue.message}`;
+    throw new UserError('CONFIG_INVALID', `invalid configuration (${where}): ${detail}`, { ...(file ? { message: file } : {}), field: key });
+  }
+  return { ...result.data, dataDir: path.resolve(result.data.dataDir) };
+}

@@ -1,0 +1,36 @@
+/**
+ * What every resolver gets: the caller, the services behind the API and
+ * request-scoped helpers.
+ */
+import type Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import { GraphQLError } from 'graphql';
+import type { EventLog } from '../eventlog/port.ts';
+import type { ProjectionRunner } from '../projection/runner.ts';
+import type { ServeConfig } from './config.ts';
+import type { LiveChanges } from './live.ts';
+import type { Principal } from './tokens.ts';
+
+export interface ApiServices {
+  config: ServeConfig;
+  log: EventLog;
+  runners: ReadonlyMap<string, ProjectionRunner>;
+  logger: Logger;
+  live: LiveChanges;
+  /** The clock: tests pin it; A/R for today covers only its elapsed part. */
+  now(): Date;
+}
+
+export interface ApiContext {
+  principal: Principal;
+  services: ApiServices;
+  /** The Fetch request; its signal aborts when the client goes away. */
+  request: Request;
+}
+
+/** The named read model's database; a missing projection is a server configuration error. */
+export function readModel(services: ApiServices, name: string): Database.Database {
+  const runner = services.runners.get(name);
+  if (!runner) throw new GraphQLError(`the ${name} read model is not available on this server`, { extensions: { code: 'UNAVAILABLE' } });
+  return runner.db;
+}

@@ -1,0 +1,55 @@
+/**
+ * Turns the availability runner's batch commits into change notices for SSE
+ * subscribers: which sites and endpoints changed, at which log position.
+ * Closing it aborts every open subscription (graceful shutdown).
+ */
+import { EventEmitter } from 'node:events';
+import type { BatchCommitted, ProjectionRunner } from '../projection/runner.ts';
+
+export interface AvailabilityCommit {
+  position: bigint;
+  sites: string[];
+  endpoints: Array<{ key: string; site: string | null }>;
+}
+
+export class LiveChanges extends EventEmitter<{ availability: [AvailabilityCommit] }> {
+  private readonly aborter = new AbortController();
+  private readonly detach: () => void;
+
+  constructor(availability: ProjectionRunner | undefined) {
+    super();
+    this.setMaxListeners(0);
+    if (!availability) {
+      this.detach = () => {};
+      return;
+    }
+    const siteOf = availability.db.prepare('SELECT site FROM endpoints WHERE hostname = ? AND service = ?');
+    const listener = (commit: BatchCommitted) => {
+      const sites = new Set<string>();
+      const endpoints: AvailabilityCommit['endpoints'] = [];
+      for (const topic of commit.topics) {
+        if (topic.startsWith('site:')) sites.add(topic.slice(5));
+        else if (topic.startsWith('endpoint:')) {
+          const key = topic.slice(9);
+          const slash = key.lastIndexOf('/');
+          const row = siteOf.get(key.slice(0, slash), key.slice(slash + 1)) as { site: string | null } | undefined;
+          endpoints.push({ key, site: row?.site ?? null });
+          if (row?.site) sites.add(row.site);
+        }
+      }
+      if (sites.size > 0) this.emit('availability', { position: commit.position, sites: [...sites].sort(), endpoints });
+    };
+    availability.on('committed', listener);
+    this.detach = () => availability.off('committed', listener);
+  }
+
+  /** Aborted when the server shuts down. */
+  get signal(): AbortSignal {
+    return this.aborter.signal;
+  }
+
+  close(): void {
+    this.detach();
+    this.aborter.abort();
+  }
+}

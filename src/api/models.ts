@@ -1,0 +1,17 @@
+/** What resolvers pass down to their children (codegen maps these schema types to them). */
+import type { SummaryKey, UsageFigures, UsageFilter, VmMonthRow } from './accounting.ts';
+
+export interface SummaryRowModel {
+  key: SummaryKey;
+  figures: UsageFigures;
+  /** The (already scoped) filter the row was computed under; its drill-down adds the key. */
+  filter: UsageFilter;
+}
+
+export type VmMonthModel = VmMonthRow;
+
+export interface SiteModel {
+  name: string;
+  ngi: string | null;
+  country: string | null;
+}

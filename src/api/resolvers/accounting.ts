@@ -1,0 +1,172 @@
+/** Accounting queries: summaries, VM-months, a VM's history, quarantine, quality warnings, re-submission. */
+import { GraphQLError } from 'graphql';
+import { formatYearMonth } from '../../accounting/measurement.ts';
+import { FedledgerError } from '../../errors.ts';
+import { decodeEvent, streams } from '../../events/catalogue.ts';
+import { queryQualityFlags, queryQuarantine } from '../../../projections/accounting.ts';
+import { resubmitCorrected, SiteMismatchError } from '../../ingest/apel-service.ts';
+import { type Dimension, flagsOf, recordsOf, summarise, type UsageFilter, vmMonthPage, vmMonthSites, vmVos } from '../accounting.ts';
+import { type ApiContext, readModel } from '../context.ts';
+import type { AccountingFilter, Resolvers } from '../generated/graphql.ts';
+import { accountingScope, forbidden, requireRole, siteOnly } from '../policy.ts';
+import { pageSize } from './paging.ts';
+
+const iso = (epochSeconds: number | null) => (epochSeconds === null ? null : new Date(epochSeconds * 1000).toISOString());
+
+/** The caller's filter narrowed to its scope. */
+function scopedFilter(ctx: ApiContext, filter: AccountingFilter | null | undefined): UsageFilter {
+  const f = filter ?? {};
+  const scope = accountingScope(ctx.principal, { sites: f.sites, vos: f.vos });
+  return { ...f, ...scope };
+}
+
+function vmConnection(ctx: ApiContext, filter: UsageFilter, first: number | null | undefined, after: string | null | undefined) {
+  const page = vmMonthPage(readModel(ctx.services, 'accounting'), filter, pageSize(ctx, first), after);
+  return {
+    edges: page.rows.map((node, i) => ({ node, cursor: page.cursors[i]! })),
+    pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.cursors[page.cursors.length - 1] ?? null },
+  };
+}
+
+/** Whether a scoped caller may see this VM: every record from its site, or every month in its VO. */
+function mayReadVm(ctx: ApiContext, vmUuid: string): boolean {
+  const { role, scope } = ctx.principal;
+  if (role === 'staff') return true;
+  const db = readModel(ctx.services, 'accounting');
+  if (role === 'site') {
+    const sites = vmMonthSites(db, vmUuid);
+    return sites.length > 0 && sites.every((s) => s === scope);
+  }
+  if (role === 'community') {
+    const vos = vmVos(db, vmUuid);
+    return vos.length > 0 && vos.every((v) => v === scope);
+  }
+  return false;
+}
+
+async function vmEvents(ctx: ApiContext, vmUuid: string) {
+  const out = [];
+  try {
+    for await (const e of ctx.services.log.readStream(streams.vm(vmUuid))) out.push(e);
+  } catch (error) {
+    if (!(error instanceof FedledgerError && error.code === 'STREAM_NOT_FOUND')) throw error;
+  }
+  return out;
+}
+
+const publicErrors = (errors: ReadonlyArray<{ message: string; record: number | null; line: number | null; field: string | null; reason: string }>) =>
+  errors.map((e) => ({ message: e.message, record: e.record, line: e.line, field: e.field, reason: e.reason }));
+
+export const accountingResolvers: Resolvers = {
+  Query: {
+    accountingSummary: (_, { filter, groupBy }, ctx) => {
+      const scoped = scopedFilter(ctx, filter);
+      const { rows, total } = summarise(readModel(ctx.services, 'accounting'), scoped, groupBy as Dimension[]);
+      return { groupBy, total, rows: rows.map((r) => ({ ...r, filter: scoped })) };
+    },
+    vmMonths: (_, { filter, first, after }, ctx) => vmConnection(ctx, scopedFilter(ctx, filter), first, after),
+    vmHistory: async (_, { vmUuid }, ctx) => {
+      requireRole(ctx.principal, 'staff', 'site', 'community');
+      if (!mayReadVm(ctx, vmUuid)) throw forbidden();
+      return (await vmEvents(ctx, vmUuid)).map((e) => ({
+        position: e.position,
+        revision: e.revision,
+        type: e.type,
+        created: e.created.toISOString(),
+        data: JSON.stringify(e.data),
+      }));
+    },
+    quarantine: (_, { site, includeResolved }, ctx) => {
+      const scoped = siteOnly(ctx.principal, site);
+      return queryQuarantine(readModel(ctx.services, 'accounting'), { ...(scoped ? { site: scoped } : {}), includeResolved: includeResolved ?? false }).map((q) => ({
+        ...q,
+        site: q.siteName,
+        errors: publicErrors(q.errors),
+      }));
+    },
+    qualityWarnings: (_, { site }, ctx) =>
+      queryQualityFlags(readModel(ctx.services, 'accounting'), siteOnly(ctx.principal, site)).map((f) => ({
+        kind: f.kind,
+        site: f.siteName,
+        vmUuid: f.vmUuid,
+        month: f.ym === null ? null : formatYearMonth(f.ym),
+        eventId: f.eventId,
+        detail: f.detail,
+      })),
+  },
+  Mutation: {
+    resubmitRecord: async (_, { sourceMessageId, recordIndex, correctedText }, ctx) => {
+      const { principal } = ctx;
+      requireRole(principal, 'staff', 'site');
+      if (principal.role === 'site') {
+        const own = queryQuarantine(readModel(ctx.services, 'accounting'), { site: principal.scope!, includeResolved: true }).some(
+          (q) => q.sourceMessageId === sourceMessageId && q.recordIndex === (recordIndex ?? null),
+        );
+        if (!own) throw forbidden();
+      }
+      try {
+        const result = await resubmitCorrected(ctx.services.log, sourceMessageId, recordIndex ?? null, correctedText, {
+          by: `token:${principal.tokenId}`,
+          ...(principal.role === 'site' ? { allowedSite: principal.scope! } : {}),
+        });
+        return { ...result, errors: publicErrors(result.errors) };
+      } catch (error) {
+        if (error instanceof SiteMismatchError) throw new GraphQLError(error.message, { extensions: { code: 'FORBIDDEN', location: error.location } });
+        throw error;
+      }
+    },
+  },
+  SummaryRow: {
+    vmMonths: (row, { first, after }, ctx) => vmConnection(ctx, { ...row.filter, key: row.key }, first, after),
+  },
+  VmMonth: {
+    vmUuid: (m) => m.vm_uuid,
+    month: (m) => formatYearMonth(m.ym),
+    site: (m) => m.site_name,
+    service: (m) => m.cloud_compute_service,
+    user: (m) => m.global_user_name,
+    vo: (m) => m.vo,
+    voGroup: (m) => m.vo_group,
+    voRole: (m) => m.vo_role,
+    status: (m) => m.status,
+    image: (m) => m.image_id,
+    cloudType: (m) => m.cloud_type,
+    cpuCount: (m) => m.cpu_count,
+    memoryMb: (m) => m.memory,
+    diskGb: (m) => m.disk,
+    startTime: (m) => iso(m.start_time),
+    endTime: (m) => iso(m.end_time),
+    receivedAt: (m) => iso(m.received_at)!,
+    cumulative: (m) => ({ wallSeconds: m.wall, cpuSeconds: m.cpu, networkInGb: m.net_in, networkOutGb: m.net_out }),
+    monthly: (m) => ({ wallSeconds: m.d_wall, cpuSeconds: m.d_cpu, networkInGb: m.d_net_in, networkOutGb: m.d_net_out }),
+    records: async (m, _, ctx) => {
+      const rows = recordsOf(readModel(ctx.services, 'accounting'), m.vm_uuid, m.ym);
+      const wanted = new Set(rows.map((r) => r.event_id));
+      const events = new Map((await vmEvents(ctx, m.vm_uuid)).filter((e) => wanted.has(e.id)).map((e) => [e.id, decodeEvent(e)]));
+      return rows.map((r) => {
+        const event = events.get(r.event_id);
+        const data = event?.type === 'CloudUsageRecorded' ? event.data : undefined;
+        return {
+          eventId: r.event_id,
+          position: r.position,
+          kept: r.position === m.kept_position,
+          receivedAt: iso(r.received_at)!,
+          publisher: r.publisher,
+          sourceMessageId: r.source_message_id,
+          recordIndex: r.record_index,
+          messageVersion: data?.messageVersion ?? null,
+          record: data ? JSON.stringify(data.record) : null,
+        };
+      });
+    },
+    warnings: (m, _, ctx) =>
+      flagsOf(readModel(ctx.services, 'accounting'), m.vm_uuid, m.ym).map((f) => ({
+        kind: f.kind,
+        site: f.site_name,
+        vmUuid: f.vm_uuid,
+        month: f.ym === null ? null : formatYearMonth(f.ym),
+        eventId: f.event_id,
+        detail: f.detail,
+      })),
+  },
+};

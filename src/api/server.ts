@@ -1,0 +1,327 @@
+/**
+ * The HTTP service: express in front, graphql-yoga at /graphql (GraphiQL on
+ * GET from a browser), health, readiness, Prometheus metrics, and the push
+ * endpoints for APEL messages and probe results. Every /graphql and /v1
+ * request needs a bearer token. Yoga's responses are written here rather
+ * than by yoga, so that a request timeout, ETag revalidation and a small
+ * response cache for GET queries sit in one place.
+ */
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
+import express, { type NextFunction, type Request as ExpressRequest, type Response as ExpressResponse } from 'express';
+import { createHash, randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { GraphQLError } from 'graphql';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import type { Logger } from 'pino';
+import { FedledgerError, UserError } from '../errors.ts';
+import type { EventLog } from '../eventlog/port.ts';
+import { ingestApelMessage, SiteMismatchError } from '../ingest/apel-service.ts';
+import { ingestProbeResults } from '../ingest/availability-service.ts';
+import type { ProjectionRunner } from '../projection/runner.ts';
+import type { ServeConfig } from './config.ts';
+import type { ApiContext, ApiServices } from './context.ts';
+import { LiveChanges } from './live.ts';
+import { ApiMetrics } from './metrics.ts';
+import { buildSchema } from './resolvers/index.ts';
+import type { Principal, TokenStore } from './tokens.ts';
+
+export interface ApiServerOptions {
+  config: ServeConfig;
+  log: EventLog;
+  runners: ReadonlyMap<string, ProjectionRunner>;
+  tokens: TokenStore;
+  logger: Logger;
+  now?: () => Date;
+}
+
+type AuthedRequest = ExpressRequest & { principal?: Principal; requestId?: string };
+
+/** Cached GET responses, at most this many (least recently stored evicted first). */
+const CACHE_ENTRIES = 2000;
+
+interface CachedResponse {
+  etag: string;
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+const errorBody = (code: string, message: string) => ({ errors: [{ message, extensions: { code } }] });
+
+export class ApiServer {
+  readonly app = express();
+  readonly metrics: ApiMetrics;
+  readonly live: LiveChanges;
+  readonly services: ApiServices;
+  private readonly yoga: YogaServerInstance<{ principal?: Principal }, Omit<ApiContext, 'request'>>;
+  private readonly cache = new Map<string, CachedResponse>();
+  private server: Server | undefined;
+  private inFlight = 0;
+
+  constructor(private readonly options: ApiServerOptions) {
+    const { config, logger, runners } = options;
+    this.metrics = new ApiMetrics(runners);
+    this.live = new LiveChanges(runners.get('availability'));
+    this.services = { config, log: options.log, runners, logger, live: this.live, now: options.now ?? (() => new Date()) };
+    this.yoga = createYoga<{ principal?: Principal }, Omit<ApiContext, 'request'>>({
+      schema: buildSchema(),
+      graphqlEndpoint: '/graphql',
+      graphiql: config.graphiql,
+      landingPage: false,
+      logging: false,
+      context: ({ request, principal }: { request: Request; principal?: Principal }) => ({ principal: principal!, services: this.services, request }),
+      plugins: [
+        maxDepthPlugin({ n: config.maxDepth, exposeLimits: true, flattenFragments: true }),
+        costLimitPlugin({ maxCost: config.maxCost, exposeLimits: true }),
+      ],
+      // Only errors raised on purpose reach the caller; anything else is logged and masked.
+      maskedErrors: {
+        maskError: (error, message) => {
+          const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+          if (original instanceof GraphQLError) return original;
+          if (original instanceof UserError) return new GraphQLError(original.message, { extensions: { code: 'BAD_USER_INPUT', reason: original.code } });
+          if (error instanceof GraphQLError && !error.originalError) return error;
+          logger.error({ err: original }, 'resolver failed');
+          return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+        },
+      },
+    });
+    this.routes();
+  }
+
+  private routes(): void {
+    const { app, metrics } = this;
+    app.disable('x-powered-by');
+    app.set('etag', false);
+    app.use((req: AuthedRequest, res, next) => {
+      const started = process.hrtime.bigint();
+      req.requestId = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
+      res.setHeader('X-Request-Id', req.requestId);
+      this.inFlight++;
+      res.once('close', () => {
+        this.inFlight--;
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        const route = req.route ? String(req.route.path) : req.path.startsWith('/graphql') ? '/graphql' : 'other';
+        metrics.requestSeconds.observe({ route, method: req.method, status: String(res.statusCode) }, seconds);
+        this.options.logger.info(
+          { reqId: req.requestId, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10, token: req.principal?.tokenId },
+          'request',
+        );
+      });
+      next();
+    });
+    app.get('/healthz', (_req, res) => {
+      res.json({ status: 'ok' });
+    });
+    app.get('/readyz', async (_req, res, next) => {
+      try {
+        const status = await this.readiness();
+        res.status(status.ready ? 200 : 503).json(status);
+      } catch (error) {
+        next(error);
+      }
+    });
+    app.get('/metrics', async (_req, res, next) => {
+      try {
+        res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+      } catch (error) {
+        next(error);
+      }
+    });
+    app.use(['/graphql', '/v1'], (req: AuthedRequest, res, next) => this.authenticate(req, res, next));
+    app.all('/graphql', (req: AuthedRequest, res, next) => {
+      this.graphql(req, res).catch(next);
+    });
+    const text = express.text({ type: () => true, limit: '50mb' });
+    app.post('/v1/apel/cloud', text, (req: AuthedRequest, res, next) => {
+      this.ingestApel(req, res).catch(next);
+    });
+    app.post('/v1/probes', text, (req: AuthedRequest, res, next) => {
+      this.ingestProbes(req, res).catch(next);
+    });
+    app.use((error: unknown, req: AuthedRequest, res: ExpressResponse, _next: NextFunction) => {
+      const status = (error as { status?: number }).status;
+      if (status && status >= 400 && status < 500) {
+        res.status(status).json(errorBody('BAD_REQUEST', (error as Error).message));
+        return;
+      }
+      this.options.logger.error({ err: error, reqId: req.requestId }, 'request failed');
+      if (!res.headersSent) res.status(500).json(errorBody('INTERNAL_SERVER_ERROR', 'internal error'));
+    });
+  }
+
+  async readiness(): Promise<{ ready: boolean; maxLag: number; projections: Array<{ name: string; checkpoint: string; head: string; lag: string }> }> {
+    const maxLag = BigInt(this.options.config.readyMaxLag);
+    let ready = true;
+    const projections = [];
+    for (const [name, runner] of this.options.runners) {
+      const head = await runner.head();
+      const lag = head > runner.checkpoint ? head - runner.checkpoint : 0n;
+      if (lag > maxLag) ready = false;
+      projections.push({ name, checkpoint: String(runner.checkpoint), head: String(head), lag: String(lag) });
+    }
+    return { ready, maxLag: Number(maxLag), projections };
+  }
+
+  private authenticate(req: AuthedRequest, res: ExpressResponse, next: NextFunction): void {
+    const header = req.headers.authorization ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    const principal = match ? this.options.tokens.verify(match[1]!) : undefined;
+    if (principal) {
+      req.principal = principal;
+      next();
+      return;
+    }
+    // GraphiQL's page itself is public; every query it sends carries a token.
+    if (req.method === 'GET' && req.path === '/graphql' && req.query['query'] === undefined && req.accepts(['application/json', 'text/html']) === 'text/html') {
+      next();
+      return;
+    }
+    res.setHeader('WWW-Authenticate', 'Bearer');
+    res.status(401).json(errorBody('UNAUTHENTICATED', match ? 'invalid or revoked token' : 'a bearer token is required'));
+  }
+
+  /** A cache key for GET queries: same scope + same URL + same read-model state + same time bucket = same answer. */
+  private cacheKey(req: AuthedRequest, p: Principal): { key: string; etag: string } {
+    const checkpoints = [...this.options.runners.values()].map((r) => String(r.checkpoint)).join(',');
+    const bucket = Math.floor(this.services.now().getTime() / (1000 * Math.max(1, this.options.config.cacheMaxAgeSeconds)));
+    const key = `${p.role}\u0000${p.scope ?? ''}\u0000${req.originalUrl}`;
+    const etag = `W/"${createHash('sha1').update(`${key}\u0000${checkpoints}\u0000${bucket}`).digest('base64url')}"`;
+    return { key, etag };
+  }
+
+  private async graphql(req: AuthedRequest, res: ExpressResponse): Promise<void> {
+    const principal = req.principal;
+    if (principal?.role === 'ingest') {
+      res.status(403).json(errorBody('FORBIDDEN', 'ingest tokens may only push records'));
+      return;
+    }
+    const cacheable = req.method === 'GET' && principal !== undefined && typeof req.query['query'] === 'string';
+    const cached = cacheable ? this.cacheKey(req, principal) : undefined;
+    if (cached) {
+      res.setHeader('Cache-Control', `private, max-age=${this.options.config.cacheMaxAgeSeconds}`);
+      res.setHeader('Vary', 'Authorization');
+      res.setHeader('ETag', cached.etag);
+      if (req.headers['if-none-match'] === cached.etag) {
+        res.status(304).end();
+        return;
+      }
+      const hit = this.cache.get(cached.key);
+      if (hit && hit.etag === cached.etag) {
+        res.status(hit.status).type(hit.contentType).send(hit.body);
+        return;
+      }
+    }
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), this.options.config.requestTimeoutMs);
+    try {
+      const handled = Promise.resolve(this.yoga.handleNodeRequestAndResponse(req, res, { principal }));
+      const timedOut = new Promise<'timeout'>((resolve) => timeout.signal.addEventListener('abort', () => resolve('timeout'), { once: true }));
+      const response = await Promise.race([handled, timedOut]);
+      if (response === 'timeout') {
+        handled.then((r) => r.body?.cancel()).catch(() => {});
+        if (!res.headersSent) res.status(503).json(errorBody('TIMEOUT', `request took longer than ${this.options.config.requestTimeoutMs} ms`));
+        return;
+      }
+      clearTimeout(timer);
+      const contentType = response.headers.get('content-type') ?? 'application/json';
+      response.headers.forEach((value, name) => {
+        if (name !== 'content-length') res.setHeader(name, value);
+      });
+      res.status(response.status);
+      if (contentType.startsWith('text/event-stream') && response.body) {
+        res.setHeader('Cache-Control', 'no-store');
+        res.flushHeaders();
+        const stream = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream);
+        res.once('close', () => stream.destroy());
+        stream.pipe(res);
+        return;
+      }
+      const body = await response.text();
+      if (cached && response.status === 200 && !body.includes('"errors"')) {
+        if (this.cache.size >= CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
+        this.cache.delete(cached.key);
+        this.cache.set(cached.key, { etag: cached.etag, status: response.status, contentType, body });
+      } else if (cached) {
+        res.removeHeader('ETag');
+        res.setHeader('Cache-Control', 'no-store');
+      }
+      res.send(body);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async ingestApel(req: AuthedRequest, res: ExpressResponse): Promise<void> {
+    const p = req.principal!;
+    const siteIngest = p.role === 'ingest' && p.scope !== null;
+    if (p.role !== 'staff' && !siteIngest) {
+      res.status(403).json(errorBody('FORBIDDEN', 'this token may not push APEL messages'));
+      return;
+    }
+    const text = typeof req.body === 'string' ? req.body : '';
+    try {
+      const result = await ingestApelMessage(this.options.log, text, {
+        publisher: `token:${p.tokenId}`,
+        ...(siteIngest ? { allowedSite: p.scope! } : {}),
+      });
+      this.metrics.countIngest('apel', result);
+      res.status(result.accepted + result.unchanged > 0 || result.rejected === 0 ? 200 : 422).json(result);
+    } catch (error) {
+      if (error instanceof SiteMismatchError) res.status(403).json({ errors: [{ message: error.message, extensions: { code: error.code, location: error.location } }] });
+      else if (error instanceof UserError) res.status(400).json({ errors: [{ message: error.message, extensions: { code: error.code, location: error.location } }] });
+      else throw error;
+    }
+  }
+
+  private async ingestProbes(req: AuthedRequest, res: ExpressResponse): Promise<void> {
+    const p = req.principal!;
+    if (p.role !== 'staff' && !(p.role === 'ingest' && p.scope === null)) {
+      res.status(403).json(errorBody('FORBIDDEN', 'only monitoring ingest tokens and staff may push probe results'));
+      return;
+    }
+    const text = typeof req.body === 'string' ? req.body : '';
+    try {
+      const result = await ingestProbeResults(this.options.log, text, { publisher: `token:${p.tokenId}`, source: 'POST /v1/probes' });
+      this.metrics.countIngest('probes', result);
+      res.status(200).json(result);
+    } catch (error) {
+      if (error instanceof FedledgerError) res.status(400).json({ errors: [{ message: error.message, extensions: { code: error.code, location: error.location } }] });
+      else throw error;
+    }
+  }
+
+  /** Listens on the configured host and port (0: an ephemeral port); resolves to the base URL. */
+  listen(port = this.options.config.port, host = this.options.config.host): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const server = this.app.listen(port, host, (error?: Error) => {
+        if (error) return reject(error);
+        const address = server.address() as AddressInfo;
+        resolve(`http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`);
+      });
+      server.keepAliveTimeout = 5000;
+      this.server = server;
+    });
+  }
+
+  /** Stops accepting, ends live streams, lets in-flight requests finish (up to the grace period), then closes. */
+  async close(): Promise<void> {
+    const server = this.server;
+    this.live.close();
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const grace = new Promise<void>((resolve) => setTimeout(resolve, this.options.config.shutdownGraceMs).unref());
+    await Promise.race([closed, grace]);
+    server.closeAllConnections();
+    await closed;
+    this.server = undefined;
+  }
+
+  get activeRequests(): number {
+    return this.inFlight;
+  }
+}

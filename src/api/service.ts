@@ -1,0 +1,70 @@
+/**
+ * The running service, as `serve` and `demo` start it: the event log, a
+ * runner per projection, tokens, the HTTP server and the schedule. It
+ * listens at once and catches projections up in the background (/readyz
+ * says when they are within the configured lag), then follows the log live.
+ * `close()` is the graceful shutdown: stop accepting, finish in-flight
+ * requests, flush the projections' last batches and checkpoints.
+ */
+import pino, { type Logger } from 'pino';
+import { openEventLog } from '../eventlog/open.ts';
+import type { EventLog } from '../eventlog/port.ts';
+import { gocdbPullJob } from '../ingest/availability-service.ts';
+import { projections, projectionsDir } from '../projection/registry.ts';
+import { ProjectionRunner } from '../projection/runner.ts';
+import { startJobs } from '../schedule.ts';
+import type { ServeConfig } from './config.ts';
+import { ApiServer } from './server.ts';
+import { TokenStore } from './tokens.ts';
+
+export interface RunningService {
+  url: string;
+  server: ApiServer;
+  log: EventLog;
+  tokens: TokenStore;
+  runners: Map<string, ProjectionRunner>;
+  /** Resolves when every projection has caught up and gone live. */
+  caughtUp: Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startService(config: ServeConfig, options: { logger?: Logger; now?: () => Date } = {}): Promise<RunningService> {
+  const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'fedledger' } });
+  const log = await openEventLog(config);
+  const tokens = new TokenStore(config.dataDir);
+  const runners = new Map(projections.map((p) => [p.name, new ProjectionRunner(log, p, projectionsDir(config.dataDir))]));
+  for (const [name, runner] of runners) runner.on('error', (err) => logger.error({ err, projection: name }, 'projection failed'));
+  const server = new ApiServer({ config, log, runners, tokens, logger, ...(options.now ? { now: options.now } : {}) });
+  const url = await server.listen();
+  logger.info({ url, eventLog: log.kind }, 'listening');
+  let closing = false;
+  const caughtUp = (async () => {
+    for (const [name, runner] of runners) {
+      if (closing) return;
+      const started = Date.now();
+      const applied = await runner.catchUp();
+      logger.info({ projection: name, applied, ms: Date.now() - started, checkpoint: String(runner.checkpoint) }, 'projection caught up');
+      if (!closing) runner.start();
+    }
+  })();
+  caughtUp.catch((err: unknown) => logger.error({ err }, 'catch-up failed'));
+  const stopJobs = startJobs(config.gocdbUrl ? [gocdbPullJob({ gocdbUrl: config.gocdbUrl, cron: config.gocdbCron })] : [], log, logger);
+  return {
+    url,
+    server,
+    log,
+    tokens,
+    runners,
+    caughtUp,
+    async close() {
+      closing = true;
+      await stopJobs();
+      await server.close();
+      await caughtUp.catch(() => {});
+      for (const runner of runners.values()) await runner.close();
+      tokens.close();
+      await log.close();
+      logger.info('stopped');
+    },
+  };
+}

@@ -1,0 +1,23 @@
+import { loadServeConfig } from '../../api/config.ts';
+import { startService } from '../../api/service.ts';
+import type { RegisterCommand } from './index.ts';
+
+export const registerServe: RegisterCommand = (program) => {
+  program
+    .command('serve')
+    .description('run the GraphQL API, health/readiness/metrics endpoints and the push endpoints')
+    .option('--port <n>', 'port to listen on (env PORT; default 4000)')
+    .option('--host <address>', 'address to listen on (env HOST; default 0.0.0.0)')
+    .option('--config <file>', 'JSON or YAML settings file (env FEDLEDGER_CONFIG)')
+    .action(async (options: { port?: string; host?: string; config?: string }) => {
+      const { dataDir } = program.opts<{ dataDir?: string }>();
+      const config = loadServeConfig({ ...options, dataDir });
+      const service = await startService(config);
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await service.close();
+    });
+};
