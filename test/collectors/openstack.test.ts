@@ -14,7 +14,6 @@ import type { CloudUsageRecord, EventData } from '../../src/events/catalogue.ts'
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtures = path.resolve(here, '../../fixtures/collectors/openstack');
 const fixture = (name: string) => readFileSync(path.join(fixtures, name), 'utf8');
-const json = (name: string) => JSON.parse(fixture(name)) as Record<string, unknown>;
 
 const KEYSTONE = 'https://keystone.cloud.example.org:5000';
 const NOVA = 'https://nova.cloud.example.org:8774';

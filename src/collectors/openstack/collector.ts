@@ -88,7 +88,7 @@ export class OpenStackCollector {
     const shares: Share[] = [];
 
     const started = performance.now();
-    let responseMs: number | null = null;
+    let responseMs: number;
     let projects: Project[];
     try {
       projects = await this.discoverProjects();
