@@ -17,7 +17,7 @@ const list = (names: readonly string[]) => (names.length ? names.join(', ') : 'n
 function change(current: number, previous: number, format: 'int' | 'hours'): string {
   const pct = changePercent(current, previous);
   const delta = formatCell(current - previous, format);
-  return `${current - previous > 0 ? '+' : ''}${delta}${pct === null ? '' : ` (${formatCell(pct, 'change')} %)`}`;
+  return `${current - previous > 0 ? '+' : ''}${delta}${pct === null ? '' : `, ${formatCell(pct, 'change')} %`}`;
 }
 
 function participation(m: Membership, noun: string, previous: string): string {
