@@ -8,6 +8,7 @@
 import type { EventLog, NewEvent } from '../eventlog/port.ts';
 import { newEvent, streams, type CloudUsageRecord, type EventData } from '../events/catalogue.ts';
 import { canonicalJson, sha256Hex } from '../events/ids.ts';
+import { usageEvent } from '../ingest/apel-service.ts';
 import { probeIdentity } from '../ingest/probes.ts';
 
 export interface Emitted {
@@ -15,18 +16,12 @@ export interface Emitted {
   event: NewEvent;
 }
 
-export const usageRecordIdentity = (record: CloudUsageRecord) => [record.vmUuid, canonicalJson(record)];
-
 /** One run's usage records as CloudUsageRecorded events; the run is their "message". */
 export function usageEvents(records: readonly CloudUsageRecord[], publisher: string, receivedAt: string): Emitted[] {
   const sourceMessageId = sha256Hex(canonicalJson(records));
   return records.map((record, i) => ({
     stream: streams.vm(record.vmUuid),
-    event: newEvent(
-      'CloudUsageRecorded',
-      { record, receivedAt, publisher, sourceMessageId, recordIndex: i + 1, messageVersion: 'collector' },
-      usageRecordIdentity(record),
-    ),
+    event: usageEvent(record, { receivedAt, publisher, sourceMessageId, recordIndex: i + 1, messageVersion: 'collector' }),
   }));
 }
 
