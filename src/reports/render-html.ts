@@ -38,7 +38,8 @@ export function monthlyUsageChart(c: ReportContent): string {
     parts.push(`<text class="tick" x="${left - 6}" y="${n(y + 4)}" text-anchor="end">${escapeHtml(formatCell((max * i) / 4, 'int'))}</text>`);
   }
   c.monthly.forEach((m, i) => {
-    const h = (plotH * m.cpuCoreHours) / max;
+    // Negative differences can make a month's sum negative; SVG has no negative heights, so such a bar is empty.
+    const h = (plotH * Math.max(m.cpuCoreHours, 0)) / max;
     const x = left + i * slot + slot * 0.15;
     const inPeriod = c.period.months.includes(m.month);
     parts.push(

@@ -1,0 +1,93 @@
+/**
+ * Opens the fixture federation's HTML report in a real headless Chromium
+ * (Debian's package, driven by playwright-core): the page must render its
+ * charts and tables with no errors and no request outside the file itself.
+ */
+import test from 'ava';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { openEventLog } from '../../src/eventlog/open.ts';
+import { upToDate } from '../../src/projection/registry.ts';
+import { generateReport, READ_MODELS } from '../../src/reports/generate.ts';
+import { parsePeriod } from '../../src/reports/period.ts';
+import { tempDir } from '../support/tmp.ts';
+import { buildFederation } from './fixture.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+async function launch(): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(mkdtempSync(path.join(os.tmpdir(), 'fedledger-chromium-')), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1200, height: 900 },
+  });
+}
+
+let context: BrowserContext | undefined;
+let unavailable = '';
+try {
+  context = await launch();
+} catch (error) {
+  unavailable = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+}
+
+test.after.always(async () => {
+  await context?.close();
+});
+
+if (!context) {
+  test.skip(`the HTML report renders in headless Chromium (skipped: chromium cannot be launched from ${CHROMIUM}: ${unavailable})`, () => {});
+} else {
+  const browser = context;
+  test('the HTML report renders in headless Chromium without errors, with both charts and every table', async (t) => {
+    const { dir, cleanup } = tempDir('fedledger-html-');
+    t.teardown(cleanup);
+    const log = await openEventLog({ dataDir: dir });
+    await buildFederation(log);
+    const runners = await upToDate(log, dir, READ_MODELS);
+    const out = path.join(dir, 'out');
+    await generateReport({ log, readModels: async () => runners, period: parsePeriod('2026-10'), dir: out, now: new Date('2026-11-02T06:00:00Z'), trigger: 'cli' });
+    for (const r of runners.values()) await r.close();
+    await log.close();
+
+    const file = path.join(out, 'report.html');
+    const url = pathToFileURL(file).href;
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
+    });
+    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()}`));
+    page.on('request', (r) => {
+      if (r.url() !== url) problems.push(`external request: ${r.url()}`);
+    });
+    const response = await page.goto(url, { waitUntil: 'load' });
+    t.truthy(response);
+    t.is(await page.title(), 'Technical board report 2026-10');
+
+    // Both charts laid out with a real size; one bar per trailing month, one per monitored site, and the target line.
+    for (const id of ['chart-monthly-usage', 'chart-site-availability']) {
+      const box = await page.locator(`#${id}`).boundingBox();
+      t.true(box !== null && box.width > 300 && box.height > 100, id);
+    }
+    t.is(await page.locator('#chart-monthly-usage rect.bar').count(), 12);
+    t.is(await page.locator('#chart-site-availability rect.bar').count(), 3);
+    t.is(await page.locator('#chart-site-availability rect.bar.under').count(), 1);
+    t.is(await page.locator('#chart-site-availability line.target').count(), 1);
+    const tableIds = await page.locator('table').evaluateAll((tables) => tables.map((e) => e.id));
+    t.true(tableIds.includes('table-sites') && tableIds.includes('table-communities') && tableIds.includes('table-totals'));
+    t.is(await page.locator('#table-sites tbody tr').count(), 4);
+
+    const shot = await page.screenshot({ fullPage: true, path: path.join(out, 'report.png') });
+    t.deepEqual([...shot.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    t.true(shot.length > 20_000, `screenshot of ${shot.length} bytes`);
+    t.true(readFileSync(file, 'utf8').length > 0);
+    await page.close();
+    t.deepEqual(problems, []);
+  });
+}
