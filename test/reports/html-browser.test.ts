@@ -4,7 +4,7 @@
  * charts and tables with no errors and no request outside the file itself.
  */
 import test from 'ava';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,8 +18,11 @@ import { buildFederation } from './fixture.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 
+/** A fresh profile per run, so no state leaks between runs. */
+const userDataDir = mkdtempSync(path.join(os.tmpdir(), 'fedledger-chromium-'));
+
 async function launch(): Promise<BrowserContext> {
-  return chromium.launchPersistentContext(mkdtempSync(path.join(os.tmpdir(), 'fedledger-chromium-')), {
+  return chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -37,6 +40,7 @@ try {
 
 test.after.always(async () => {
   await context?.close();
+  rmSync(userDataDir, { recursive: true, force: true });
 });
 
 if (!context) {
