@@ -235,7 +235,8 @@ export class ApiServer {
       if (contentType.startsWith('text/event-stream') && response.body) {
         res.setHeader('Cache-Control', 'no-store');
         res.flushHeaders();
-        const stream = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream);
+        // Yoga's body is a whatwg-node stream, not Node's own web stream: read it as an async iterable.
+        const stream = Readable.from(response.body as unknown as AsyncIterable<Uint8Array>);
         res.once('close', () => stream.destroy());
         stream.pipe(res);
         return;

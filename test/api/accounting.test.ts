@@ -83,7 +83,7 @@ test('community role: only its VO across sites; other VOs FORBIDDEN; no availabi
 test('dashboard role: no accounting at all', async (t) => {
   const r = await h.gql(h.token('dashboard'), SUMMARY, { groupBy: ['site'] });
   t.is(r.errors?.[0]?.extensions?.code, 'FORBIDDEN');
-  t.is(r.data, null);
+  t.is(r.data as unknown, null);
 });
 
 test('drill-down: summary row -> VM-months -> the records and source message behind them', async (t) => {

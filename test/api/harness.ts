@@ -88,7 +88,7 @@ export async function startHarness(options: { config?: Partial<ServeConfig>; see
   const runners = await upToDate(log, dir);
   if (options.live) for (const r of runners.values()) r.start();
   const tokens = new TokenStore(dir);
-  const server = new ApiServer({ config, log, runners, tokens, logger: pino({ level: 'silent' }), now: () => NOW });
+  const server = new ApiServer({ config, log, runners, tokens, logger: pino({ level: process.env['API_TEST_LOG'] ?? 'silent' }), now: () => NOW });
   const url = await server.listen();
   return {
     url,

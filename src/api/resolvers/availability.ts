@@ -51,20 +51,20 @@ export const availabilityResolvers: Resolvers = {
       const db = readModel(ctx.services, 'availability');
       return db
         .prepare(
-          `SELECT name, ngi, country FROM sites WHERE (?1 IS NULL OR name = ?1)
-           UNION SELECT DISTINCT site, NULL, NULL FROM endpoints WHERE site IS NOT NULL AND site NOT IN (SELECT name FROM sites) AND (?1 IS NULL OR site = ?1)
+          `SELECT name, ngi, country FROM sites WHERE (@site IS NULL OR name = @site)
+           UNION SELECT DISTINCT site, NULL, NULL FROM endpoints WHERE site IS NOT NULL AND site NOT IN (SELECT name FROM sites) AND (@site IS NULL OR site = @site)
            ORDER BY 1`,
         )
-        .all(scope.site ?? null) as Array<{ name: string; ngi: string | null; country: string | null }>;
+        .all({ site: scope.site ?? null }) as Array<{ name: string; ngi: string | null; country: string | null }>;
     },
     downtimes: (_, args, ctx) => {
       const scope = availabilityScope(ctx.principal, { site: args.site });
       const rows = readModel(ctx.services, 'availability')
         .prepare(
           `SELECT id, site, classification, severity, start, end, description FROM downtimes
-           WHERE (?1 IS NULL OR site = ?1) AND (?2 IS NULL OR end >= ?2) AND (?3 IS NULL OR start < ?3) ORDER BY start, id`,
+           WHERE (@site IS NULL OR site = @site) AND (@from IS NULL OR end >= @from) AND (@to IS NULL OR start < @to) ORDER BY start, id`,
         )
-        .all(scope.site ?? null, args.from ? dayStart(args.from) : null, args.to ? dayStart(args.to) + 86_400 : null) as Array<{
+        .all({ site: scope.site ?? null, from: args.from ? dayStart(args.from) : null, to: args.to ? dayStart(args.to) + 86_400 : null }) as Array<{
         id: string;
         site: string | null;
         classification: string;
