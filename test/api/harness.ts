@@ -75,7 +75,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: { config?: Partial<ServeConfig>; seed?: boolean; live?: boolean } = {}): Promise<Harness> {
+export async function startHarness(options: { config?: Partial<ServeConfig>; seed?: boolean; live?: boolean; now?: Date } = {}): Promise<Harness> {
   const { dir, cleanup } = tempDir('fedledger-api-');
   const config = { ...loadServeConfig({ port: 0, host: '127.0.0.1', dataDir: dir }, {}), logLevel: 'silent' as const, ...options.config };
   const log = await openEventLog(config);
@@ -88,7 +88,7 @@ export async function startHarness(options: { config?: Partial<ServeConfig>; see
   const runners = await upToDate(log, dir);
   if (options.live) for (const r of runners.values()) r.start();
   const tokens = new TokenStore(dir);
-  const server = new ApiServer({ config, log, runners, tokens, logger: pino({ level: process.env['API_TEST_LOG'] ?? 'silent' }), now: () => NOW });
+  const server = new ApiServer({ config, log, runners, tokens, logger: pino({ level: process.env['API_TEST_LOG'] ?? 'silent' }), now: () => options.now ?? NOW });
   const url = await server.listen();
   return {
     url,

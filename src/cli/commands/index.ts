@@ -11,13 +11,14 @@ import { registerExportGlue2 } from './export-glue2.ts';
 import { registerIngestApel } from './ingest-apel.ts';
 import { registerIngestAvailability } from './ingest-availability.ts';
 import { registerProject } from './project.ts';
+import { registerDemo } from './demo.ts';
 import { registerServe } from './serve.ts';
 import { registerToken } from './token.ts';
 import { registerReport } from './report.ts';
 
 export type RegisterCommand = (program: Command, app: () => CliApp) => void;
 
-export const commands: RegisterCommand[] = [registerProject, registerIngestAvailability, registerExportAr, registerReport, registerIngestApel, registerExportAccounting, registerCollect, registerExportGlue2, registerServe, registerToken];
+export const commands: RegisterCommand[] = [registerProject, registerIngestAvailability, registerExportAr, registerReport, registerIngestApel, registerExportAccounting, registerCollect, registerExportGlue2, registerServe, registerToken, registerDemo];
 
 /** The shared parent command (`ingest`, `export`, ...), created on first use. */
 export function parentCommand(program: Command, name: string, description: string): Command {

@@ -1,0 +1,267 @@
+/**
+ * A deterministic demo federation: 9 sites (6 OpenStack, 3 OpenNebula) in
+ * 6 NGIs, 12 communities, six months of VM usage as APEL cloud messages
+ * (cASO-shaped for OpenStack, oneacct-shaped for OpenNebula), probe results
+ * with outages, and GOCDB topology and downtimes. Pure: the same seed gives
+ * the same files, byte for byte.
+ */
+import { DateTime } from 'luxon';
+
+export interface DemoSite {
+  name: string;
+  ngi: string;
+  country: string;
+  middleware: 'openstack' | 'opennebula';
+  host: string;
+  /** Relative size: VMs started per month. */
+  vmsPerMonth: number;
+  /** Outages per month (CRITICAL VM probe for some hours). */
+  outagesPerMonth: number;
+}
+
+export const DEMO_SITES: readonly DemoSite[] = [
+  { name: 'CESNET-MCC', ngi: 'NGI_CZ', country: 'Czech Republic', middleware: 'openstack', host: 'identity.cloud.muni.example.org', vmsPerMonth: 40, outagesPerMonth: 1 },
+  { name: 'IFCA-LCG2', ngi: 'NGI_IBERGRID', country: 'Spain', middleware: 'openstack', host: 'keystone.ifca.example.org', vmsPerMonth: 30, outagesPerMonth: 2 },
+  { name: 'INFN-CLOUD-BARI', ngi: 'NGI_IT', country: 'Italy', middleware: 'openstack', host: 'keystone.ba.infn.example.org', vmsPerMonth: 35, outagesPerMonth: 1 },
+  { name: 'CYFRONET-CLOUD', ngi: 'NGI_PL', country: 'Poland', middleware: 'openstack', host: 'keystone.cyfronet.example.org', vmsPerMonth: 25, outagesPerMonth: 2 },
+  { name: 'GRNET-OPENSTACK', ngi: 'NGI_GRNET', country: 'Greece', middleware: 'openstack', host: 'keystone.grnet.example.org', vmsPerMonth: 20, outagesPerMonth: 3 },
+  { name: 'SCAI', ngi: 'NGI_DE', country: 'Germany', middleware: 'openstack', host: 'fc.scai.example.org', vmsPerMonth: 15, outagesPerMonth: 9 },
+  { name: 'UPV-GRyCAP', ngi: 'NGI_IBERGRID', country: 'Spain', middleware: 'opennebula', host: 'one.i3m.upv.example.org', vmsPerMonth: 15, outagesPerMonth: 2 },
+  { name: 'CESGA', ngi: 'NGI_IBERGRID', country: 'Spain', middleware: 'opennebula', host: 'cloud.cesga.example.org', vmsPerMonth: 20, outagesPerMonth: 1 },
+  { name: 'IISAS-FedCloud', ngi: 'NGI_SK', country: 'Slovakia', middleware: 'opennebula', host: 'nova.ui.sav.example.org', vmsPerMonth: 12, outagesPerMonth: 3 },
+];
+
+export const DEMO_VOS: readonly string[] = [
+  'vo.access.egi.eu',
+  'fedcloud.egi.eu',
+  'biomed',
+  'enmr.eu',
+  'vo.clarin.eu',
+  'eiscat.se',
+  'training.egi.eu',
+  'vo.emso-eric.eu',
+  'lifewatch.eu',
+  'vo.notebooks.egi.eu',
+  'covid19.eosc-synergy.eu',
+  'opencoast.eosc-hub.eu',
+];
+
+/** The six demo months, UTC. */
+export const DEMO_FIRST_MONTH = DateTime.utc(2026, 5, 1);
+export const DEMO_MONTHS = 6;
+
+const FLAVORS = [
+  { cores: 1, memory: 2048, disk: 20 },
+  { cores: 2, memory: 4096, disk: 40 },
+  { cores: 4, memory: 8192, disk: 80 },
+  { cores: 8, memory: 16384, disk: 160 },
+  { cores: 16, memory: 32768, disk: 320 },
+];
+const IMAGES = ['ubuntu-22.04', 'ubuntu-24.04', 'almalinux-9', 'debian-12', 'egi-notebooks-2.1', 'docker-ce-ubuntu'];
+
+/** mulberry32: small, fast, and the same everywhere. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface DemoFiles {
+  /** Relative path → content. */
+  [path: string]: string;
+}
+
+const epoch = (d: DateTime) => Math.floor(d.toSeconds());
+const pick = <T>(rand: () => number, items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
+const uuid = (rand: () => number) => {
+  const hex = Array.from({ length: 32 }, () => Math.floor(rand() * 16).toString(16)).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+};
+
+function record(fields: Array<[string, string | number | null]>): string {
+  return fields.map(([k, v]) => `${k}: ${v ?? 'None'}`).join('\n');
+}
+
+/** APEL messages: one per site and month, holding every VM's record at that month's publication. */
+function usage(rand: () => number): DemoFiles {
+  const files: DemoFiles = {};
+  const end = DEMO_FIRST_MONTH.plus({ months: DEMO_MONTHS });
+  for (const site of DEMO_SITES) {
+    const siteVos = DEMO_VOS.filter(() => rand() < 0.6);
+    const vms: Array<{ id: string; vo: string; user: string; flavor: (typeof FLAVORS)[number]; image: string; start: DateTime; stop: DateTime; resized: boolean }> = [];
+    for (let m = 0; m < DEMO_MONTHS; m++) {
+      const month = DEMO_FIRST_MONTH.plus({ months: m });
+      for (let i = 0; i < site.vmsPerMonth; i++) {
+        const start = month.plus({ seconds: Math.floor(rand() * month.daysInMonth! * 86_400) });
+        const hours = rand() < 0.5 ? 1 + rand() * 72 : 72 + rand() * 24 * 120;
+        const vo = pick(rand, siteVos.length ? siteVos : DEMO_VOS);
+        vms.push({
+          id: uuid(rand),
+          vo,
+          user: `/DC=eu/DC=egi/O=EGI/CN=user${Math.floor(rand() * 40)}@${vo}`,
+          flavor: pick(rand, FLAVORS),
+          image: pick(rand, IMAGES),
+          start,
+          stop: start.plus({ seconds: Math.floor(hours * 3600) }),
+          resized: rand() < 0.01,
+        });
+      }
+    }
+    for (let m = 0; m < DEMO_MONTHS; m++) {
+      const month = DEMO_FIRST_MONTH.plus({ months: m });
+      // Sites publish on the last day of the month, a few hours before midnight.
+      const published = month.endOf('month').minus({ hours: 2 + Math.floor(rand() * 6) }).startOf('second');
+      const records: string[] = [];
+      for (const vm of vms) {
+        if (vm.start >= published || vm.stop < month) continue;
+        const completed = vm.stop <= published && vm.stop < end;
+        const until = completed ? vm.stop : published;
+        let wall = Math.max(0, epoch(until) - epoch(vm.start));
+        // A resize resets Nova's start time: the cumulative figure drops (a negative difference APEL keeps).
+        if (vm.resized && m > 0 && vm.start < month) wall = Math.floor(wall / 3);
+        const cpu = site.middleware === 'openstack' ? wall * vm.flavor.cores : wall;
+        const net = Math.floor((wall / 86_400) * (rand() * 3));
+        const fields: Array<[string, string | number | null]> = [
+          ['VMUUID', vm.id],
+          ['SiteName', site.name],
+          ['CloudComputeService', site.middleware === 'openstack' ? `${site.name}-nova` : `${site.name}-one`],
+          ['MachineName', `vm-${vm.id.slice(0, 8)}`],
+          ['LocalUserId', vm.id.slice(9, 13)],
+          ['LocalGroupId', vm.vo],
+          ['GlobalUserName', vm.user],
+          ['FQAN', site.middleware === 'openstack' ? vm.vo : `/${vm.vo}/Role=NULL/Capability=NULL`],
+          ['Status', completed ? 'completed' : 'started'],
+          ['StartTime', epoch(vm.start)],
+          ['EndTime', completed ? epoch(vm.stop) : null],
+          ['SuspendDuration', 0],
+          ['WallDuration', wall],
+          ['CpuDuration', cpu],
+          ['CpuCount', vm.flavor.cores],
+          ['NetworkType', null],
+          ['NetworkInbound', net],
+          ['NetworkOutbound', Math.floor(net / 2)],
+          ['PublicIPCount', site.middleware === 'openstack' ? (rand() < 0.3 ? 1 : 0) : null],
+          ['Memory', vm.flavor.memory],
+          ['Disk', vm.flavor.disk],
+          ['StorageRecordId', null],
+          ['ImageId', vm.image],
+          ['CloudType', site.middleware === 'openstack' ? 'caso/4.1.0 (OpenStack)' : 'OpenNebula'],
+          ['BenchmarkType', site.middleware === 'openstack' ? 'HEPSPEC' : null],
+          ['Benchmark', site.middleware === 'openstack' ? 10.5 : null],
+          ['RecordCreateTime', completed ? null : epoch(published)],
+        ];
+        records.push(record(fields));
+      }
+      // One publisher slip a month at GRNET: a fractional duration, quarantined with its error.
+      if (site.name === 'GRNET-OPENSTACK' && m === DEMO_MONTHS - 1)
+        records.push(record([['VMUUID', uuid(rand)], ['SiteName', site.name], ['Status', 'started'], ['StartTime', epoch(month)], ['WallDuration', '3600.5']]));
+      // cASO omits the last separator; APEL's own writer adds it.
+      const body = records.join('\n%%\n') + (site.middleware === 'openstack' ? '\n' : '\n%%\n');
+      files[`apel/${site.name}-${month.toFormat('yyyy-MM')}.txt`] = `APEL-cloud-message: v0.4\n${body}`;
+    }
+  }
+  return files;
+}
+
+const SERVICE = { openstack: 'org.openstack.nova', opennebula: 'eu.egi.cloud.vm-management.occi' } as const;
+const METRICS = {
+  openstack: ['eu.egi.cloud.OpenStack-VM', 'org.nagios.Keystone-TCP'],
+  opennebula: ['eu.egi.cloud.OCCI-VM', 'org.nagios.OCCI-TCP'],
+} as const;
+
+/** Probe results: every metric once a day, plus each outage's CRITICAL (or UNKNOWN) and its recovery. */
+function probes(rand: () => number): string {
+  const lines: Array<[number, string]> = [];
+  const line = (at: DateTime, site: DemoSite, metric: string, status: string, summary: string) =>
+    lines.push([
+      epoch(at),
+      JSON.stringify({
+        timestamp: at.toISO({ suppressMilliseconds: true }),
+        hostname: site.host,
+        service: SERVICE[site.middleware],
+        metric,
+        status,
+        summary,
+        message: '',
+        monitoring_host: 'argo-mon.egi.example.org',
+      }),
+    ]);
+  const days = DEMO_FIRST_MONTH.plus({ months: DEMO_MONTHS }).diff(DEMO_FIRST_MONTH, 'days').days;
+  for (const site of DEMO_SITES) {
+    const [vmMetric, tcpMetric] = METRICS[site.middleware];
+    const outages: Array<[number, number]> = [];
+    for (let m = 0; m < DEMO_MONTHS; m++) {
+      const month = DEMO_FIRST_MONTH.plus({ months: m });
+      for (let o = 0; o < site.outagesPerMonth; o++) {
+        const start = month.plus({ hours: 1 + Math.floor(rand() * (month.daysInMonth! * 24 - 30)) });
+        const hours = site.name === 'SCAI' ? 24 + Math.floor(rand() * 48) : 1 + Math.floor(rand() * 10);
+        const status = rand() < 0.8 ? 'CRITICAL' : 'UNKNOWN';
+        line(start, site, vmMetric, status, status === 'CRITICAL' ? 'VM creation timed out' : 'probe could not run');
+        line(start.plus({ hours }), site, vmMetric, 'OK', 'VM created and deleted');
+        outages.push([epoch(start), epoch(start.plus({ hours }))]);
+      }
+    }
+    const inOutage = (t: DateTime) => outages.some(([a, b]) => epoch(t) >= a && epoch(t) <= b);
+    for (let d = 0; d < days; d++) {
+      const day = DEMO_FIRST_MONTH.plus({ days: d });
+      // The daily VM probe fails while an outage lasts; the TCP check still answers.
+      const vmAt = day.plus({ minutes: 5 + Math.floor(rand() * 50) });
+      if (!inOutage(vmAt)) line(vmAt, site, vmMetric, 'OK', 'VM created and deleted');
+      line(day.plus({ minutes: 5 + Math.floor(rand() * 50) }), site, tcpMetric, 'OK', 'TCP OK');
+    }
+  }
+  return lines
+    .sort((a, b) => a[0] - b[0])
+    .map(([, l]) => l)
+    .join('\n')
+    .concat('\n');
+}
+
+const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+
+function gocdb(rand: () => number): DemoFiles {
+  const sites = DEMO_SITES.map(
+    (s, i) =>
+      `  <SITE ID="${100 + i}" PRIMARY_KEY="${100 + i}G0" NAME="${s.name}" COUNTRY="${s.country}" COUNTRY_CODE="" ROC="${s.ngi}" SUBGRID="" GIIS_URL="">\n` +
+      `    <CERTIFICATION_STATUS>Certified</CERTIFICATION_STATUS>\n    <PRODUCTION_INFRASTRUCTURE>Production</PRODUCTION_INFRASTRUCTURE>\n  </SITE>`,
+  );
+  const endpoints = DEMO_SITES.map(
+    (s, i) =>
+      `  <SERVICE_ENDPOINT PRIMARY_KEY="${900 + i}G0">\n    <PRIMARY_KEY>${900 + i}G0</PRIMARY_KEY>\n    <HOSTNAME>${s.host}</HOSTNAME>\n` +
+      `    <SERVICE_TYPE>${SERVICE[s.middleware]}</SERVICE_TYPE>\n    <IN_PRODUCTION>Y</IN_PRODUCTION>\n    <NODE_MONITORED>Y</NODE_MONITORED>\n` +
+      `    <SITENAME>${s.name}</SITENAME>\n    <COUNTRY_NAME>${s.country}</COUNTRY_NAME>\n    <ROC_NAME>${s.ngi}</ROC_NAME>\n` +
+      `    <URL>https://${s.host}:5000/v3</URL>\n    <SCOPES><SCOPE>EGI</SCOPE><SCOPE>FedCloud</SCOPE></SCOPES>\n  </SERVICE_ENDPOINT>`,
+  );
+  const downtimes: string[] = [];
+  let id = 30_000;
+  for (const s of DEMO_SITES) {
+    for (let k = 0; k < 2; k++) {
+      const start = DEMO_FIRST_MONTH.plus({ days: Math.floor(rand() * 170), hours: 6 + Math.floor(rand() * 4) });
+      const kind = pick(rand, [
+        ['SCHEDULED', 'OUTAGE', 'OpenStack upgrade'],
+        ['SCHEDULED', 'WARNING', 'network maintenance, at risk'],
+        ['UNSCHEDULED', 'OUTAGE', 'power failure in the data centre'],
+      ] as const);
+      id++;
+      downtimes.push(
+        `  <DOWNTIME ID="${id}" PRIMARY_KEY="${id}G0" CLASSIFICATION="${kind[0]}">\n    <PRIMARY_KEY>${id}G0</PRIMARY_KEY>\n    <HOSTNAME>${s.host}</HOSTNAME>\n` +
+          `    <SERVICE_TYPE>${SERVICE[s.middleware]}</SERVICE_TYPE>\n    <HOSTED_BY>${s.name}</HOSTED_BY>\n    <SEVERITY>${kind[1]}</SEVERITY>\n` +
+          `    <DESCRIPTION>${xmlEscape(kind[2])}</DESCRIPTION>\n    <INSERT_DATE>${epoch(start.minus({ days: 3 }))}</INSERT_DATE>\n` +
+          `    <START_DATE>${epoch(start)}</START_DATE>\n    <END_DATE>${epoch(start.plus({ hours: 4 + Math.floor(rand() * 8) }))}</END_DATE>\n` +
+          `    <CLASSIFICATION>${kind[0]}</CLASSIFICATION>\n  </DOWNTIME>`,
+      );
+    }
+  }
+  const doc = (items: string[]) => `<?xml version="1.0" encoding="UTF-8"?>\n<results>\n${items.join('\n')}\n</results>\n`;
+  return { 'gocdb/get_site_list.xml': doc(sites), 'gocdb/get_service_endpoint.xml': doc(endpoints), 'gocdb/get_downtime.xml': doc(downtimes) };
+}
+
+export function demoFederation(seed = 20_260_501): DemoFiles {
+  const rand = prng(seed);
+  return { ...gocdb(rand), ...usage(rand), 'probes/results.jsonl': probes(rand) };
+}
