@@ -23,6 +23,8 @@ import {
 } from './port.ts';
 
 const PAGE = 2000;
+/** Streams whose revision is cached; past this the cache starts over (a bound on memory, not on correctness). */
+const REVISION_CACHE_LIMIT = 200_000;
 /** How often a live subscription looks for appends made by other processes. */
 const CROSS_PROCESS_POLL_MS = 250;
 
@@ -57,10 +59,6 @@ CREATE TABLE IF NOT EXISTS events (
   created INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX IF NOT EXISTS events_stream_revision ON events (stream, revision);
-CREATE TABLE IF NOT EXISTS streams (
-  stream TEXT PRIMARY KEY,
-  revision INTEGER NOT NULL
-) WITHOUT ROWID;
 `;
 
 function toRecorded(row: EventRow): RecordedEvent {
@@ -99,6 +97,8 @@ export class SqliteEventLog implements EventLog {
   private readonly committed = new EventEmitter();
   private closed = false;
   private readonly stmt;
+  private readonly revisions = new Map<string, bigint>();
+  private dataVersion = -1;
 
   constructor(readonly file: string) {
     this.db = new Database(file);
@@ -110,13 +110,11 @@ export class SqliteEventLog implements EventLog {
     this.db.exec(SCHEMA);
     this.committed.setMaxListeners(0);
     this.stmt = {
-      byId: this.db.prepare('SELECT stream, revision, position FROM events WHERE id = ?').safeIntegers(true),
-      streamRevision: this.db.prepare('SELECT revision FROM streams WHERE stream = ?').safeIntegers(true),
-      setStreamRevision: this.db.prepare(
-        'INSERT INTO streams (stream, revision) VALUES (?, ?) ON CONFLICT (stream) DO UPDATE SET revision = excluded.revision',
-      ),
-      insert: this.db.prepare(
-        'INSERT INTO events (id, stream, revision, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      byId: this.db.prepare('SELECT revision, position FROM events WHERE id = ?').safeIntegers(true),
+      streamRevision: this.db.prepare('SELECT max(revision) FROM events WHERE stream = ?').pluck().safeIntegers(true),
+      dataVersion: this.db.prepare('PRAGMA data_version').pluck(),
+      insertNew: this.db.prepare(
+        'INSERT INTO events (id, stream, revision, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
       ),
       head: this.db.prepare('SELECT max(position) AS p FROM events').safeIntegers(true),
     };
@@ -141,6 +139,7 @@ export class SqliteEventLog implements EventLog {
     try {
       this.db
         .transaction(() => {
+          this.validateRevisionCache();
           for (const request of batch) {
             try {
               outcomes.push({ ok: true, value: this.appendInTransaction(request) });
@@ -151,6 +150,8 @@ export class SqliteEventLog implements EventLog {
         })
         .immediate();
     } catch (error) {
+      // Rolled back: revisions cached during the transaction never happened.
+      this.revisions.clear();
       for (const request of batch) request.reject(error);
       return;
     }
@@ -162,49 +163,83 @@ export class SqliteEventLog implements EventLog {
     if (outcomes.some((o) => o.ok && o.value.written > 0)) this.committed.emit('commit');
   }
 
-  /** Validates and writes one append; throws before writing anything if it must fail. */
+  /**
+   * Stream revisions are cached across appends; SQLite's data_version tells,
+   * once the write lock is held, whether another connection (the server, a
+   * CLI run) committed meanwhile, in which case the cache is dropped.
+   */
+  private validateRevisionCache(): void {
+    const version = this.stmt.dataVersion.get() as number;
+    if (version !== this.dataVersion || this.revisions.size > REVISION_CACHE_LIMIT) this.revisions.clear();
+    this.dataVersion = version;
+  }
+
+  /**
+   * Writes one append, or throws before writing anything. Ids already stored
+   * are skipped by the insert itself (ON CONFLICT DO NOTHING), so the common
+   * case, all-new events, costs no lookup per event.
+   */
   private appendInTransaction({ stream, events, expected }: PendingAppend): AppendResult {
-    const current = this.stmt.streamRevision.get(stream) as { revision: bigint } | undefined;
-    const fresh: NewEvent[] = [];
-    const seen = new Set<string>();
-    let original: { revision: bigint; position: bigint } | undefined;
-    for (const event of events) {
-      if (seen.has(event.id)) continue;
-      seen.add(event.id);
-      const stored = this.stmt.byId.get(event.id) as { stream: string; revision: bigint; position: bigint } | undefined;
-      if (stored) original = stored;
-      else fresh.push(event);
+    const current = this.currentRevision(stream);
+    if (!expectedMatches(expected, current)) {
+      // A retried append that already succeeded is a no-op even if the stream has moved on since.
+      const original = this.storedResult(events);
+      if (original) return { nextRevision: current!, position: original.position, written: 0 };
+      throw new WrongExpectedVersionError(stream, expected, current ?? 'no_stream');
     }
-    if (fresh.length === 0 && original) {
-      return { nextRevision: current?.revision ?? original.revision, position: original.position, written: 0 };
-    }
-    checkExpected(stream, expected, current?.revision);
-    let revision = current?.revision ?? -1n;
+    let revision = current ?? -1n;
     let position = 0n;
+    let written = 0;
     const created = Date.now();
-    for (const event of fresh) {
-      revision += 1n;
-      const info = this.stmt.insert.run(
+    for (const event of events) {
+      const info = this.stmt.insertNew.run(
         event.id,
         stream,
-        revision,
+        revision + 1n,
         event.type,
         JSON.stringify(event.data),
         event.metadata ? JSON.stringify(event.metadata) : null,
         created,
       );
+      if (info.changes === 0) continue;
+      revision += 1n;
       position = BigInt(info.lastInsertRowid);
+      written += 1;
     }
-    if (fresh.length > 0) this.stmt.setStreamRevision.run(stream, revision);
-    return { nextRevision: revision, position, written: fresh.length };
+    if (written === 0) {
+      const original = this.storedResult(events)!;
+      return { nextRevision: current ?? original.revision, position: original.position, written: 0 };
+    }
+    this.revisions.set(stream, revision);
+    return { nextRevision: revision, position, written };
+  }
+
+  /** The stream's last revision, from the cache when no other connection has written since it was filled. */
+  private currentRevision(stream: string): bigint | undefined {
+    const cached = this.revisions.get(stream);
+    if (cached !== undefined) return cached;
+    const stored = (this.stmt.streamRevision.get(stream) as bigint | null) ?? undefined;
+    if (stored !== undefined) this.revisions.set(stream, stored);
+    return stored;
+  }
+
+  /** Where the last of these events was stored, when every one of them already is. */
+  private storedResult(events: readonly NewEvent[]): { revision: bigint; position: bigint } | undefined {
+    let last: { revision: bigint; position: bigint } | undefined;
+    for (const event of events) {
+      const stored = this.stmt.byId.get(event.id) as { revision: bigint; position: bigint } | undefined;
+      if (!stored) return undefined;
+      if (!last || stored.position > last.position) last = stored;
+    }
+    return last;
   }
 
   async *readStream(stream: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
     const backwards = options.direction === 'backwards';
-    const exists = this.stmt.streamRevision.get(stream);
-    if (!exists) throw new StreamNotFoundError(stream);
+    const last = (this.stmt.streamRevision.get(stream) as bigint | null) ?? undefined;
+    if (last === undefined) throw new StreamNotFoundError(stream);
     let remaining = options.maxCount ?? Infinity;
-    let from = options.fromRevision ?? (backwards ? (exists as { revision: bigint }).revision : 0n);
+    let from = options.fromRevision ?? (backwards ? last : 0n);
     const sql = backwards
       ? 'SELECT * FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT ?'
       : 'SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision ASC LIMIT ?';
@@ -305,16 +340,9 @@ export class SqliteEventLog implements EventLog {
   }
 }
 
-function checkExpected(stream: string, expected: ExpectedRevision, current: bigint | undefined): void {
-  const actual = current ?? 'no_stream';
-  if (expected === 'any') return;
-  if (
-    expected === 'no_stream'
-      ? current === undefined
-      : expected === 'stream_exists'
-        ? current !== undefined
-        : current === expected
-  )
-    return;
-  throw new WrongExpectedVersionError(stream, expected, actual);
+function expectedMatches(expected: ExpectedRevision, current: bigint | undefined): boolean {
+  if (expected === 'any') return true;
+  if (expected === 'no_stream') return current === undefined;
+  if (expected === 'stream_exists') return current !== undefined;
+  return current === expected;
 }
