@@ -26,6 +26,11 @@ const schema = z
     shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
     /** max-age of cacheable GET query responses; ETags make revalidation cheap either way. */
     cacheMaxAgeSeconds: z.coerce.number().int().nonnegative().default(5),
+    /**
+     * A cached GET answer is reused until a projection commits or this window ends: only the
+     * running A/R of today drifts between commits, and by at most this many seconds.
+     */
+    cacheWindowSeconds: z.coerce.number().int().min(1).default(60),
     graphiql: z.coerce.boolean().default(true),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** GOCDB programmatic interface to pull topology and downtimes from, on `gocdbCron` (UTC). */

@@ -132,7 +132,8 @@ export class ApiServer {
       }
     });
     app.use(['/graphql', '/v1'], (req: AuthedRequest, res, next) => this.authenticate(req, res, next));
-    app.all('/graphql', (req: AuthedRequest, res, next) => {
+    // Parsed here: whatwg-node's own reading of a Node request body costs milliseconds of waiting per request.
+    app.all('/graphql', express.json({ limit: '1mb' }), (req: AuthedRequest, res, next) => {
       this.graphql(req, res).catch(next);
     });
     const text = express.text({ type: () => true, limit: '50mb' });
@@ -184,10 +185,10 @@ export class ApiServer {
     res.status(401).json(errorBody('UNAUTHENTICATED', match ? 'invalid or revoked token' : 'a bearer token is required'));
   }
 
-  /** A cache key for GET queries: same scope + same URL + same read-model state + same time bucket = same answer. */
+  /** A cache key for GET queries: same scope + same URL + same read-model state + same time window = same answer. */
   private cacheKey(req: AuthedRequest, p: Principal): { key: string; etag: string } {
     const checkpoints = [...this.options.runners.values()].map((r) => String(r.checkpoint)).join(',');
-    const bucket = Math.floor(this.services.now().getTime() / (1000 * Math.max(1, this.options.config.cacheMaxAgeSeconds)));
+    const bucket = Math.floor(this.services.now().getTime() / (1000 * this.options.config.cacheWindowSeconds));
     const key = `${p.role}\u0000${p.scope ?? ''}\u0000${req.originalUrl}`;
     const etag = `W/"${createHash('sha1').update(`${key}\u0000${checkpoints}\u0000${bucket}`).digest('base64url')}"`;
     return { key, etag };

@@ -1,0 +1,227 @@
+/**
+ * API benchmark: 50 concurrent clients polling site availability and
+ * monthly usage summaries from `fedledger serve` (a child process, so the
+ * clients do not share its event loop) over a store holding at least 1M
+ * usage records (synthetic, seeded, on the demo federation's sites) and the
+ * demo federation's six months of probe results. Two runs: GET polling
+ * (what dashboards do: answered from the ETag-keyed response cache until a
+ * projection commits) and POST (every request executed). Baseline: the same
+ * monthly summary as one raw better-sqlite3 query, in this process.
+ * Run: npm run bench:api [-- --records 1000000 --seconds 10 --clients 50]
+ */
+import Database from 'better-sqlite3';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
+import { DateTime } from 'luxon';
+import { TokenStore } from '../../src/api/tokens.ts';
+import { DEMO_FIRST_MONTH, DEMO_MONTHS, DEMO_SITES, DEMO_VOS, prng } from '../../src/demo/federation.ts';
+import { DEMO_DIR } from '../../src/demo/load.ts';
+import { SqliteEventLog } from '../../src/eventlog/sqlite.ts';
+import type { NewEvent } from '../../src/eventlog/port.ts';
+import { streams } from '../../src/events/catalogue.ts';
+import { EMPTY_RECORD } from '../../src/ingest/apel-message.ts';
+import { usageEvent } from '../../src/ingest/apel-service.ts';
+import { ingestGocdb, ingestProbeResults } from '../../src/ingest/availability-service.ts';
+import { projectionsDir, upToDate } from '../../src/projection/registry.ts';
+import { readModelPath } from '../../src/projection/runner.ts';
+import { readFileSync } from 'node:fs';
+import { measure, rate, report } from './harness.ts';
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const RECORDS = arg('records', 1_000_000);
+const SECONDS = arg('seconds', 10);
+const CLIENTS = arg('clients', 50);
+const STEP = 6 * 3600;
+/** Request logs at info, as in production; `--quiet` measures without them. */
+const LOG_LEVEL = process.argv.includes('--quiet') ? 'warn' : 'info';
+
+async function populate(dataDir: string): Promise<number> {
+  const log = new SqliteEventLog(path.join(dataDir, 'events.sqlite'));
+  for (const f of ['get_site_list.xml', 'get_service_endpoint.xml', 'get_downtime.xml'])
+    await ingestGocdb(log, readFileSync(path.join(DEMO_DIR, 'gocdb', f), 'utf8'), { publisher: 'bench' });
+  await ingestProbeResults(log, readFileSync(path.join(DEMO_DIR, 'probes', 'results.jsonl'), 'utf8'), { publisher: 'bench' });
+  const rand = prng(42);
+  const first = DEMO_FIRST_MONTH.toSeconds();
+  const last = DEMO_FIRST_MONTH.plus({ months: DEMO_MONTHS }).toSeconds();
+  let written = 0;
+  let pending: Array<Promise<unknown>> = [];
+  for (let vm = 0; written < RECORDS; vm++) {
+    const site = DEMO_SITES[vm % DEMO_SITES.length]!;
+    const vo = DEMO_VOS[Math.floor(rand() * DEMO_VOS.length)]!;
+    const cores = [1, 2, 4, 8][Math.floor(rand() * 4)]!;
+    const start = Math.floor(first + rand() * (last - first - STEP));
+    const end = Math.min(last, start + Math.floor((1 + rand() * 119) * 86_400));
+    const uuid = `bench-${vm.toString(16).padStart(8, '0')}`;
+    const events: NewEvent[] = [];
+    for (let t = start + STEP; t <= end && written < RECORDS; t += STEP, written++) {
+      const wall = t - start;
+      const record = {
+        ...EMPTY_RECORD,
+        vmUuid: uuid,
+        siteName: site.name,
+        globalUserName: `user${vm % 200}@${vo}`,
+        fqan: vo,
+        vo,
+        status: 'started',
+        startTime: start,
+        wallDuration: wall,
+        cpuDuration: wall * cores,
+        cpuCount: cores,
+        memory: cores * 2048,
+        disk: cores * 20,
+        networkInbound: Math.floor(wall / 86_400),
+        networkOutbound: 0,
+        imageId: `img-${vm % 7}`,
+        cloudType: site.middleware === 'openstack' ? 'OpenStack' : 'OpenNebula',
+        recordCreateTime: t,
+      };
+      events.push(usageEvent(record, { receivedAt: new Date(t * 1000).toISOString(), publisher: 'bench', sourceMessageId: `m-${site.name}-${t}`, recordIndex: 1, messageVersion: 'v0.4' }));
+    }
+    pending.push(log.append(streams.vm(uuid), events));
+    if (pending.length >= 200) {
+      await Promise.all(pending);
+      pending = [];
+    }
+  }
+  await Promise.all(pending);
+  const runners = await upToDate(log, dataDir);
+  for (const r of runners.values()) await r.close();
+  await log.close();
+  return written;
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** `fedledger serve` in a child process; its request logs are read and dropped, as a log shipper would. */
+async function startServer(dataDir: string, logLevel: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import=tsx', 'src/cli.ts', '--data-dir', dataDir, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
+    env: { ...process.env, FEDLEDGER_LOG_LEVEL: logLevel, EVENTSTORE_URL: '' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  child.stdout.resume();
+  const url = `http://127.0.0.1:${port}`;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    const ready = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
+    if (ready) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url,
+    stop: () =>
+      new Promise((done) => {
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+interface Run {
+  requests: number;
+  errors: number;
+  latencies: number[];
+}
+
+async function load(url: string, tokens: { site: string[]; dashboard: string; staff: string }, method: 'GET' | 'POST'): Promise<Run> {
+  const months = Array.from({ length: DEMO_MONTHS }, (_, i) => DEMO_FIRST_MONTH.plus({ months: i }));
+  const queries = (client: number) => {
+    const site = DEMO_SITES[client % DEMO_SITES.length]!.name;
+    const own = client % 2 === 0;
+    const token = own ? tokens.site[client % DEMO_SITES.length]! : client % 4 === 1 ? tokens.dashboard : tokens.staff;
+    return months.flatMap((m: DateTime) => {
+      const month = m.toFormat('yyyy-MM');
+      const ar = {
+        token,
+        query: 'query ($from: String!, $to: String!, $site: String) { availability(from: $from, to: $to, granularity: monthly, levels: [site, service], site: $site) { level site service availability reliability } }',
+        variables: { from: m.toISODate(), to: m.endOf('month').toISODate(), site },
+      };
+      const usage = {
+        token: own ? token : tokens.staff,
+        query: 'query ($m: String!) { accountingSummary(groupBy: [site, vo], filter: { from: $m, to: $m }) { rows { key { site vo } figures { vms wallHours cpuHours coreHours } } total { vms coreHours } } }',
+        variables: { m: month },
+      };
+      return [ar, usage];
+    });
+  };
+  const run: Run = { requests: 0, errors: 0, latencies: [] };
+  const deadline = Date.now() + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async (_, client) => {
+      const mine = queries(client);
+      for (let i = client; Date.now() < deadline; i++) {
+        const q = mine[i % mine.length]!;
+        const started = process.hrtime.bigint();
+        const headers = { authorization: `Bearer ${q.token}`, accept: 'application/json' };
+        const response =
+          method === 'GET'
+            ? await fetch(`${url}/graphql?${new URLSearchParams({ query: q.query, variables: JSON.stringify(q.variables) })}`, { headers })
+            : await fetch(`${url}/graphql`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ query: q.query, variables: q.variables }) });
+        const body = await response.text();
+        run.latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+        run.requests++;
+        if (response.status !== 200 || body.includes('"errors"')) run.errors++;
+      }
+    }),
+  );
+  return run;
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fedledger-bench-api-'));
+try {
+  const started = Date.now();
+  const records = await populate(dataDir);
+  console.log(`store: ${records.toLocaleString('en-US')} usage records + demo probe results and topology, ingested and projected in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  const store = new TokenStore(dataDir);
+  const tokens = {
+    site: DEMO_SITES.map((s) => store.create('site', s.name).token),
+    dashboard: store.create('dashboard', null).token,
+    staff: store.create('staff', null).token,
+  };
+  store.close();
+
+  const raw = new Database(readModelPath(projectionsDir(dataDir), 'accounting'), { readonly: true });
+  const month = DEMO_FIRST_MONTH.plus({ months: 2 });
+  const ym = month.year * 100 + month.month;
+  const stmt = raw.prepare('SELECT site_name, vo, SUM(vms), SUM(wall), SUM(cpu), SUM(wall * cpu_count) FROM acc_summaries WHERE ym = ? GROUP BY site_name, vo');
+  let n = 0;
+  const baseline = await measure('raw better-sqlite3 monthly summary query', 0, () => {
+    const until = Date.now() + 2000;
+    while (Date.now() < until) {
+      stmt.all(ym);
+      n++;
+    }
+  });
+  baseline.count = n;
+  raw.close();
+
+  const server = await startServer(dataDir, LOG_LEVEL);
+  try {
+    for (const method of ['GET', 'POST'] as const) {
+      const run = await load(server.url, tokens, method);
+      const sorted = run.latencies.sort((a, b) => a - b);
+      const label = method === 'GET' ? `API ${CLIENTS} clients, GET polling` : `API ${CLIENTS} clients, POST (uncached)`;
+      report({ label, count: run.requests, seconds: SECONDS }, baseline);
+      console.log(`  ${run.requests.toLocaleString('en-US')} requests, ${run.errors} errors, ${Math.round(run.requests / SECONDS).toLocaleString('en-US')} req/s, p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms`);
+    }
+    console.log(`baseline: ${Math.round(rate(baseline)).toLocaleString('en-US')} raw summary queries/s in-process`);
+  } finally {
+    await server.stop();
+  }
+} finally {
+  rmSync(dataDir, { recursive: true, force: true });
+}
