@@ -58,6 +58,8 @@ export class ApiServer {
   readonly services: ApiServices;
   private readonly yoga: YogaServerInstance<{ principal?: Principal }, Omit<ApiContext, 'request'>>;
   private readonly cache = new Map<string, CachedResponse>();
+  /** Misses being computed, by ETag: concurrent pollers of the same answer wait for one computation. */
+  private readonly computing = new Map<string, Promise<CachedResponse | undefined>>();
   private server: Server | undefined;
   private inFlight = 0;
 
@@ -211,11 +213,30 @@ export class ApiServer {
         return;
       }
       const hit = this.cache.get(cached.key);
-      if (hit && hit.etag === cached.etag) {
-        res.status(hit.status).type(hit.contentType).send(hit.body);
+      const pending = hit?.etag === cached.etag ? hit : await this.computing.get(cached.etag);
+      if (pending) {
+        res.status(pending.status).type(pending.contentType).send(pending.body);
         return;
       }
     }
+    let settle: ((r: CachedResponse | undefined) => void) | undefined;
+    if (cached) this.computing.set(cached.etag, new Promise((resolve) => (settle = resolve)));
+    try {
+      await this.execute(req, res, principal, cached, (r) => settle?.(r));
+    } finally {
+      settle?.(undefined);
+      if (cached) this.computing.delete(cached.etag);
+    }
+  }
+
+  /** Runs one request through yoga and writes its response; a cacheable answer is stored and handed to `computed`. */
+  private async execute(
+    req: AuthedRequest,
+    res: ExpressResponse,
+    principal: Principal | undefined,
+    cached: { key: string; etag: string } | undefined,
+    computed: (r: CachedResponse) => void,
+  ): Promise<void> {
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(), this.options.config.requestTimeoutMs);
     try {
@@ -246,7 +267,9 @@ export class ApiServer {
       if (cached && response.status === 200 && !body.includes('"errors"')) {
         if (this.cache.size >= CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
         this.cache.delete(cached.key);
-        this.cache.set(cached.key, { etag: cached.etag, status: response.status, contentType, body });
+        const entry = { etag: cached.etag, status: response.status, contentType, body };
+        this.cache.set(cached.key, entry);
+        computed(entry);
       } else if (cached) {
         res.removeHeader('ETag');
         res.setHeader('Cache-Control', 'no-store');
