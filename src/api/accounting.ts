@@ -44,6 +44,16 @@ export interface UsageFigures {
   networkOutGb: number;
 }
 
+/** Prepared statements per read-model connection: filters produce a handful of distinct SQL texts, each prepared once. */
+const statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
+function prepared(db: Database.Database, sql: string): Database.Statement {
+  let byText = statements.get(db);
+  if (!byText) statements.set(db, (byText = new Map()));
+  let stmt = byText.get(sql);
+  if (!stmt) byText.set(sql, (stmt = db.prepare(sql)));
+  return stmt;
+}
+
 export const badInput = (message: string, field: string) => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', field } });
 
 function yearMonth(text: string | null | undefined, field: string): number | undefined {
@@ -101,11 +111,11 @@ const FIGURES_SQL = `
 export function summarise(db: Database.Database, filter: UsageFilter, groupBy: readonly Dimension[]): { rows: Array<{ key: SummaryKey; figures: UsageFigures }>; total: UsageFigures } {
   const dims = [...new Set(groupBy)];
   const { sql, params } = where(filter);
-  const total = db.prepare(`SELECT ${FIGURES_SQL} FROM acc_summaries ${sql}`).get(...params) as UsageFigures;
+  const total = prepared(db, `SELECT ${FIGURES_SQL} FROM acc_summaries ${sql}`).get(...params) as UsageFigures;
   if (dims.length === 0) return { rows: [{ key: {}, figures: total }], total };
   const columns = dims.map((d) => `${DIMENSIONS[d]} AS ${d}`).join(', ');
   const order = dims.map((d) => DIMENSIONS[d]).join(', ');
-  const rows = db.prepare(`SELECT ${columns}, ${FIGURES_SQL} FROM acc_summaries ${sql} GROUP BY ${order} ORDER BY ${order}`).all(...params) as Array<Record<string, unknown>>;
+  const rows = prepared(db, `SELECT ${columns}, ${FIGURES_SQL} FROM acc_summaries ${sql} GROUP BY ${order} ORDER BY ${order}`).all(...params) as Array<Record<string, unknown>>;
   return {
     total,
     rows: rows.map((r) => {
@@ -169,7 +179,7 @@ export function vmMonthPage(db: Database.Database, filter: UsageFilter, first: n
     sql = `${sql ? `${sql} AND` : 'WHERE'} (vm_uuid, ym) > (?, ?)`;
     params.push(vm, ym);
   }
-  const rows = db.prepare(`SELECT * FROM acc_vm_months ${sql} ORDER BY vm_uuid, ym LIMIT ?`).all(...params, first + 1) as VmMonthRow[];
+  const rows = prepared(db, `SELECT * FROM acc_vm_months ${sql} ORDER BY vm_uuid, ym LIMIT ?`).all(...params, first + 1) as VmMonthRow[];
   const hasNextPage = rows.length > first;
   if (hasNextPage) rows.pop();
   return { rows, cursors: rows.map(encodeCursor), hasNextPage };
@@ -185,17 +195,17 @@ export interface RecordRow {
 }
 
 export function recordsOf(db: Database.Database, vmUuid: string, ym: number): RecordRow[] {
-  return db.prepare('SELECT position, event_id, received_at, publisher, source_message_id, record_index FROM acc_records WHERE vm_uuid = ? AND ym = ? ORDER BY position').all(vmUuid, ym) as RecordRow[];
+  return prepared(db, 'SELECT position, event_id, received_at, publisher, source_message_id, record_index FROM acc_records WHERE vm_uuid = ? AND ym = ? ORDER BY position').all(vmUuid, ym) as RecordRow[];
 }
 
 export function vmMonthSites(db: Database.Database, vmUuid: string): string[] {
-  return (db.prepare('SELECT DISTINCT site_name FROM acc_records WHERE vm_uuid = ?').all(vmUuid) as Array<{ site_name: string }>).map((r) => r.site_name);
+  return (prepared(db, 'SELECT DISTINCT site_name FROM acc_records WHERE vm_uuid = ?').all(vmUuid) as Array<{ site_name: string }>).map((r) => r.site_name);
 }
 
 export function vmVos(db: Database.Database, vmUuid: string): Array<string | null> {
-  return (db.prepare('SELECT DISTINCT vo FROM acc_vm_months WHERE vm_uuid = ?').all(vmUuid) as Array<{ vo: string | null }>).map((r) => r.vo);
+  return (prepared(db, 'SELECT DISTINCT vo FROM acc_vm_months WHERE vm_uuid = ?').all(vmUuid) as Array<{ vo: string | null }>).map((r) => r.vo);
 }
 
 export function flagsOf(db: Database.Database, vmUuid: string, ym: number): Array<{ kind: string; site_name: string; vm_uuid: string; ym: number | null; event_id: string | null; detail: string }> {
-  return db.prepare('SELECT kind, site_name, vm_uuid, ym, event_id, detail FROM acc_flags WHERE vm_uuid = ? AND ym = ? ORDER BY kind, id').all(vmUuid, ym) as never;
+  return prepared(db, 'SELECT kind, site_name, vm_uuid, ym, event_id, detail FROM acc_flags WHERE vm_uuid = ? AND ym = ? ORDER BY kind, id').all(vmUuid, ym) as never;
 }

@@ -26,6 +26,13 @@ export interface ApiContext {
   services: ApiServices;
   /** The Fetch request; its signal aborts when the client goes away. */
   request: Request;
+  /** Set by resolvers whose answer moves with the clock (today's running A/R, latest status): bounds its caching. */
+  answer: { timeDependent: boolean };
+}
+
+/** Whether a day range reaches today (UTC), whose figures cover only its elapsed part. */
+export function reachesToday(ctx: ApiContext, to: string): boolean {
+  return to >= ctx.services.now().toISOString().slice(0, 10);
 }
 
 /** The named read model's database; a missing projection is a server configuration error. */

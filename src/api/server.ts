@@ -42,6 +42,12 @@ type AuthedRequest = ExpressRequest & { principal?: Principal; requestId?: strin
 /** Cached GET responses, at most this many (least recently stored evicted first). */
 const CACHE_ENTRIES = 2000;
 
+interface CacheKey {
+  key: string;
+  stable: string;
+  timed: string;
+}
+
 interface CachedResponse {
   etag: string;
   status: number;
@@ -56,9 +62,9 @@ export class ApiServer {
   readonly metrics: ApiMetrics;
   readonly live: LiveChanges;
   readonly services: ApiServices;
-  private readonly yoga: YogaServerInstance<{ principal?: Principal }, Omit<ApiContext, 'request'>>;
+  private readonly yoga: YogaServerInstance<{ principal?: Principal; answer?: ApiContext['answer'] }, Omit<ApiContext, 'request'>>;
   private readonly cache = new Map<string, CachedResponse>();
-  /** Misses being computed, by ETag: concurrent pollers of the same answer wait for one computation. */
+  /** Misses being computed, by cache key: concurrent pollers of the same answer wait for one computation. */
   private readonly computing = new Map<string, Promise<CachedResponse | undefined>>();
   private server: Server | undefined;
   private inFlight = 0;
@@ -68,13 +74,18 @@ export class ApiServer {
     this.metrics = new ApiMetrics(runners);
     this.live = new LiveChanges(runners.get('availability'));
     this.services = { config, log: options.log, runners, logger, live: this.live, now: options.now ?? (() => new Date()) };
-    this.yoga = createYoga<{ principal?: Principal }, Omit<ApiContext, 'request'>>({
+    this.yoga = createYoga<{ principal?: Principal; answer?: ApiContext['answer'] }, Omit<ApiContext, 'request'>>({
       schema: buildSchema(),
       graphqlEndpoint: '/graphql',
       graphiql: config.graphiql,
       landingPage: false,
       logging: false,
-      context: ({ request, principal }: { request: Request; principal?: Principal }) => ({ principal: principal!, services: this.services, request }),
+      context: ({ request, principal, answer }: { request: Request; principal?: Principal; answer?: ApiContext['answer'] }) => ({
+        principal: principal!,
+        services: this.services,
+        request,
+        answer: answer ?? { timeDependent: false },
+      }),
       plugins: [
         maxDepthPlugin({ n: config.maxDepth, exposeLimits: true, flattenFragments: true }),
         costLimitPlugin({ maxCost: config.maxCost, exposeLimits: true }),
@@ -187,13 +198,17 @@ export class ApiServer {
     res.status(401).json(errorBody('UNAUTHENTICATED', match ? 'invalid or revoked token' : 'a bearer token is required'));
   }
 
-  /** A cache key for GET queries: same scope + same URL + same read-model state + same time window = same answer. */
-  private cacheKey(req: AuthedRequest, p: Principal): { key: string; etag: string } {
+  /**
+   * Cache identity of a GET query: the caller's scope and the URL (`key`), and two ETags: one for an answer that
+   * depends only on the read models (their checkpoints), one for an answer that also moves with the clock (the
+   * checkpoints and a `cacheWindowSeconds` window). Which one an answer has is learnt when it is computed.
+   */
+  private cacheKey(req: AuthedRequest, p: Principal): CacheKey {
     const checkpoints = [...this.options.runners.values()].map((r) => String(r.checkpoint)).join(',');
-    const bucket = Math.floor(this.services.now().getTime() / (1000 * this.options.config.cacheWindowSeconds));
+    const window = Math.floor(this.services.now().getTime() / (1000 * this.options.config.cacheWindowSeconds));
     const key = `${p.role}\u0000${p.scope ?? ''}\u0000${req.originalUrl}`;
-    const etag = `W/"${createHash('sha1').update(`${key}\u0000${checkpoints}\u0000${bucket}`).digest('base64url')}"`;
-    return { key, etag };
+    const tag = (parts: string) => `W/"${createHash('sha1').update(`${key}\u0000${parts}`).digest('base64url')}"`;
+    return { key, stable: tag(checkpoints), timed: tag(`${checkpoints}\u0000${window}`) };
   }
 
   private async graphql(req: AuthedRequest, res: ExpressResponse): Promise<void> {
@@ -207,25 +222,27 @@ export class ApiServer {
     if (cached) {
       res.setHeader('Cache-Control', `private, max-age=${this.options.config.cacheMaxAgeSeconds}`);
       res.setHeader('Vary', 'Authorization');
-      res.setHeader('ETag', cached.etag);
-      if (req.headers['if-none-match'] === cached.etag) {
+      const ifNoneMatch = req.headers['if-none-match'];
+      if (ifNoneMatch === cached.stable || ifNoneMatch === cached.timed) {
+        res.setHeader('ETag', ifNoneMatch);
         res.status(304).end();
         return;
       }
       const hit = this.cache.get(cached.key);
-      const pending = hit?.etag === cached.etag ? hit : await this.computing.get(cached.etag);
-      if (pending) {
-        res.status(pending.status).type(pending.contentType).send(pending.body);
+      const ready = hit && (hit.etag === cached.stable || hit.etag === cached.timed) ? hit : await this.computing.get(cached.key);
+      if (ready && (ready.etag === cached.stable || ready.etag === cached.timed)) {
+        res.setHeader('ETag', ready.etag);
+        res.status(ready.status).type(ready.contentType).send(ready.body);
         return;
       }
     }
     let settle: ((r: CachedResponse | undefined) => void) | undefined;
-    if (cached) this.computing.set(cached.etag, new Promise((resolve) => (settle = resolve)));
+    if (cached) this.computing.set(cached.key, new Promise((resolve) => (settle = resolve)));
     try {
       await this.execute(req, res, principal, cached, (r) => settle?.(r));
     } finally {
       settle?.(undefined);
-      if (cached) this.computing.delete(cached.etag);
+      if (cached) this.computing.delete(cached.key);
     }
   }
 
@@ -234,13 +251,14 @@ export class ApiServer {
     req: AuthedRequest,
     res: ExpressResponse,
     principal: Principal | undefined,
-    cached: { key: string; etag: string } | undefined,
+    cached: CacheKey | undefined,
     computed: (r: CachedResponse) => void,
   ): Promise<void> {
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(), this.options.config.requestTimeoutMs);
     try {
-      const handled = Promise.resolve(this.yoga.handleNodeRequestAndResponse(req, res, { principal }));
+      const answer = { timeDependent: false };
+      const handled = Promise.resolve(this.yoga.handleNodeRequestAndResponse(req, res, { principal, answer }));
       const timedOut = new Promise<'timeout'>((resolve) => timeout.signal.addEventListener('abort', () => resolve('timeout'), { once: true }));
       const response = await Promise.race([handled, timedOut]);
       if (response === 'timeout') {
@@ -267,11 +285,11 @@ export class ApiServer {
       if (cached && response.status === 200 && !body.includes('"errors"')) {
         if (this.cache.size >= CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
         this.cache.delete(cached.key);
-        const entry = { etag: cached.etag, status: response.status, contentType, body };
+        const entry = { etag: answer.timeDependent ? cached.timed : cached.stable, status: response.status, contentType, body };
         this.cache.set(cached.key, entry);
+        res.setHeader('ETag', entry.etag);
         computed(entry);
       } else if (cached) {
-        res.removeHeader('ETag');
         res.setHeader('Cache-Control', 'no-store');
       }
       res.send(body);

@@ -71,6 +71,8 @@ export interface Harness {
   tokens: TokenStore;
   runners: Map<string, ProjectionRunner>;
   token(role: Role, scope?: string | null, monitoring?: boolean): string;
+  /** Moves the server's clock. */
+  setNow(now: Date): void;
   gql<T = Record<string, unknown>>(token: string | undefined, query: string, variables?: Record<string, unknown>, method?: 'GET' | 'POST'): Promise<{ status: number; data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }>; headers: Headers }>;
   close(): Promise<void>;
 }
@@ -88,7 +90,8 @@ export async function startHarness(options: { config?: Partial<ServeConfig>; see
   const runners = await upToDate(log, dir);
   if (options.live) for (const r of runners.values()) r.start();
   const tokens = new TokenStore(dir);
-  const server = new ApiServer({ config, log, runners, tokens, logger: pino({ level: process.env['API_TEST_LOG'] ?? 'silent' }), now: () => options.now ?? NOW });
+  let now = options.now ?? NOW;
+  const server = new ApiServer({ config, log, runners, tokens, logger: pino({ level: process.env['API_TEST_LOG'] ?? 'silent' }), now: () => now });
   const url = await server.listen();
   return {
     url,
@@ -98,6 +101,9 @@ export async function startHarness(options: { config?: Partial<ServeConfig>; see
     tokens,
     runners,
     token: (role, scope = null, monitoring = false) => tokens.create(role, scope, null, NOW, monitoring).token,
+    setNow: (d) => {
+      now = d;
+    },
     async gql(token, query, variables = {}, method = 'POST') {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (token) headers['authorization'] = `Bearer ${token}`;

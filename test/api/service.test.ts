@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadServeConfig } from '../../src/api/config.ts';
 import { ingestProbeResults } from '../../src/ingest/availability-service.ts';
-import { probeLines, startHarness, type Harness } from './harness.ts';
+import { NOW, probeLines, startHarness, type Harness } from './harness.ts';
 import { tempDir } from '../support/tmp.ts';
 
 let h: Harness;
@@ -85,6 +85,23 @@ test('GET queries carry cache headers; a matching ETag answers 304 until the rea
   t.is(otherScope.status, 200, 'an ETag never crosses scopes');
   const body = (await otherScope.json()) as { data: { latestStatus: { sites: Array<{ site: string }> } } };
   t.deepEqual(body.data.latestStatus.sites.map((s) => s.site), ['SITE-A']);
+});
+
+test('a cached answer about past days outlives the cache window; one about today does not', async (t) => {
+  const clocked = await startHarness();
+  t.teardown(() => clocked.close());
+  const token = clocked.token('dashboard');
+  const past = '{ availability(from: "2026-03-01", to: "2026-03-01", granularity: daily, levels: [site]) { site availability } }';
+  const today = '{ availability(from: "2026-03-02", to: "2026-03-02", granularity: daily, levels: [site]) { site availability } }';
+  const etags = async () => Promise.all([past, today].map(async (q) => (await clocked.gql(token, q, {}, 'GET')).headers.get('etag')));
+  const before = await etags();
+  clocked.setNow(new Date(NOW.getTime() + 3600_000));
+  const after = await etags();
+  t.is(after[0], before[0], 'past days do not move with the clock');
+  t.not(after[1], before[1], "today's running A/R is recomputed after the window");
+  await ingestProbeResults(clocked.log, probeLines('2026-03-01', 'host-a.example.org'), { publisher: 'test' });
+  await clocked.runners.get('availability')!.catchUp();
+  t.not((await etags())[0], after[0], 'a projection commit invalidates every answer');
 });
 
 test('health, metrics, and POST /v1/apel/cloud with a site ingest token (403 naming the record for another site)', async (t) => {

@@ -1,7 +1,7 @@
 /** Availability, status timelines, latest status, topology, downtimes, and the live change feed. */
 import { on } from 'node:events';
 import { arReport, latestStatuses, type Level, LEVELS, statusTimelines } from '../../availability/queries.ts';
-import { type ApiContext, readModel } from '../context.ts';
+import { type ApiContext, reachesToday, readModel } from '../context.ts';
 import type { Resolvers } from '../generated/graphql.ts';
 import type { AvailabilityCommit } from '../live.ts';
 import { availabilityScope, maySeeSite } from '../policy.ts';
@@ -10,6 +10,7 @@ const iso = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString(
 const dayStart = (day: string) => Date.parse(`${day}T00:00:00Z`) / 1000;
 
 function latest(ctx: ApiContext, site: string | undefined) {
+  ctx.answer.timeDependent = true;
   const { endpoints, sites } = latestStatuses(readModel(ctx.services, 'availability'), ctx.services.now());
   const visible = (s: string | null) => s !== null && maySeeSite(ctx.principal, s) && (site === undefined || s === site);
   return { endpoints: endpoints.filter((e) => visible(e.site)), sites: sites.filter((s) => visible(s.site)) };
@@ -19,6 +20,7 @@ export const availabilityResolvers: Resolvers = {
   Query: {
     availability: (_, args, ctx) => {
       const scope = availabilityScope(ctx.principal, { site: args.site, group: args.group });
+      if (reachesToday(ctx, args.to)) ctx.answer.timeDependent = true;
       const levels = (args.levels ?? LEVELS).filter((l) => scope.groupsAllowed || l !== 'group') as Level[];
       return arReport(readModel(ctx.services, 'availability'), {
         from: args.from,
@@ -34,6 +36,7 @@ export const availabilityResolvers: Resolvers = {
     },
     statusTimelines: (_, args, ctx) => {
       const scope = availabilityScope(ctx.principal, { site: args.site });
+      if (reachesToday(ctx, args.to)) ctx.answer.timeDependent = true;
       const level = args.level === 'functionGroup' ? 'function-group' : args.level;
       return statusTimelines(readModel(ctx.services, 'availability'), {
         from: args.from,
