@@ -10,8 +10,9 @@
  * Run: npm run bench:api [-- --records 1000000 --seconds 10 --clients 50]
  */
 import Database from 'better-sqlite3';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { mkdtempSync, openSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
@@ -104,14 +105,13 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** `fedledger serve` in a child process; its request logs are read and dropped, as a log shipper would. */
+/** `fedledger serve` in a child process; its request logs go to a file, as in production (a pipe nobody drains fast enough would stall it). */
 async function startServer(dataDir: string, logLevel: string): Promise<{ url: string; stop: () => Promise<void> }> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import=tsx', 'src/cli.ts', '--data-dir', dataDir, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
     env: { ...process.env, FEDLEDGER_LOG_LEVEL: logLevel, EVENTSTORE_URL: '' },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', openSync(path.join(dataDir, 'serve.log'), 'w'), 'inherit'],
   });
-  child.stdout.resume();
   const url = `http://127.0.0.1:${port}`;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
@@ -186,10 +186,20 @@ async function load(url: string, tokens: { site: string[]; dashboard: string; st
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
+const populateInto = process.argv.indexOf('--populate-into');
+if (populateInto > 0) {
+  // The store is built in its own process, so the load clients below do not run on its large, garbage-filled heap.
+  const written = await populate(process.argv[populateInto + 1]!);
+  process.stdout.write(String(written));
+  process.exit(0);
+}
+
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fedledger-bench-api-'));
 try {
   const started = Date.now();
-  const records = await populate(dataDir);
+  const built = spawnSync(process.execPath, ['--import=tsx', fileURLToPath(import.meta.url), '--records', String(RECORDS), '--populate-into', dataDir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (built.status !== 0) throw new Error(`building the store failed (${built.status})`);
+  const records = Number(built.stdout.trim().split('\n').pop());
   console.log(`store: ${records.toLocaleString('en-US')} usage records + demo probe results and topology, ingested and projected in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   const store = new TokenStore(dataDir);
   const tokens = {
