@@ -278,8 +278,9 @@ export class SqliteEventLog implements EventLog {
   subscribe(options: SubscribeOptions = {}): Subscription {
     const { sql: where, params } = filterSql(options.filter);
     const query = this.db
-      .prepare(`SELECT * FROM events WHERE position > ?${where} ORDER BY position ASC LIMIT ${PAGE}`)
+      .prepare(`SELECT * FROM events WHERE position > ? AND position <= ?${where} ORDER BY position ASC LIMIT ${PAGE}`)
       .safeIntegers(true);
+    const head = this.stmt.head;
     let after = options.afterPosition ?? 0n;
     let stopped = false;
     let wake: (() => void) | undefined;
@@ -294,13 +295,17 @@ export class SqliteEventLog implements EventLog {
     async function* iterate(): AsyncGenerator<RecordedEvent> {
       try {
         while (!stopped && !isClosed()) {
-          const rows = query.all(after, ...params) as EventRow[];
+          // Bounded by the head read first: a filtered subscription then moves past events it does not want
+          // instead of scanning them again on every poll (writes are serialised, so nothing commits below it later).
+          const until = ((head.get() as { p: bigint | null }).p ?? -1n);
+          const rows = query.all(after, until, ...params) as EventRow[];
           for (const row of rows) {
             if (stopped) return;
             after = row.position;
             yield toRecorded(row);
           }
           if (rows.length === PAGE) continue;
+          if (until > after) after = until;
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, CROSS_PROCESS_POLL_MS);
             wake = () => {
