@@ -4,8 +4,10 @@
  * skipped.
  */
 import path from 'node:path';
+import { EsdbEventLog } from '../../src/eventlog/esdb.ts';
 import type { EventLog } from '../../src/eventlog/port.ts';
 import { SqliteEventLog } from '../../src/eventlog/sqlite.ts';
+import { startStandIn } from '../support/esdb-standin/index.ts';
 import { tempDir } from '../support/tmp.ts';
 
 export interface OpenedLog {
@@ -35,4 +37,30 @@ const sqlite: Target = {
   },
 };
 
-export const targets: Target[] = [sqlite];
+/** The real adapter and client against an in-memory gRPC EventStoreDB, one per test. */
+const esdbStandIn: Target = {
+  name: 'eventstoredb (gRPC stand-in)',
+  async open() {
+    const server = await startStandIn();
+    const log = await EsdbEventLog.connect(server.url);
+    return {
+      log,
+      cleanup: async () => {
+        await log.close();
+        await server.stop();
+      },
+    };
+  },
+};
+
+/** A real server (EVENTSTORE_URL, e.g. esdb://localhost:2113?tls=false), shared: tests use their own stream names. */
+const esdbServer: Target = {
+  name: 'eventstoredb (real server)',
+  ...(process.env['EVENTSTORE_URL'] ? {} : { skip: 'EVENTSTORE_URL is not set' }),
+  async open() {
+    const log = await EsdbEventLog.connect(process.env['EVENTSTORE_URL']!);
+    return { log, cleanup: () => log.close() };
+  },
+};
+
+export const targets: Target[] = [sqlite, esdbStandIn, esdbServer];
