@@ -107,6 +107,8 @@ export class SqliteEventLog implements EventLog {
     this.db.pragma('busy_timeout = 10000');
     // A larger WAL between checkpoints lets pages rewritten by successive appends be copied back once.
     this.db.pragma('wal_autocheckpoint = 10000');
+    // SQLite's default 2 MiB page cache spills dirty index pages in the middle of a large group commit.
+    this.db.pragma('cache_size = -131072');
     this.db.exec(SCHEMA);
     this.committed.setMaxListeners(0);
     this.stmt = {

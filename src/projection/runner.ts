@@ -46,6 +46,9 @@ function openFile(file: string): Database.Database {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 10000');
+  // Read models are hundreds of MiB at federation scale; a 2 MiB cache would reread and spill pages every batch.
+  db.pragma('cache_size = -262144');
+  db.pragma('wal_autocheckpoint = 10000');
   db.exec(META_SCHEMA);
   return db;
 }
