@@ -10,15 +10,15 @@ import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { EventStoreDBClient, MaxAppendSizeExceededError, jsonEvent } from '@eventstore/db-client';
-import { EsdbEventLog, type EsdbRetryOptions } from '../../../src/eventlog/esdb.ts';
+import { EsdbEventLog, type EsdbRetryOptions } from '../../src/eventlog/esdb.ts';
 import {
   EventLogUnavailableError,
   type NewEvent,
   type RecordedEvent,
   WrongExpectedVersionError,
-} from '../../../src/eventlog/port.ts';
-import { ANY, NO_STREAM, StandInLog } from './log.ts';
-import { startStandIn } from './index.ts';
+} from '../../src/eventlog/port.ts';
+import { ANY, NO_STREAM, StandInLog } from '../support/esdb-standin/log.ts';
+import { startStandIn } from '../support/esdb-standin/index.ts';
 
 const quick: EsdbRetryOptions = { retries: 40, initialBackoffMs: 20, maxBackoffMs: 100 };
 
