@@ -33,6 +33,11 @@ export function probeEvent(data: EventData<'ProbeResultRecorded'>): Emitted {
   return { stream: streams.probes(data.hostname, data.service), event: newEvent('ProbeResultRecorded', data, probeIdentity(data)) };
 }
 
+/** The collector registers the endpoint it checks, so its probe results count towards the site. */
+export function endpointEvent(data: EventData<'ServiceEndpointRegistered'>): Emitted {
+  return { stream: streams.site(data.siteName), event: newEvent('ServiceEndpointRegistered', data, data) };
+}
+
 export function cursorEvent(data: EventData<'CollectorCursorAdvanced'>): Emitted {
   return { stream: streams.collector(data.source), event: newEvent('CollectorCursorAdvanced', data, [data.source, data.scope, data.cursor]) };
 }

@@ -5,15 +5,14 @@
  */
 import type { EventLog } from '../eventlog/port.ts';
 import type { CollectorSource } from './config.ts';
-import { appendEmitted, cursorEvent, probeEvent, readCursors, snapshotEvent, stateEvent, usageEvents, type Emitted } from './emit.ts';
+import { COLLECTOR_METRIC, COLLECTOR_SERVICE } from '../availability/service-types.ts';
+import { appendEmitted, cursorEvent, endpointEvent, probeEvent, readCursors, snapshotEvent, stateEvent, usageEvents, type Emitted } from './emit.ts';
 import type { HttpPolicy } from './http.ts';
 import { OpenNebulaCollector } from './opennebula/collector.ts';
 import { OpenStackCollector } from './openstack/collector.ts';
 import { resolveSecret } from './secrets.ts';
 import type { CollectContext, CollectionResult, ScopeFailure } from './types.ts';
 
-/** The probe metric a collection run reports for the site's VM manager endpoint. */
-export const COLLECTOR_METRIC = 'org.fedledger.Collector-API';
 
 export interface RunOptions {
   now?: () => Date;
@@ -36,11 +35,10 @@ export interface RunSummary {
 
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-/** The endpoint the probe result is about: the host name GOCDB registers, and its service type. */
-export function probeTarget(source: CollectorSource): { hostname: string; service: string } {
-  return source.kind === 'openstack'
-    ? { hostname: new URL(source.keystoneUrl).hostname, service: 'org.openstack.nova' }
-    : { hostname: new URL(source.rpcUrl).hostname, service: 'org.opennebula.xmlrpc' };
+/** The endpoint the probe result is about: the VM manager's API host, under the collector's own service type. */
+export function probeTarget(source: CollectorSource): { hostname: string; service: string; url: string } {
+  const url = source.kind === 'openstack' ? source.keystoneUrl : source.rpcUrl;
+  return { hostname: new URL(url).hostname, service: COLLECTOR_SERVICE, url };
 }
 
 export async function runCollection(log: EventLog, source: CollectorSource, options: RunOptions = {}): Promise<RunSummary> {
@@ -61,8 +59,9 @@ export async function runCollection(log: EventLog, source: CollectorSource, opti
 
   const at = iso(startedAt);
   const publisher = `collector:${source.name}`;
-  const { hostname, service } = probeTarget(source);
+  const { hostname, service, url } = probeTarget(source);
   const emitted: Emitted[] = [
+    endpointEvent({ siteName: source.site, hostname, service, url, primaryKey: null, inProduction: true, monitored: true, scopes: [] }),
     ...usageEvents(result.records, publisher, at),
     ...result.stateChanges.map((c) => stateEvent(c.data, c.requestId)),
     probeEvent({

@@ -5,6 +5,7 @@
  * with outages, and GOCDB topology and downtimes. Pure: the same seed gives
  * the same files, byte for byte.
  */
+import { OPENNEBULA_SERVICE, OPENSTACK_SERVICE } from '../availability/service-types.ts';
 import { DateTime } from 'luxon';
 
 export interface DemoSite {
@@ -168,7 +169,7 @@ function usage(rand: () => number): DemoFiles {
   return files;
 }
 
-const SERVICE = { openstack: 'org.openstack.nova', opennebula: 'eu.egi.cloud.vm-management.occi' } as const;
+const SERVICE = { openstack: OPENSTACK_SERVICE, opennebula: OPENNEBULA_SERVICE } as const;
 const METRICS = {
   openstack: ['eu.egi.cloud.OpenStack-VM', 'org.nagios.Keystone-TCP'],
   opennebula: ['eu.egi.cloud.OCCI-VM', 'org.nagios.OCCI-TCP'],

@@ -20,9 +20,8 @@ import { monthsOf, type Period, periodDays, previousPeriod, trailingMonths } fro
 import { renderHtml } from './render-html.ts';
 import { renderMarkdown } from './render-markdown.ts';
 import { reportTables, tableCsv, tableJson } from './render-tables.ts';
+import { CLOUD_SERVICE_TYPES } from '../availability/service-types.ts';
 
-/** Service types of a cloud VM-management interface (the FedCloud aggregation profile's `cloud` group). */
-export const CLOUD_SERVICE_TYPES = ['org.openstack.nova', 'eu.egi.cloud.vm-management.occi'] as const;
 
 export const READ_MODELS = ['accounting', 'availability'] as const;
 

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import nock from '../support/nock.ts';
 import { tempDir } from '../support/tmp.ts';
 import { parseCollectorConfig, type OpenStackSource } from '../../src/collectors/config.ts';
-import { runCollection, COLLECTOR_METRIC } from '../../src/collectors/run.ts';
+import { runCollection } from '../../src/collectors/run.ts';
+import { COLLECTOR_METRIC, COLLECTOR_SERVICE } from '../../src/availability/service-types.ts';
 import { apelStatusFromNova, novaUsageRecord, serverSchema, stateChanges, instanceActionSchema } from '../../src/collectors/openstack/records.ts';
 import { openEventLog } from '../../src/eventlog/open.ts';
 import type { EventLog, RecordedEvent } from '../../src/eventlog/port.ts';
@@ -138,7 +139,7 @@ test.serial('a run collects every project it can, pages, re-authenticates on 401
   t.deepEqual(states.filter((s) => s.vmUuid === records.get('idle-test')!.vmUuid).map((s) => s.state), ['started', 'completed']);
 
   const probe = events.find((e) => e.type === 'ProbeResultRecorded')!.data as EventData<'ProbeResultRecorded'>;
-  t.like(probe, { hostname: 'keystone.cloud.example.org', service: 'org.openstack.nova', metric: COLLECTOR_METRIC, status: 'WARNING', timestamp: '2026-03-12T10:20:00Z' });
+  t.like(probe, { hostname: 'keystone.cloud.example.org', service: COLLECTOR_SERVICE, metric: COLLECTOR_METRIC, status: 'WARNING', timestamp: '2026-03-12T10:20:00Z' });
   t.regex(probe.summary, /1\/2 projects collected/);
 
   const cursors = events.filter((e) => e.type === 'CollectorCursorAdvanced').map((e) => e.data as EventData<'CollectorCursorAdvanced'>);
