@@ -36,6 +36,10 @@ const schema = z
     /** GOCDB programmatic interface to pull topology and downtimes from, on `gocdbCron` (UTC). */
     gocdbUrl: z.string().url().optional(),
     gocdbCron: z.string().min(9).default('17 * * * *'),
+    /** Collector configuration file (sources and their cron expressions); the collectors run on schedule when set. */
+    collectors: z.string().min(1).optional(),
+    /** Writes the technical board's monthly and quarterly reports under `<dataDir>/reports/` on their schedule. */
+    reportSchedule: z.preprocess((v) => (v === 'false' || v === '0' ? false : v), z.coerce.boolean()).default(true),
   })
   .strict()
   .refine((c) => c.defaultPageSize <= c.maxPageSize, { message: 'must not exceed maxPageSize', path: ['defaultPageSize'] });
@@ -56,6 +60,8 @@ const ENV: Record<string, keyof ServeConfig> = {
   FEDLEDGER_LOG_LEVEL: 'logLevel',
   FEDLEDGER_GOCDB_URL: 'gocdbUrl',
   FEDLEDGER_GOCDB_CRON: 'gocdbCron',
+  FEDLEDGER_COLLECTORS: 'collectors',
+  FEDLEDGER_REPORT_SCHEDULE: 'reportSchedule',
 };
 
 function readFileConfig(file: string): Record<string, unknown> {

@@ -13,6 +13,10 @@ import { gocdbPullJob } from '../ingest/availability-service.ts';
 import { projections, projectionsDir } from '../projection/registry.ts';
 import { ProjectionRunner } from '../projection/runner.ts';
 import { startJobs } from '../schedule.ts';
+import { loadCollectorConfig } from '../collectors/config.ts';
+import { collectorJobs, startCollectorJobs } from '../collectors/schedule.ts';
+import { defaultReportDir, generateReport, READ_MODELS } from '../reports/generate.ts';
+import { ReportScheduler, systemClock } from '../reports/schedule.ts';
 import type { ServeConfig } from './config.ts';
 import { ApiServer } from './server.ts';
 import { TokenStore } from './tokens.ts';
@@ -51,6 +55,39 @@ export async function startService(config: ServeConfig, options: { logger?: Logg
   })();
   caughtUp.catch((err: unknown) => logger.error({ err }, 'catch-up failed'));
   const stopJobs = startJobs(config.gocdbUrl ? [gocdbPullJob({ gocdbUrl: config.gocdbUrl, cron: config.gocdbCron })] : [], log, logger);
+  const stopCollectors = config.collectors
+    ? startCollectorJobs(
+        collectorJobs(loadCollectorConfig(config.collectors), log, {}, {
+          onResult: (summary) => logger.info({ job: `collect:${summary.source}`, summary }, 'collection done'),
+          onSkipped: (source) => logger.warn({ job: `collect:${source}` }, 'collection still running; tick skipped'),
+          onError: (source, err) => logger.error({ job: `collect:${source}`, err }, 'collection failed'),
+        }),
+      )
+    : async () => {};
+  const reports = config.reportSchedule
+    ? new ReportScheduler({
+        log,
+        clock: systemClock,
+        run: async (period, due) => {
+          const run = await generateReport({
+            log,
+            readModels: async () => {
+              for (const name of READ_MODELS) await runners.get(name)!.catchUp();
+              return runners;
+            },
+            period,
+            dir: defaultReportDir(config.dataDir, period),
+            now: systemClock.now(),
+            trigger: 'schedule',
+            scheduledFor: due,
+          });
+          logger.info({ job: 'report', period: run.period, files: run.files.length, position: run.position }, 'report written');
+        },
+        onError: (job, period, err) => logger.error({ job: job.name, period: period.name, err }, 'report failed'),
+      })
+    : undefined;
+  // Reports read the projections, so the schedule starts once they have caught up.
+  void caughtUp.then(() => (closing ? undefined : reports?.start()));
   return {
     url,
     server,
@@ -61,6 +98,9 @@ export async function startService(config: ServeConfig, options: { logger?: Logg
     async close() {
       closing = true;
       await stopJobs();
+      await stopCollectors();
+      reports?.stop();
+      await reports?.idle();
       await server.close();
       await caughtUp.catch(() => {});
       for (const runner of runners.values()) await runner.close();

@@ -105,10 +105,10 @@ export function parseCollectorConfig(doc: unknown, where: string): CollectorConf
   return result.data;
 }
 
-/** Reads the file given by `--config` or FEDLEDGER_CONFIG (JSON or YAML, by extension). */
+/** Reads the file given by `--config` or FEDLEDGER_COLLECTORS (JSON or YAML, by extension). */
 export function loadCollectorConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): CollectorConfig {
-  const chosen = file ?? env['FEDLEDGER_CONFIG'];
-  if (!chosen) throw new UserError('NO_COLLECTOR_CONFIG', 'no collector configuration: pass --config <file> or set FEDLEDGER_CONFIG');
+  const chosen = file ?? env['FEDLEDGER_COLLECTORS'];
+  if (!chosen) throw new UserError('NO_COLLECTOR_CONFIG', 'no collector configuration: pass --config <file> or set FEDLEDGER_COLLECTORS');
   let text: string;
   try {
     text = readFileSync(chosen, 'utf8');

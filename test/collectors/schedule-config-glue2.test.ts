@@ -28,7 +28,7 @@ test('a YAML configuration loads with defaults; a bad cron expression names its 
   const config = loadCollectorConfig(file);
   t.like(config.sources[0], { cron: '10 * * * *', timeoutMs: 30_000, retries: 3 });
   t.throws(() => parseCollectorConfig({ sources: [{ ...oneSource, cron: '61 * * * *' }] }, 'c.json'), { message: /c\.json: sources\.0\.cron: not a valid cron expression/ });
-  t.throws(() => loadCollectorConfig(undefined, {}), { message: /FEDLEDGER_CONFIG/ });
+  t.throws(() => loadCollectorConfig(undefined, {}), { message: /FEDLEDGER_COLLECTORS/ });
 });
 
 test('secrets come from the environment or a file and never print', (t) => {

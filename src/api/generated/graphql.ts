@@ -327,6 +327,11 @@ export type Site = {
   __typename?: 'Site';
   country: Maybe<Scalars['String']['output']>;
   endpoints: Array<Endpoint>;
+  /**
+   * The site's GLUE 2.1 cloud description as cloud-info-provider's JSON (a JSON document in a string), built from
+   * what the collectors last saw of its cloud and the topology; null when no collector has seen it.
+   */
+  glue2: Maybe<Scalars['String']['output']>;
   name: Scalars['String']['output'];
   ngi: Maybe<Scalars['String']['output']>;
 };
@@ -816,6 +821,7 @@ export type ResubmitResultResolvers<ContextType = ApiContext, ParentType extends
 export type SiteResolvers<ContextType = ApiContext, ParentType extends ResolversParentTypes['Site'] = ResolversParentTypes['Site']> = {
   country?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   endpoints?: Resolver<Array<ResolversTypes['Endpoint']>, ParentType, ContextType>;
+  glue2?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   ngi?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };

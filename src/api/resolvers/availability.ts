@@ -1,4 +1,5 @@
 /** Availability, status timelines, latest status, topology, downtimes, and the live change feed. */
+import { glue2Documents } from '../../glue2/snapshots.ts';
 import { on } from 'node:events';
 import { arReport, latestStatuses, type Level, LEVELS, statusTimelines } from '../../availability/queries.ts';
 import { type ApiContext, reachesToday, readModel } from '../context.ts';
@@ -80,6 +81,10 @@ export const availabilityResolvers: Resolvers = {
     },
   },
   Site: {
+    glue2: async (site, _, ctx) => {
+      const document = (await glue2Documents(ctx.services.log, site.name)).get(site.name);
+      return document ? JSON.stringify(document) : null;
+    },
     endpoints: (site, _, ctx) =>
       (
         readModel(ctx.services, 'availability').prepare('SELECT hostname, service, site, counted FROM endpoints WHERE site = ? ORDER BY service, hostname').all(site.name) as Array<{

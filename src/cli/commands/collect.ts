@@ -9,7 +9,7 @@ export const registerCollect: RegisterCommand = (program, app) => {
     .command('collect')
     .description('pull usage from the configured OpenStack/OpenNebula sources into the event log')
     .argument('[source]', 'one source by name (default: all)')
-    .option('--config <file>', 'collector configuration, JSON or YAML (env FEDLEDGER_CONFIG)')
+    .option('--config <file>', 'collector configuration, JSON or YAML (env FEDLEDGER_COLLECTORS)')
     .option('--once', 'run one collection now and exit (scheduled runs belong to `serve`)')
     .action(async (name: string | undefined, options: { config?: string; once?: boolean }) => {
       if (!options.once) throw new UserError('COLLECT_NEEDS_ONCE', 'use `collect --once`; `serve` runs the collectors on their cron schedules');
