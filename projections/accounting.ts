@@ -21,7 +21,7 @@ import {
   monthlyDifferences,
   sortSummaries,
   type SummaryRow,
-  type VmMonth,
+  vmMonthOf,
 } from '../src/accounting/summary.ts';
 import type { Projection } from '../src/projection/projection.ts';
 
@@ -136,13 +136,28 @@ interface Pending {
   record: CloudUsageRecord;
 }
 
-interface VmMonthRow {
+/** A row of acc_vm_months, as queries read it. */
+export interface VmMonthRow {
   vm_uuid: string;
   ym: number;
   kept_position: number;
+  kept_event_id: string;
+  received_at: number;
   group_key: string;
   site_name: string;
+  cloud_compute_service: string | null;
+  global_user_name: string | null;
+  vo: string | null;
+  vo_group: string | null;
+  vo_role: string | null;
+  status: string | null;
+  image_id: string | null;
+  cpu_count: number | null;
+  benchmark_type: string | null;
+  benchmark: number | null;
+  cloud_type: string | null;
   start_time: number | null;
+  end_time: number | null;
   memory: number | null;
   disk: number | null;
   wall: number | null;
@@ -185,33 +200,6 @@ function contribution(diff: Figures, memory: number | null, disk: number | null)
 const minus = (a: Contribution, b: Contribution) => a.map((v, i) => v - b[i]!) as Contribution;
 const ZERO: Contribution = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
-function toVmMonth(p: Pending): VmMonth {
-  const r = p.record;
-  return {
-    vmUuid: p.vmUuid,
-    ym: p.ym,
-    keptPosition: p.position,
-    siteName: r.siteName,
-    cloudComputeService: r.cloudComputeService,
-    globalUserName: r.globalUserName,
-    vo: r.vo,
-    voGroup: r.voGroup,
-    voRole: r.voRole,
-    status: r.status,
-    imageId: r.imageId,
-    cpuCount: r.cpuCount,
-    benchmarkType: r.benchmarkType,
-    benchmark: r.benchmark,
-    cloudType: r.cloudType,
-    startTime: r.startTime,
-    memory: r.memory,
-    disk: r.disk,
-    wallDuration: r.wallDuration,
-    cpuDuration: r.cpuDuration,
-    networkInbound: r.networkInbound,
-    networkOutbound: r.networkOutbound,
-  };
-}
 
 function statements(db: Database.Database) {
   return {
@@ -311,7 +299,7 @@ function settleBatch(state: FileState): Set<string> {
   };
 
   for (const p of state.pending.values()) {
-    const vm = toVmMonth(p);
+    const vm = vmMonthOf(p.record, p.ym, p.position);
     const key = groupKey(vm);
     const old = stmt.getVm.get(p.vmUuid, p.ym) as VmMonthRow | undefined;
     const prev = stmt.getPrev.get(p.vmUuid, p.ym) as VmMonthRow | undefined;

@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { summaryMessages } from '../../src/accounting/render.ts';
+import { prng } from '../../src/demo/federation.ts';
 import { SqliteEventLog } from '../../src/eventlog/sqlite.ts';
 import { parseApelCloudMessage } from '../../src/ingest/apel-message.ts';
 import { type IncomingMessage, ingestMany } from '../../src/ingest/apel-service.ts';
@@ -34,17 +35,6 @@ const FLAVOURS = [
   { cpus: 8, memory: 16384, disk: 160 },
 ];
 
-/** mulberry32: small, seeded, good enough for synthetic data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Vm {
   uuid: string;

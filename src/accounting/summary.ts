@@ -3,6 +3,7 @@
  * as pure functions over plain values. The accounting projection maintains
  * the same figures incrementally; these are the reference it is tested against.
  */
+import type { CloudUsageRecord } from '../events/catalogue.ts';
 import { splitYearMonth, type YearMonth } from './measurement.ts';
 
 /** The cumulative figures that are differenced month to month. */
@@ -192,4 +193,32 @@ export function sortSummaries(rows: SummaryRow[]): SummaryRow[] {
     }
     return 0;
   });
+}
+
+/** The VM-month a kept record makes. */
+export function vmMonthOf(r: CloudUsageRecord, ym: YearMonth, keptPosition: number): VmMonth {
+  return {
+    vmUuid: r.vmUuid,
+    ym,
+    keptPosition,
+    siteName: r.siteName,
+    cloudComputeService: r.cloudComputeService,
+    globalUserName: r.globalUserName,
+    vo: r.vo,
+    voGroup: r.voGroup,
+    voRole: r.voRole,
+    status: r.status,
+    imageId: r.imageId,
+    cpuCount: r.cpuCount,
+    benchmarkType: r.benchmarkType,
+    benchmark: r.benchmark,
+    cloudType: r.cloudType,
+    startTime: r.startTime,
+    memory: r.memory,
+    disk: r.disk,
+    wallDuration: r.wallDuration,
+    cpuDuration: r.cpuDuration,
+    networkInbound: r.networkInbound,
+    networkOutbound: r.networkOutbound,
+  };
 }

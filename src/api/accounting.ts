@@ -7,6 +7,7 @@
 import type Database from 'better-sqlite3';
 import { GraphQLError } from 'graphql';
 import { formatYearMonth, parseYearMonth } from '../accounting/measurement.ts';
+import type { VmMonthRow } from '../../projections/accounting.ts';
 
 export const DIMENSIONS = {
   site: 'site_name',
@@ -127,35 +128,6 @@ export function summarise(db: Database.Database, filter: UsageFilter, groupBy: r
   };
 }
 
-export interface VmMonthRow {
-  vm_uuid: string;
-  ym: number;
-  kept_position: number;
-  kept_event_id: string;
-  received_at: number;
-  site_name: string;
-  cloud_compute_service: string | null;
-  global_user_name: string | null;
-  vo: string | null;
-  vo_group: string | null;
-  vo_role: string | null;
-  status: string | null;
-  image_id: string | null;
-  cpu_count: number | null;
-  cloud_type: string | null;
-  start_time: number | null;
-  end_time: number | null;
-  memory: number | null;
-  disk: number | null;
-  wall: number | null;
-  cpu: number | null;
-  net_in: number | null;
-  net_out: number | null;
-  d_wall: number | null;
-  d_cpu: number | null;
-  d_net_in: number | null;
-  d_net_out: number | null;
-}
 
 const encodeCursor = (r: VmMonthRow) => Buffer.from(JSON.stringify([r.vm_uuid, r.ym])).toString('base64url');
 

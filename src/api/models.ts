@@ -1,5 +1,6 @@
 /** What resolvers pass down to their children (codegen maps these schema types to them). */
-import type { SummaryKey, UsageFigures, UsageFilter, VmMonthRow } from './accounting.ts';
+import type { VmMonthRow } from '../../projections/accounting.ts';
+import type { SummaryKey, UsageFigures, UsageFilter } from './accounting.ts';
 
 export interface SummaryRowModel {
   key: SummaryKey;

@@ -5,16 +5,14 @@
  * fact), plus state changes, probe results, cursors and snapshots. Every id is
  * derived from content, so collecting the same data twice appends nothing.
  */
-import type { EventLog, NewEvent } from '../eventlog/port.ts';
+import type { StreamEvent } from '../eventlog/append-by-stream.ts';
+import type { EventLog } from '../eventlog/port.ts';
 import { newEvent, streams, type CloudUsageRecord, type EventData } from '../events/catalogue.ts';
 import { canonicalJson, sha256Hex } from '../events/ids.ts';
 import { usageEvent } from '../ingest/apel-service.ts';
 import { probeIdentity } from '../ingest/probes.ts';
 
-export interface Emitted {
-  stream: string;
-  event: NewEvent;
-}
+export type Emitted = StreamEvent;
 
 /** One run's usage records as CloudUsageRecorded events; the run is their "message". */
 export function usageEvents(records: readonly CloudUsageRecord[], publisher: string, receivedAt: string): Emitted[] {
@@ -48,18 +46,6 @@ export function snapshotEvent(data: EventData<'CollectorSnapshotTaken'>): Emitte
   return { stream: streams.collector(data.source), event: newEvent('CollectorSnapshotTaken', data, seen) };
 }
 
-/** Appends grouped by stream; returns how many events were new. */
-export async function appendEmitted(log: EventLog, items: readonly Emitted[]): Promise<number> {
-  const byStream = new Map<string, NewEvent[]>();
-  for (const { stream, event } of items) {
-    const list = byStream.get(stream);
-    if (list) list.push(event);
-    else byStream.set(stream, [event]);
-  }
-  let written = 0;
-  for (const [stream, events] of byStream) written += (await log.append(stream, events)).written;
-  return written;
-}
 
 /** The latest cursor per scope, from the source's stream (how a restart resumes). */
 export async function readCursors(log: EventLog, source: string): Promise<Map<string, string>> {

@@ -3,10 +3,11 @@
  * collect, and append what was seen (usage records, state changes, the VM
  * manager's reachability as a probe result, the snapshot, new cursors).
  */
+import { appendByStream } from '../eventlog/append-by-stream.ts';
 import type { EventLog } from '../eventlog/port.ts';
 import type { CollectorSource } from './config.ts';
 import { COLLECTOR_METRIC, COLLECTOR_SERVICE } from '../availability/service-types.ts';
-import { appendEmitted, cursorEvent, endpointEvent, probeEvent, readCursors, snapshotEvent, stateEvent, usageEvents, type Emitted } from './emit.ts';
+import { cursorEvent, endpointEvent, probeEvent, readCursors, snapshotEvent, stateEvent, usageEvents, type Emitted } from './emit.ts';
 import type { HttpPolicy } from './http.ts';
 import { OpenNebulaCollector } from './opennebula/collector.ts';
 import { OpenStackCollector } from './openstack/collector.ts';
@@ -77,7 +78,7 @@ export async function runCollection(log: EventLog, source: CollectorSource, opti
     ...(result.snapshot ? [snapshotEvent({ ...result.snapshot, source: source.name, siteName: source.site, takenAt: at })] : []),
   ];
   // Cursors last: they only move once the data they cover is in the log.
-  const written = (await appendEmitted(log, emitted)) +
-    (await appendEmitted(log, [...result.cursors].map(([scope, cursor]) => cursorEvent({ source: source.name, scope, cursor, advancedAt: at }))));
+  const written = (await appendByStream(log, emitted)) +
+    (await appendByStream(log, [...result.cursors].map(([scope, cursor]) => cursorEvent({ source: source.name, scope, cursor, advancedAt: at }))));
   return { source: source.name, records: result.records.length, stateChanges: result.stateChanges.length, written, failures: result.failures, reachability: result.reachability };
 }

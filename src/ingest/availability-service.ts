@@ -5,6 +5,7 @@
  * no-op), and keep rejected input in quarantine as InputRejected events.
  */
 import { createHash } from 'node:crypto';
+import { appendByStream } from '../eventlog/append-by-stream.ts';
 import type { EventLog, NewEvent } from '../eventlog/port.ts';
 import { type RecordError, newEvent, streams } from '../events/catalogue.ts';
 import { sha256Hex } from '../events/ids.ts';
@@ -36,18 +37,6 @@ const MAX_ERRORS = 1_000;
 
 const isoNow = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-/** Appends events grouped by stream, all streams at once; returns how many were new. */
-async function appendGrouped(log: EventLog, items: ReadonlyArray<{ stream: string; event: NewEvent }>): Promise<number> {
-  const byStream = new Map<string, NewEvent[]>();
-  for (const { stream, event } of items) {
-    const list = byStream.get(stream);
-    if (list) list.push(event);
-    else byStream.set(stream, [event]);
-  }
-  const results = await Promise.all([...byStream].map(([stream, events]) => log.append(stream, events)));
-  return results.reduce((n, r) => n + r.written, 0);
-}
-
 /** Ingests probe-result lines as they come (a file streamed line by line, or a request body split). */
 export async function ingestProbeLines(log: EventLog, lines: AsyncIterable<string> | Iterable<string>, options: IngestOptions): Promise<IngestSummary> {
   const source = options.source ?? options.publisher;
@@ -57,7 +46,7 @@ export async function ingestProbeLines(log: EventLog, lines: AsyncIterable<strin
   const rejected: Array<{ line: number; text: string; errors: RecordError[] }> = [];
   let pending: Array<{ stream: string; event: NewEvent }> = [];
   const flush = async () => {
-    const written = await appendGrouped(log, pending);
+    const written = await appendByStream(log, pending);
     summary.accepted += written;
     summary.unchanged += pending.length - written;
     pending = [];
@@ -112,7 +101,7 @@ export async function ingestGocdb(log: EventLog, xml: string, options: IngestOpt
     // Identity is the content: an unchanged re-send is a no-op, a changed one supersedes.
     ...doc.downtimes.map((d) => ({ stream: streams.downtime(d.downtimeId), event: newEvent('DowntimeDeclared', d, d) })),
   ];
-  const written = await appendGrouped(log, items);
+  const written = await appendByStream(log, items);
   const summary: GocdbSummary = { kind: doc.kind, accepted: written, unchanged: items.length - written, rejected: doc.rejected.length, errors: [] };
   if (doc.rejected.length) {
     const sourceMessageId = sha256Hex(xml);
@@ -139,7 +128,7 @@ export async function ingestProfiles(log: EventLog, text: string, options: Inges
     const data = { kind: p.kind, name: p.profile.name, effectiveFrom: p.profile.date, profile: p.raw };
     return { stream: streams.profile(p.kind, p.profile.name), event: newEvent('ProfilePublished', data, data) };
   });
-  const written = await appendGrouped(log, items);
+  const written = await appendByStream(log, items);
   return { accepted: written, unchanged: items.length - written, rejected: 0, errors: [] };
 }
 

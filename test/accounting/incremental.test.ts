@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import { measurementTime, yearMonthOf } from '../../src/accounting/measurement.ts';
-import { monthlyDifferences, summarise, type VmMonth } from '../../src/accounting/summary.ts';
+import { monthlyDifferences, summarise, type VmMonth, vmMonthOf } from '../../src/accounting/summary.ts';
 import { parseApelCloudMessage } from '../../src/ingest/apel-message.ts';
 import { querySummaries } from '../../projections/accounting.ts';
 import { epoch, ledger, message, record } from './support.ts';
@@ -63,7 +63,7 @@ test('incremental summaries equal the pure reference, and a rebuild gives the sa
       const identity = JSON.stringify(r);
       if (seen.has(identity)) continue;
       seen.add(identity);
-      kept.set(k, toVm(r, ym, ++position));
+      kept.set(k, vmMonthOf(r, ym, ++position));
     }
   }
   const byVm = [...kept.values()].sort((a, b) => (a.vmUuid < b.vmUuid ? -1 : a.vmUuid > b.vmUuid ? 1 : a.ym - b.ym));
@@ -75,29 +75,3 @@ test('incremental summaries equal the pure reference, and a rebuild gives the sa
   await l.close();
 });
 
-function toVm(r: ReturnType<typeof parseApelCloudMessage>['records'][number]['record'], ym: number, keptPosition: number): VmMonth {
-  return {
-    vmUuid: r.vmUuid,
-    ym,
-    keptPosition,
-    siteName: r.siteName,
-    cloudComputeService: r.cloudComputeService,
-    globalUserName: r.globalUserName,
-    vo: r.vo,
-    voGroup: r.voGroup,
-    voRole: r.voRole,
-    status: r.status,
-    imageId: r.imageId,
-    cpuCount: r.cpuCount,
-    benchmarkType: r.benchmarkType,
-    benchmark: r.benchmark,
-    cloudType: r.cloudType,
-    startTime: r.startTime,
-    memory: r.memory,
-    disk: r.disk,
-    wallDuration: r.wallDuration,
-    cpuDuration: r.cpuDuration,
-    networkInbound: r.networkInbound,
-    networkOutbound: r.networkOutbound,
-  };
-}

@@ -3,11 +3,12 @@
  * only by the collector gets a figure, and a site without a collector is not
  * made MISSING by the collector's metric being in the profile.
  */
+import { appendByStream } from '../../src/eventlog/append-by-stream.ts';
 import test from 'ava';
 import { availabilityProjection } from '../../projections/availability.ts';
 import { arReport } from '../../src/availability/queries.ts';
 import { COLLECTOR_METRIC } from '../../src/availability/service-types.ts';
-import { appendEmitted, endpointEvent, probeEvent } from '../../src/collectors/emit.ts';
+import { endpointEvent, probeEvent } from '../../src/collectors/emit.ts';
 import { probeTarget } from '../../src/collectors/run.ts';
 import type { CollectorSource } from '../../src/collectors/config.ts';
 import { openEventLog } from '../../src/eventlog/open.ts';
@@ -23,7 +24,7 @@ test('a collector-only site has availability from its API check; a monitored sit
   const { hostname, service, url } = probeTarget(source);
   const check = (timestamp: string, status: 'OK' | 'CRITICAL') =>
     probeEvent({ timestamp, hostname, service, metric: COLLECTOR_METRIC, status, summary: status, message: '', monitoringHost: 'collector:coll' });
-  await appendEmitted(log, [
+  await appendByStream(log, [
     endpointEvent({ siteName: 'COLL-SITE', hostname, service, url, primaryKey: null, inProduction: true, monitored: true, scopes: [] }),
     check('2026-03-12T00:00:00Z', 'OK'),
     check('2026-03-12T18:00:00Z', 'CRITICAL'),

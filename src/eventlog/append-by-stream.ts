@@ -1,0 +1,22 @@
+/**
+ * Appends events bound for many streams: one append per stream, all issued
+ * at once, so the embedded store commits them in one transaction.
+ */
+import type { EventLog, NewEvent } from './port.ts';
+
+export interface StreamEvent {
+  stream: string;
+  event: NewEvent;
+}
+
+/** Returns how many of the events were new to the log. */
+export async function appendByStream(log: EventLog, items: readonly StreamEvent[]): Promise<number> {
+  const byStream = new Map<string, NewEvent[]>();
+  for (const { stream, event } of items) {
+    const list = byStream.get(stream);
+    if (list) list.push(event);
+    else byStream.set(stream, [event]);
+  }
+  const results = await Promise.all([...byStream].map(([stream, events]) => log.append(stream, events)));
+  return results.reduce((n, r) => n + r.written, 0);
+}
