@@ -170,7 +170,12 @@ export interface VmMonthRow {
   d_net_out: number | null;
 }
 
-const figuresOf = (r: { wall: number | null; cpu: number | null; net_in: number | null; net_out: number | null }): Figures => ({
+const figuresOf = (r: {
+  wall: number | null;
+  cpu: number | null;
+  net_in: number | null;
+  net_out: number | null;
+}): Figures => ({
   wallDuration: r.wall,
   cpuDuration: r.cpu,
   networkInbound: r.net_in,
@@ -200,14 +205,15 @@ function contribution(diff: Figures, memory: number | null, disk: number | null)
 const minus = (a: Contribution, b: Contribution) => a.map((v, i) => v - b[i]!) as Contribution;
 const ZERO: Contribution = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
-
 function statements(db: Database.Database) {
   return {
     insertRecord: db.prepare(
       `INSERT INTO acc_records (position, event_id, vm_uuid, site_name, ym, measured_at, received_at, publisher, source_message_id, record_index)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    insertFlag: db.prepare('INSERT INTO acc_flags (kind, site_name, vm_uuid, ym, event_id, detail) VALUES (?, ?, ?, ?, ?, ?)'),
+    insertFlag: db.prepare(
+      'INSERT INTO acc_flags (kind, site_name, vm_uuid, ym, event_id, detail) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
     deleteMonthFlag: db.prepare('DELETE FROM acc_flags WHERE vm_uuid = ? AND ym = ? AND kind = ?'),
     touchSite: db.prepare(
       `INSERT INTO acc_sites (site_name, last_received_at, records) VALUES (?, ?, ?)
@@ -224,7 +230,9 @@ function statements(db: Database.Database) {
          cloud_type, start_time, end_time, memory, disk, wall, cpu, net_in, net_out, d_wall, d_cpu, d_net_in, d_net_out)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    setDiffs: db.prepare('UPDATE acc_vm_months SET d_wall = ?, d_cpu = ?, d_net_in = ?, d_net_out = ? WHERE vm_uuid = ? AND ym = ?'),
+    setDiffs: db.prepare(
+      'UPDATE acc_vm_months SET d_wall = ?, d_cpu = ?, d_net_in = ?, d_net_out = ? WHERE vm_uuid = ? AND ym = ?',
+    ),
     addGroup: db.prepare(
       `INSERT INTO acc_summaries (group_key, site_name, cloud_compute_service, ym, global_user_name, vo, vo_group, vo_role, status,
          image_id, cpu_count, benchmark_type, benchmark, cloud_type, cloud_position, earliest_start, latest_start,
@@ -294,7 +302,14 @@ function settleBatch(state: FileState): Set<string> {
     stmt.deleteMonthFlag.run(vm.vmUuid, vm.ym, 'negative_difference');
     if (is) {
       const parts = CUMULATIVE.filter((f) => (diff[f] ?? 0) < 0).map((f) => `${f} ${diff[f]}`);
-      stmt.insertFlag.run('negative_difference', vm.siteName, vm.vmUuid, vm.ym, null, `negative monthly difference: ${parts.join(', ')}`);
+      stmt.insertFlag.run(
+        'negative_difference',
+        vm.siteName,
+        vm.vmUuid,
+        vm.ym,
+        null,
+        `negative monthly difference: ${parts.join(', ')}`,
+      );
     }
   };
 
@@ -306,10 +321,36 @@ function settleBatch(state: FileState): Set<string> {
     const diff = monthlyDifferences(vm, prev && figuresOf(prev));
     const r = p.record;
     stmt.upsertVm.run(
-      p.vmUuid, p.ym, p.position, p.eventId, p.receivedAt, key, r.siteName, r.cloudComputeService, r.globalUserName, r.vo,
-      r.voGroup, r.voRole, r.status, r.imageId, r.cpuCount, r.benchmarkType, r.benchmark, r.cloudType, r.startTime, r.endTime,
-      r.memory, r.disk, r.wallDuration, r.cpuDuration, r.networkInbound, r.networkOutbound,
-      diff.wallDuration, diff.cpuDuration, diff.networkInbound, diff.networkOutbound,
+      p.vmUuid,
+      p.ym,
+      p.position,
+      p.eventId,
+      p.receivedAt,
+      key,
+      r.siteName,
+      r.cloudComputeService,
+      r.globalUserName,
+      r.vo,
+      r.voGroup,
+      r.voRole,
+      r.status,
+      r.imageId,
+      r.cpuCount,
+      r.benchmarkType,
+      r.benchmark,
+      r.cloudType,
+      r.startTime,
+      r.endTime,
+      r.memory,
+      r.disk,
+      r.wallDuration,
+      r.cpuDuration,
+      r.networkInbound,
+      r.networkOutbound,
+      diff.wallDuration,
+      diff.cpuDuration,
+      diff.networkInbound,
+      diff.networkOutbound,
     );
     const added = contribution(diff, r.memory, r.disk);
     if (old && old.group_key === key) {
@@ -323,8 +364,24 @@ function settleBatch(state: FileState): Set<string> {
         recompute.add(old.group_key);
       }
       stmt.addGroup.run(
-        key, r.siteName, r.cloudComputeService, p.ym, r.globalUserName, r.vo, r.voGroup, r.voRole, r.status, r.imageId,
-        r.cpuCount, r.benchmarkType, r.benchmark ?? 0, r.cloudType, p.position, r.startTime, r.startTime, ...added,
+        key,
+        r.siteName,
+        r.cloudComputeService,
+        p.ym,
+        r.globalUserName,
+        r.vo,
+        r.voGroup,
+        r.voRole,
+        r.status,
+        r.imageId,
+        r.cpuCount,
+        r.benchmarkType,
+        r.benchmark ?? 0,
+        r.cloudType,
+        p.position,
+        r.startTime,
+        r.startTime,
+        ...added,
       );
     }
     flagNegative(vm, old !== undefined && hasNegative(diffsOf(old)), diff);
@@ -336,7 +393,14 @@ function settleBatch(state: FileState): Set<string> {
     const nextOld = diffsOf(next);
     const nextNew = monthlyDifferences(figuresOf(next), vm);
     if (sameFigures(nextOld, nextNew)) continue;
-    stmt.setDiffs.run(nextNew.wallDuration, nextNew.cpuDuration, nextNew.networkInbound, nextNew.networkOutbound, next.vm_uuid, next.ym);
+    stmt.setDiffs.run(
+      nextNew.wallDuration,
+      nextNew.cpuDuration,
+      nextNew.networkInbound,
+      nextNew.networkOutbound,
+      next.vm_uuid,
+      next.ym,
+    );
     shift(next.group_key, minus(contribution(nextNew, 0, 0), contribution(nextOld, 0, 0)), 0);
     flagNegative({ vmUuid: next.vm_uuid, ym: next.ym, siteName: next.site_name }, hasNegative(nextOld), nextNew);
   }
@@ -367,11 +431,29 @@ export const accountingProjection: Projection = {
           const measured = measurementTime(record);
           const ym = measured === null ? null : yearMonthOf(measured);
           const pos = Number(position);
-          stmt.insertRecord.run(pos, id, record.vmUuid, record.siteName, ym, measured, receivedAt, publisher, sourceMessageId, recordIndex);
+          stmt.insertRecord.run(
+            pos,
+            id,
+            record.vmUuid,
+            record.siteName,
+            ym,
+            measured,
+            receivedAt,
+            publisher,
+            sourceMessageId,
+            recordIndex,
+          );
           for (const flag of recordFlags(record, receivedAt))
             stmt.insertFlag.run(flag.kind, record.siteName, record.vmUuid, ym, id, flag.detail);
           if (ym !== null) {
-            state.pending.set(`${record.vmUuid}\u0000${ym}`, { vmUuid: record.vmUuid, ym, position: pos, eventId: id, receivedAt, record });
+            state.pending.set(`${record.vmUuid}\u0000${ym}`, {
+              vmUuid: record.vmUuid,
+              ym,
+              position: pos,
+              eventId: id,
+              receivedAt,
+              record,
+            });
           }
           const site = state.sites.get(record.siteName);
           if (site) {
@@ -383,8 +465,15 @@ export const accountingProjection: Projection = {
         case 'CloudRecordRejected': {
           const d = event.data;
           stmt.insertQuarantine.run(
-            d.sourceMessageId, d.recordIndex ?? 0, d.errors[0]?.line ?? null, d.siteName, d.recordText, d.messageText,
-            JSON.stringify(d.errors), d.receivedAt, d.publisher,
+            d.sourceMessageId,
+            d.recordIndex ?? 0,
+            d.errors[0]?.line ?? null,
+            d.siteName,
+            d.recordText,
+            d.messageText,
+            JSON.stringify(d.errors),
+            d.receivedAt,
+            d.publisher,
           );
           ctx.changed('accounting:quarantine');
           return;
@@ -452,9 +541,7 @@ const sumOrNull = (sum: number, n: number) => (n > 0 ? sum : null);
 /** Summary rows in the given month range (inclusive) and site, in `sortSummaries` order. */
 export function querySummaries(db: Database.Database, filter: SummaryFilter = {}): SummaryRow[] {
   const rows = db
-    .prepare(
-      'SELECT * FROM acc_summaries WHERE ym >= @from AND ym <= @to AND (@site IS NULL OR site_name = @site)',
-    )
+    .prepare('SELECT * FROM acc_summaries WHERE ym >= @from AND ym <= @to AND (@site IS NULL OR site_name = @site)')
     .all({ from: filter.from ?? 0, to: filter.to ?? 999_999, site: filter.site ?? null }) as SummaryDbRow[];
   return sortSummaries(
     rows.map((r) => ({
@@ -524,9 +611,25 @@ export interface QualityFlag {
 export function queryQualityFlags(db: Database.Database, site?: string): QualityFlag[] {
   return (
     db
-      .prepare('SELECT * FROM acc_flags WHERE (@site IS NULL OR site_name = @site) ORDER BY site_name, vm_uuid, ym, kind, id')
-      .all({ site: site ?? null }) as { kind: string; site_name: string; vm_uuid: string; ym: number | null; event_id: string | null; detail: string }[]
-  ).map((r) => ({ kind: r.kind, siteName: r.site_name, vmUuid: r.vm_uuid, ym: r.ym, eventId: r.event_id, detail: r.detail }));
+      .prepare(
+        'SELECT * FROM acc_flags WHERE (@site IS NULL OR site_name = @site) ORDER BY site_name, vm_uuid, ym, kind, id',
+      )
+      .all({ site: site ?? null }) as {
+      kind: string;
+      site_name: string;
+      vm_uuid: string;
+      ym: number | null;
+      event_id: string | null;
+      detail: string;
+    }[]
+  ).map((r) => ({
+    kind: r.kind,
+    siteName: r.site_name,
+    vmUuid: r.vm_uuid,
+    ym: r.ym,
+    eventId: r.event_id,
+    detail: r.detail,
+  }));
 }
 
 /** The silent-site rule: a site whose last record was received more than this long before `now`. */
@@ -544,7 +647,11 @@ export function querySilentSites(db: Database.Database, now: number): SilentSite
     db
       .prepare('SELECT site_name, last_received_at FROM acc_sites WHERE last_received_at < ? ORDER BY site_name')
       .all(now - SILENT_AFTER_SECONDS) as { site_name: string; last_received_at: number }[]
-  ).map((r) => ({ siteName: r.site_name, lastReceivedAt: r.last_received_at, silentForSeconds: now - r.last_received_at }));
+  ).map((r) => ({
+    siteName: r.site_name,
+    lastReceivedAt: r.last_received_at,
+    silentForSeconds: now - r.last_received_at,
+  }));
 }
 
 export interface QuarantinedRecord {

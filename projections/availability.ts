@@ -86,7 +86,8 @@ CREATE INDEX level_days_day ON level_days (level, day);
 `;
 
 export const encodeTimeline = (t: Timeline) => JSON.stringify(t.map((p) => [p.at, p.state]));
-export const decodeTimeline = (text: string): Timeline => (JSON.parse(text) as Array<[number, string]>).map(([at, state]) => ({ at, state }));
+export const decodeTimeline = (text: string): Timeline =>
+  (JSON.parse(text) as Array<[number, string]>).map(([at, state]) => ({ at, state }));
 
 interface StoredProfile {
   parsed: ParsedProfile;
@@ -95,24 +96,35 @@ interface StoredProfile {
 
 /** Picks the profiles in force on a day: per kind the latest effective one; the metric profile the aggregation names, if present. */
 export function profilesForDay(stored: readonly StoredProfile[], day: string): ProfileSet {
-  const candidates = [...defaultProfiles().map((parsed) => ({ parsed, position: -1 })), ...stored].filter((p) => p.parsed.profile.date <= day);
+  const candidates = [...defaultProfiles().map((parsed) => ({ parsed, position: -1 })), ...stored].filter(
+    (p) => p.parsed.profile.date <= day,
+  );
   const latest = <K extends ParsedProfile['kind']>(kind: K, name?: string) => {
     let best: StoredProfile | undefined;
     for (const p of candidates) {
       if (p.parsed.kind !== kind || (name !== undefined && p.parsed.profile.name !== name)) continue;
-      if (!best || p.parsed.profile.date > best.parsed.profile.date || (p.parsed.profile.date === best.parsed.profile.date && p.position > best.position)) best = p;
+      if (
+        !best ||
+        p.parsed.profile.date > best.parsed.profile.date ||
+        (p.parsed.profile.date === best.parsed.profile.date && p.position > best.position)
+      )
+        best = p;
     }
     return best?.parsed as Extract<ParsedProfile, { kind: K }> | undefined;
   };
   const aggregation = latest('aggregation')!.profile;
-  const metrics = (aggregation.metricProfile ? latest('metric', aggregation.metricProfile) : undefined) ?? latest('metric')!;
+  const metrics =
+    (aggregation.metricProfile ? latest('metric', aggregation.metricProfile) : undefined) ?? latest('metric')!;
   return { operations: compileOperations(latest('operations')!.profile), aggregation, metrics: metrics.profile };
 }
 
 /** Per opened file: prepared statements, caches and the dirty sets of the current batch. */
 class Model {
   private readonly endpointIds = new Map<string, number>();
-  private readonly endpointInfo = new Map<number, { hostname: string; service: string; site: string | null; counted: boolean }>();
+  private readonly endpointInfo = new Map<
+    number,
+    { hostname: string; service: string; site: string | null; counted: boolean }
+  >();
   private readonly metricIds = new Map<string, number>();
   private readonly metricNames = new Map<number, string>();
   private readonly stored: StoredProfile[] = [];
@@ -129,18 +141,28 @@ class Model {
       setEndpointSite: db.prepare('UPDATE endpoints SET site = ?, counted = ? WHERE id = ?'),
       insertMetric: db.prepare('INSERT INTO metrics (name) VALUES (?)'),
       insertResult: db.prepare('INSERT OR IGNORE INTO results (endpoint, ts, metric, status) VALUES (?, ?, ?, ?)'),
-      results: db.prepare('SELECT ts, metric, status FROM results WHERE endpoint = ? AND ts >= ? AND ts < ? ORDER BY ts, metric, status').raw(),
+      results: db
+        .prepare(
+          'SELECT ts, metric, status FROM results WHERE endpoint = ? AND ts >= ? AND ts < ? ORDER BY ts, metric, status',
+        )
+        .raw(),
       endpointDays: db.prepare('SELECT day FROM endpoint_days WHERE endpoint = ?').pluck(),
       upsertSite: db.prepare(
         'INSERT INTO sites (name, ngi, country) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET ngi = coalesce(excluded.ngi, ngi), country = coalesce(excluded.country, country)',
       ),
-      ensureSite: db.prepare('INSERT INTO sites (name, ngi, country) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET ngi = coalesce(ngi, excluded.ngi), country = coalesce(country, excluded.country)'),
+      ensureSite: db.prepare(
+        'INSERT INTO sites (name, ngi, country) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET ngi = coalesce(ngi, excluded.ngi), country = coalesce(country, excluded.country)',
+      ),
       downtime: db.prepare('SELECT classification, severity, start, end FROM downtimes WHERE id = ?'),
       downtimeEndpoints: db.prepare('SELECT hostname, service FROM downtime_endpoints WHERE downtime = ?'),
       deleteDowntime: db.prepare('DELETE FROM downtimes WHERE id = ?'),
       deleteDowntimeEndpoints: db.prepare('DELETE FROM downtime_endpoints WHERE downtime = ?'),
-      insertDowntime: db.prepare('INSERT INTO downtimes (id, site, classification, severity, start, end, description) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-      insertDowntimeEndpoint: db.prepare('INSERT OR IGNORE INTO downtime_endpoints (hostname, service, downtime) VALUES (?, ?, ?)'),
+      insertDowntime: db.prepare(
+        'INSERT INTO downtimes (id, site, classification, severity, start, end, description) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      insertDowntimeEndpoint: db.prepare(
+        'INSERT OR IGNORE INTO downtime_endpoints (hostname, service, downtime) VALUES (?, ?, ?)',
+      ),
       endpointDowntimes: db.prepare(
         `SELECT d.classification, d.severity, d.start, d.end FROM downtime_endpoints de JOIN downtimes d ON d.id = de.downtime
          WHERE de.hostname = ? AND de.service = ? AND d.start < ? AND d.end + 60 > ?`,
@@ -165,16 +187,34 @@ class Model {
         'INSERT INTO level_days (site, level, name, day, timeline, up, unknown, down, critical, total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
     };
-    for (const row of db.prepare('SELECT id, hostname, service, site, counted FROM endpoints').all() as Array<{ id: number; hostname: string; service: string; site: string | null; counted: number }>) {
+    for (const row of db.prepare('SELECT id, hostname, service, site, counted FROM endpoints').all() as Array<{
+      id: number;
+      hostname: string;
+      service: string;
+      site: string | null;
+      counted: number;
+    }>) {
       this.endpointIds.set(`${row.hostname}\u0000${row.service}`, row.id);
-      this.endpointInfo.set(row.id, { hostname: row.hostname, service: row.service, site: row.site, counted: row.counted === 1 });
+      this.endpointInfo.set(row.id, {
+        hostname: row.hostname,
+        service: row.service,
+        site: row.site,
+        counted: row.counted === 1,
+      });
     }
     for (const row of db.prepare('SELECT id, name FROM metrics').all() as Array<{ id: number; name: string }>) {
       this.metricIds.set(row.name, row.id);
       this.metricNames.set(row.id, row.name);
     }
-    for (const row of db.prepare('SELECT kind, name, position, body FROM profiles ORDER BY position').all() as Array<{ name: string; position: number; body: string }>)
-      this.stored.push({ parsed: parseProfileObject(JSON.parse(row.body), `profile ${row.name}`), position: row.position });
+    for (const row of db.prepare('SELECT kind, name, position, body FROM profiles ORDER BY position').all() as Array<{
+      name: string;
+      position: number;
+      body: string;
+    }>)
+      this.stored.push({
+        parsed: parseProfileObject(JSON.parse(row.body), `profile ${row.name}`),
+        position: row.position,
+      });
   }
 
   private endpoint(hostname: string, service: string): number {
@@ -227,7 +267,10 @@ class Model {
   }
 
   /** Marks every day the downtime covers, for each endpoint it names. */
-  private markDowntime(d: { start: number; end: number }, endpoints: ReadonlyArray<{ hostname: string; service: string }>): void {
+  private markDowntime(
+    d: { start: number; end: number },
+    endpoints: ReadonlyArray<{ hostname: string; service: string }>,
+  ): void {
     for (const e of endpoints) {
       const id = this.endpoint(e.hostname, e.service);
       for (let day = dayOf(d.start); day <= dayOf(d.end + 59); day++) this.markDirty(id, day);
@@ -276,7 +319,12 @@ class Model {
   profilePublished(p: EventData<'ProfilePublished'>, position: number): void {
     const parsed = parseProfileObject(p.profile, `profile ${p.name}`);
     this.s.upsertProfile.run(p.kind, p.name, p.effectiveFrom, position, JSON.stringify(p.profile));
-    const index = this.stored.findIndex((s) => s.parsed.kind === parsed.kind && s.parsed.profile.name === parsed.profile.name && s.parsed.profile.date === parsed.profile.date);
+    const index = this.stored.findIndex(
+      (s) =>
+        s.parsed.kind === parsed.kind &&
+        s.parsed.profile.name === parsed.profile.name &&
+        s.parsed.profile.date === parsed.profile.date,
+    );
     if (index >= 0) this.stored.splice(index, 1);
     this.stored.push({ parsed, position });
     this.profileCache.clear();
@@ -332,7 +380,16 @@ class Model {
       return;
     }
     const s = secondsOf(timeline, profiles.operations.profile.defaults);
-    this.s.upsertEndpointDay.run(endpoint, dayName(day), encodeTimeline(timeline), s.up, s.unknown, s.down, s.critical, s.total);
+    this.s.upsertEndpointDay.run(
+      endpoint,
+      dayName(day),
+      encodeTimeline(timeline),
+      s.up,
+      s.unknown,
+      s.down,
+      s.critical,
+      s.total,
+    );
   }
 
   private recomputeSiteDay(site: string, day: number): void {
@@ -347,7 +404,18 @@ class Model {
     this.s.deleteLevelDays.run(site, name);
     const put = (level: string, levelName: string, timeline: Timeline) => {
       const s = secondsOf(timeline, profiles.operations.profile.defaults);
-      this.s.insertLevelDay.run(site, level, levelName, name, encodeTimeline(timeline), s.up, s.unknown, s.down, s.critical, s.total);
+      this.s.insertLevelDay.run(
+        site,
+        level,
+        levelName,
+        name,
+        encodeTimeline(timeline),
+        s.up,
+        s.unknown,
+        s.down,
+        s.critical,
+        s.total,
+      );
     };
     for (const [service, timeline] of result.services) put('service', service, timeline);
     for (const [group, timeline] of result.groups) put('group', group, timeline);
@@ -360,7 +428,14 @@ const models = new WeakMap<Database.Database, Model>();
 export const availabilityProjection: Projection = {
   name: 'availability',
   version: 1,
-  eventTypes: ['ProbeResultRecorded', 'DowntimeDeclared', 'DowntimeCancelled', 'SiteRegistered', 'ServiceEndpointRegistered', 'ProfilePublished'],
+  eventTypes: [
+    'ProbeResultRecorded',
+    'DowntimeDeclared',
+    'DowntimeCancelled',
+    'SiteRegistered',
+    'ServiceEndpointRegistered',
+    'ProfilePublished',
+  ],
   setup(db) {
     db.exec(SCHEMA);
   },

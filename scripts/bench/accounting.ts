@@ -35,7 +35,6 @@ const FLAVOURS = [
   { cpus: 8, memory: 16384, disk: 160 },
 ];
 
-
 interface Vm {
   uuid: string;
   site: number;
@@ -55,7 +54,7 @@ function federation(random: () => number): Vm[] {
     const end = Math.min(YEAR_END, start + Math.floor((1 + random() * 119) * 86_400));
     const i = vms.length;
     vms.push({
-      uuid: `${(i * 2654435761 % 2 ** 32).toString(16).padStart(8, '0')}-bench-4000-8000-${i.toString(16).padStart(12, '0')}`,
+      uuid: `${((i * 2654435761) % 2 ** 32).toString(16).padStart(8, '0')}-bench-4000-8000-${i.toString(16).padStart(12, '0')}`,
       site: Math.floor(random() * SITES),
       vo: Math.floor(random() * VOS),
       flavour: FLAVOURS[Math.floor(random() * FLAVOURS.length)]!,
@@ -101,7 +100,9 @@ function recordText(vm: Vm, at: number): string {
 function messages(vms: Vm[]): { list: IncomingMessage[]; records: number } {
   const list: IncomingMessage[] = [];
   let records = 0;
-  const bySite = Array.from({ length: SITES }, (_, s) => vms.filter((v) => v.site === s).sort((a, b) => a.start - b.start));
+  const bySite = Array.from({ length: SITES }, (_, s) =>
+    vms.filter((v) => v.site === s).sort((a, b) => a.start - b.start),
+  );
   for (let run = YEAR_START + STEP; run <= YEAR_END + STEP; run += STEP) {
     for (let s = 0; s < SITES; s++) {
       const body: string[] = [];
@@ -111,7 +112,10 @@ function messages(vms: Vm[]): { list: IncomingMessage[]; records: number } {
         body.push(recordText(vm, Math.min(run, vm.end)));
       }
       for (let i = 0; i < body.length; i += 1000) {
-        list.push({ name: `site${s}-${run}-${i}`, text: `APEL-cloud-message: v0.4\n${body.slice(i, i + 1000).join('\n%%\n')}\n` });
+        list.push({
+          name: `site${s}-${run}-${i}`,
+          text: `APEL-cloud-message: v0.4\n${body.slice(i, i + 1000).join('\n%%\n')}\n`,
+        });
         records += Math.min(1000, body.length - i);
       }
     }
@@ -152,7 +156,11 @@ const ingest = await measure('ingest (parse + append)', records, async () => {
 });
 const runner = new ProjectionRunner(log, accountingProjection, path.join(dir, 'projections'));
 const project = await measure('project (accounting read model)', records, () => runner.catchUp());
-const endToEnd = { label: 'end to end (parse + append + project)', count: records, seconds: ingest.seconds + project.seconds };
+const endToEnd = {
+  label: 'end to end (parse + append + project)',
+  count: records,
+  seconds: ingest.seconds + project.seconds,
+};
 let summaryRows = 0;
 const months = Array.from({ length: 12 }, (_, m) => 202501 + m);
 const query = await measure('monthly summary query + render, 12 months', records, () => {
@@ -163,9 +171,13 @@ const query = await measure('monthly summary query + render, 12 months', records
   }
 });
 
-console.log(`accepted ${outcome.accepted}, unchanged ${outcome.unchanged}, rejected ${outcome.rejected}; ${summaryRows} summary rows`);
+console.log(
+  `accepted ${outcome.accepted}, unchanged ${outcome.unchanged}, rejected ${outcome.rejected}; ${summaryRows} summary rows`,
+);
 for (const m of [parse, ingest, project, endToEnd, query]) report(m, baseline);
-console.log(`end to end: ${Math.round(rate(endToEnd)).toLocaleString('en-US')} records/s (target 50,000); peak RSS ${peakRssMiB()} MiB`);
+console.log(
+  `end to end: ${Math.round(rate(endToEnd)).toLocaleString('en-US')} records/s (target 50,000); peak RSS ${peakRssMiB()} MiB`,
+);
 await runner.close();
 await log.close();
 raw.close();

@@ -46,7 +46,9 @@ async function populate(dataDir: string): Promise<number> {
   const log = new SqliteEventLog(path.join(dataDir, 'events.sqlite'));
   for (const f of ['get_site_list.xml', 'get_service_endpoint.xml', 'get_downtime.xml'])
     await ingestGocdb(log, readFileSync(path.join(DEMO_DIR, 'gocdb', f), 'utf8'), { publisher: 'bench' });
-  await ingestProbeResults(log, readFileSync(path.join(DEMO_DIR, 'probes', 'results.jsonl'), 'utf8'), { publisher: 'bench' });
+  await ingestProbeResults(log, readFileSync(path.join(DEMO_DIR, 'probes', 'results.jsonl'), 'utf8'), {
+    publisher: 'bench',
+  });
   const rand = prng(42);
   const first = DEMO_FIRST_MONTH.toSeconds();
   const last = DEMO_FIRST_MONTH.plus({ months: DEMO_MONTHS }).toSeconds();
@@ -82,7 +84,15 @@ async function populate(dataDir: string): Promise<number> {
         cloudType: site.middleware === 'openstack' ? 'OpenStack' : 'OpenNebula',
         recordCreateTime: t,
       };
-      events.push(usageEvent(record, { receivedAt: new Date(t * 1000).toISOString(), publisher: 'bench', sourceMessageId: `m-${site.name}-${t}`, recordIndex: 1, messageVersion: 'v0.4' }));
+      events.push(
+        usageEvent(record, {
+          receivedAt: new Date(t * 1000).toISOString(),
+          publisher: 'bench',
+          sourceMessageId: `m-${site.name}-${t}`,
+          recordIndex: 1,
+          messageVersion: 'v0.4',
+        }),
+      );
     }
     pending.push(log.append(streams.vm(uuid), events));
     if (pending.length >= 200) {
@@ -108,14 +118,21 @@ async function freePort(): Promise<number> {
 /** `fedledger serve` in a child process; its request logs go to a file, as in production (a pipe nobody drains fast enough would stall it). */
 async function startServer(dataDir: string, logLevel: string): Promise<{ url: string; stop: () => Promise<void> }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import=tsx', 'src/cli.ts', '--data-dir', dataDir, 'serve', '--port', String(port), '--host', '127.0.0.1'], {
-    env: { ...process.env, FEDLEDGER_LOG_LEVEL: logLevel, EVENTSTORE_URL: '' },
-    stdio: ['ignore', openSync(path.join(dataDir, 'serve.log'), 'w'), 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import=tsx', 'src/cli.ts', '--data-dir', dataDir, 'serve', '--port', String(port), '--host', '127.0.0.1'],
+    {
+      env: { ...process.env, FEDLEDGER_LOG_LEVEL: logLevel, EVENTSTORE_URL: '' },
+      stdio: ['ignore', openSync(path.join(dataDir, 'serve.log'), 'w'), 'inherit'],
+    },
+  );
   const url = `http://127.0.0.1:${port}`;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    const ready = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
+    const ready = await fetch(`${url}/readyz`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ready) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -135,7 +152,11 @@ interface Run {
   latencies: number[];
 }
 
-async function load(url: string, tokens: { site: string[]; dashboard: string; staff: string }, method: 'GET' | 'POST'): Promise<Run> {
+async function load(
+  url: string,
+  tokens: { site: string[]; dashboard: string; staff: string },
+  method: 'GET' | 'POST',
+): Promise<Run> {
   const months = Array.from({ length: DEMO_MONTHS }, (_, i) => DEMO_FIRST_MONTH.plus({ months: i }));
   const queries = (client: number) => {
     const site = DEMO_SITES[client % DEMO_SITES.length]!.name;
@@ -145,12 +166,14 @@ async function load(url: string, tokens: { site: string[]; dashboard: string; st
       const month = m.toFormat('yyyy-MM');
       const ar = {
         token,
-        query: 'query ($from: String!, $to: String!, $site: String) { availability(from: $from, to: $to, granularity: monthly, levels: [site, service], site: $site) { level site service availability reliability } }',
+        query:
+          'query ($from: String!, $to: String!, $site: String) { availability(from: $from, to: $to, granularity: monthly, levels: [site, service], site: $site) { level site service availability reliability } }',
         variables: { from: m.toISODate(), to: m.endOf('month').toISODate(), site },
       };
       const usage = {
         token: own ? token : tokens.staff,
-        query: 'query ($m: String!) { accountingSummary(groupBy: [site, vo], filter: { from: $m, to: $m }) { rows { key { site vo } figures { vms wallHours cpuHours coreHours } } total { vms coreHours } } }',
+        query:
+          'query ($m: String!) { accountingSummary(groupBy: [site, vo], filter: { from: $m, to: $m }) { rows { key { site vo } figures { vms wallHours cpuHours coreHours } } total { vms coreHours } } }',
         variables: { m: month },
       };
       return [ar, usage];
@@ -160,13 +183,28 @@ async function load(url: string, tokens: { site: string[]; dashboard: string; st
     queries(client).map((q) => {
       const headers = { authorization: `Bearer ${q.token}`, accept: 'application/json' };
       return method === 'GET'
-        ? { url: `${url}/graphql?${new URLSearchParams({ query: q.query, variables: JSON.stringify(q.variables) })}`, init: { headers } }
-        : { url: `${url}/graphql`, init: { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ query: q.query, variables: q.variables }) } };
+        ? {
+            url: `${url}/graphql?${new URLSearchParams({ query: q.query, variables: JSON.stringify(q.variables) })}`,
+            init: { headers },
+          }
+        : {
+            url: `${url}/graphql`,
+            init: {
+              method: 'POST',
+              headers: { ...headers, 'content-type': 'application/json' },
+              body: JSON.stringify({ query: q.query, variables: q.variables }),
+            },
+          };
     });
   const run: Run = { requests: 0, errors: 0, latencies: [] };
   const perClient = Array.from({ length: CLIENTS }, (_, client) => requests(client));
   // Pollers run for hours: one unmeasured pass fills the response cache, as the first minute of a dashboard's life does.
-  if (method === 'GET') await Promise.all(perClient.map(async (mine) => { for (const r of mine) await (await fetch(r.url, r.init)).text(); }));
+  if (method === 'GET')
+    await Promise.all(
+      perClient.map(async (mine) => {
+        for (const r of mine) await (await fetch(r.url, r.init)).text();
+      }),
+    );
   const deadline = Date.now() + SECONDS * 1000;
   await Promise.all(
     perClient.map(async (mine, client) => {
@@ -184,7 +222,8 @@ async function load(url: string, tokens: { site: string[]; dashboard: string; st
   return run;
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 const populateInto = process.argv.indexOf('--populate-into');
 if (populateInto > 0) {
@@ -197,10 +236,16 @@ if (populateInto > 0) {
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fedledger-bench-api-'));
 try {
   const started = Date.now();
-  const built = spawnSync(process.execPath, ['--import=tsx', fileURLToPath(import.meta.url), '--records', String(RECORDS), '--populate-into', dataDir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const built = spawnSync(
+    process.execPath,
+    ['--import=tsx', fileURLToPath(import.meta.url), '--records', String(RECORDS), '--populate-into', dataDir],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   if (built.status !== 0) throw new Error(`building the store failed (${built.status})`);
   const records = Number(built.stdout.trim().split('\n').pop());
-  console.log(`store: ${records.toLocaleString('en-US')} usage records + demo probe results and topology, ingested and projected in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log(
+    `store: ${records.toLocaleString('en-US')} usage records + demo probe results and topology, ingested and projected in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
   const store = new TokenStore(dataDir);
   const tokens = {
     site: DEMO_SITES.map((s) => store.create('site', s.name).token),
@@ -212,7 +257,9 @@ try {
   const raw = new Database(readModelPath(projectionsDir(dataDir), 'accounting'), { readonly: true });
   const month = DEMO_FIRST_MONTH.plus({ months: 2 });
   const ym = month.year * 100 + month.month;
-  const stmt = raw.prepare('SELECT site_name, vo, SUM(vms), SUM(wall), SUM(cpu), SUM(wall * cpu_count) FROM acc_summaries WHERE ym = ? GROUP BY site_name, vo');
+  const stmt = raw.prepare(
+    'SELECT site_name, vo, SUM(vms), SUM(wall), SUM(cpu), SUM(wall * cpu_count) FROM acc_summaries WHERE ym = ? GROUP BY site_name, vo',
+  );
   let n = 0;
   const baseline = await measure('raw better-sqlite3 monthly summary query', 0, () => {
     const until = Date.now() + 2000;
@@ -229,9 +276,12 @@ try {
     for (const method of ['GET', 'POST'] as const) {
       const run = await load(server.url, tokens, method);
       const sorted = run.latencies.sort((a, b) => a - b);
-      const label = method === 'GET' ? `API ${CLIENTS} clients, GET polling` : `API ${CLIENTS} clients, POST (uncached)`;
+      const label =
+        method === 'GET' ? `API ${CLIENTS} clients, GET polling` : `API ${CLIENTS} clients, POST (uncached)`;
       report({ label, count: run.requests, seconds: SECONDS }, baseline);
-      console.log(`  ${run.requests.toLocaleString('en-US')} requests, ${run.errors} errors, ${Math.round(run.requests / SECONDS).toLocaleString('en-US')} req/s, p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms`);
+      console.log(
+        `  ${run.requests.toLocaleString('en-US')} requests, ${run.errors} errors, ${Math.round(run.requests / SECONDS).toLocaleString('en-US')} req/s, p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms`,
+      );
     }
     console.log(`baseline: ${Math.round(rate(baseline)).toLocaleString('en-US')} raw summary queries/s in-process`);
   } finally {

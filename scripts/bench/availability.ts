@@ -35,10 +35,24 @@ function* results(): Generator<{ hostname: string; metric: string; ts: number; s
           const ts = base + m * 300 + 7;
           // A deterministic sprinkle of failures: about 2 % of checks.
           const bad = (site * 7 + k * 13 + day * 31 + m) % 50 === 0;
-          yield { hostname, metric: 'org.nagios.Keystone-TCP', ts, status: bad ? 'CRITICAL' : 'OK', summary: bad ? 'Connection refused' : 'TCP OK - 0.041 second response time' };
+          yield {
+            hostname,
+            metric: 'org.nagios.Keystone-TCP',
+            ts,
+            status: bad ? 'CRITICAL' : 'OK',
+            summary: bad ? 'Connection refused' : 'TCP OK - 0.041 second response time',
+          };
           if (m % 12 === 0) {
             const vmBad = (site + day + m) % 97 === 0;
-            yield { hostname, metric: 'eu.egi.cloud.OpenStack-VM', ts: ts + 120, status: vmBad ? 'CRITICAL' : 'OK', summary: vmBad ? 'Critical: No valid host was found' : 'OK: Compute instance created(21.37s) and destroyed(4.02s)' };
+            yield {
+              hostname,
+              metric: 'eu.egi.cloud.OpenStack-VM',
+              ts: ts + 120,
+              status: vmBad ? 'CRITICAL' : 'OK',
+              summary: vmBad
+                ? 'Critical: No valid host was found'
+                : 'OK: Compute instance created(21.37s) and destroyed(4.02s)',
+            };
           }
         }
       }
@@ -48,19 +62,32 @@ function* results(): Generator<{ hostname: string; metric: string; ts: number; s
 const iso = (ts: number) => new Date(ts * 1000).toISOString().replace('.000Z', 'Z');
 function* lines(): Generator<string> {
   for (const r of results())
-    yield JSON.stringify({ timestamp: iso(r.ts), service: 'org.openstack.nova', hostname: r.hostname, metric: r.metric, status: r.status, monitoring_host: 'argo-mon.example.org', summary: r.summary, message: r.summary });
+    yield JSON.stringify({
+      timestamp: iso(r.ts),
+      service: 'org.openstack.nova',
+      hostname: r.hostname,
+      metric: r.metric,
+      status: r.status,
+      monitoring_host: 'argo-mon.example.org',
+      summary: r.summary,
+      message: r.summary,
+    });
 }
 
 function topology(): string {
   const eps: string[] = [];
   for (let site = 0; site < SITES; site++)
     for (let k = 0; k < 2; k++)
-      eps.push(`<SERVICE_ENDPOINT PRIMARY_KEY="${site * 2 + k}G0"><HOSTNAME>${host(site, k)}</HOSTNAME><SERVICE_TYPE>org.openstack.nova</SERVICE_TYPE><IN_PRODUCTION>Y</IN_PRODUCTION><NODE_MONITORED>Y</NODE_MONITORED><SITENAME>SITE-${site}</SITENAME><ROC_NAME>NGI_${site % 20}</ROC_NAME></SERVICE_ENDPOINT>`);
+      eps.push(
+        `<SERVICE_ENDPOINT PRIMARY_KEY="${site * 2 + k}G0"><HOSTNAME>${host(site, k)}</HOSTNAME><SERVICE_TYPE>org.openstack.nova</SERVICE_TYPE><IN_PRODUCTION>Y</IN_PRODUCTION><NODE_MONITORED>Y</NODE_MONITORED><SITENAME>SITE-${site}</SITENAME><ROC_NAME>NGI_${site % 20}</ROC_NAME></SERVICE_ENDPOINT>`,
+      );
   return `<?xml version="1.0" encoding="UTF-8"?><results>${eps.join('')}</results>`;
 }
 
 const total = SITES * 2 * DAYS * (288 + 24);
-console.log(`availability benchmark: ${SITES} sites, ${DAYS} days, ${total.toLocaleString('en-US')} probe results (${dir})`);
+console.log(
+  `availability benchmark: ${SITES} sites, ${DAYS} days, ${total.toLocaleString('en-US')} probe results (${dir})`,
+);
 
 const baseline = await measure('raw better-sqlite3 insert', total, () => {
   const db = new Database(path.join(dir, 'raw.sqlite'));
@@ -97,12 +124,35 @@ const projection = await measure('availability projection catch-up', total, () =
 report(projection, baseline);
 
 const now = new Date((START + DAYS * 86_400) * 1000);
-const rows = arReport(runner.db, { from: '2026-01-01', to: iso(START + (DAYS - 1) * 86_400).slice(0, 10), granularity: 'monthly', now, levels: ['site'] });
-console.log(`monthly site rows: ${rows.length}, first: ${JSON.stringify(rows[0] && { site: rows[0].site, availability: rows[0].availability, reliability: rows[0].reliability })}`);
+const rows = arReport(runner.db, {
+  from: '2026-01-01',
+  to: iso(START + (DAYS - 1) * 86_400).slice(0, 10),
+  granularity: 'monthly',
+  now,
+  levels: ['site'],
+});
+console.log(
+  `monthly site rows: ${rows.length}, first: ${JSON.stringify(rows[0] && { site: rows[0].site, availability: rows[0].availability, reliability: rows[0].reliability })}`,
+);
 
 const lateDay = START + Math.floor(DAYS / 2) * 86_400;
 const late = await measure('one late result: ingest + projection', 1, async () => {
-  await ingestProbeLines(log, [JSON.stringify({ timestamp: iso(lateDay + 3 * 3600 + 1), service: 'org.openstack.nova', hostname: host(0, 0), metric: 'eu.egi.cloud.OpenStack-VM', status: 'CRITICAL', summary: 'late', message: 'late', monitoring_host: 'bench' })], { publisher: 'bench' });
+  await ingestProbeLines(
+    log,
+    [
+      JSON.stringify({
+        timestamp: iso(lateDay + 3 * 3600 + 1),
+        service: 'org.openstack.nova',
+        hostname: host(0, 0),
+        metric: 'eu.egi.cloud.OpenStack-VM',
+        status: 'CRITICAL',
+        summary: 'late',
+        message: 'late',
+        monitoring_host: 'bench',
+      }),
+    ],
+    { publisher: 'bench' },
+  );
   await runner.catchUp();
 });
 

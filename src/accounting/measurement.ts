@@ -11,7 +11,8 @@ export type YearMonth = number;
 /** How far after its receipt a measurement may lie before it counts as "in the future" (senders' clocks drift). */
 export const FUTURE_TOLERANCE_SECONDS = 600;
 
-export type RecordFlagKind = 'completed_without_end' | 'end_before_start' | 'future_measurement' | 'no_measurement_time';
+export type RecordFlagKind =
+  'completed_without_end' | 'end_before_start' | 'future_measurement' | 'no_measurement_time';
 
 export interface RecordFlag {
   kind: RecordFlagKind;
@@ -68,7 +69,10 @@ export function recordFlags(r: CloudUsageRecord, receivedAt: number): RecordFlag
     flags.push({ kind: 'end_before_start', detail: `EndTime ${r.endTime} is before StartTime ${r.startTime}` });
   const measured = measurementTime(r);
   if (measured === null)
-    flags.push({ kind: 'no_measurement_time', detail: 'no EndTime, RecordCreateTime or StartTime: cannot be placed in a month' });
+    flags.push({
+      kind: 'no_measurement_time',
+      detail: 'no EndTime, RecordCreateTime or StartTime: cannot be placed in a month',
+    });
   else if (measured > receivedAt + FUTURE_TOLERANCE_SECONDS)
     flags.push({ kind: 'future_measurement', detail: `measured at ${measured}, after its receipt at ${receivedAt}` });
   return flags;

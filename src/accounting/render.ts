@@ -50,7 +50,9 @@ export function summaryMessages(rows: readonly SummaryRow[], perMessage = MAX_RE
   for (let i = 0; i < rows.length; i += perMessage) {
     const body = rows
       .slice(i, i + perMessage)
-      .map((row) => COLUMNS.map(([wire, field, kind]) => `${wire}: ${wireValue(row[field], kind)}\n`).join('') + '%%\n');
+      .map(
+        (row) => COLUMNS.map(([wire, field, kind]) => `${wire}: ${wireValue(row[field], kind)}\n`).join('') + '%%\n',
+      );
     messages.push(`${SUMMARY_HEADER}\n${body.join('')}`);
   }
   return messages;

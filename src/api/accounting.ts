@@ -55,7 +55,8 @@ function prepared(db: Database.Database, sql: string): Database.Statement {
   return stmt;
 }
 
-export const badInput = (message: string, field: string) => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', field } });
+export const badInput = (message: string, field: string) =>
+  new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', field } });
 
 function yearMonth(text: string | null | undefined, field: string): number | undefined {
   if (text === null || text === undefined) return undefined;
@@ -109,32 +110,41 @@ const FIGURES_SQL = `
   COALESCE(SUM(net_in), 0) AS networkInGb,
   COALESCE(SUM(net_out), 0) AS networkOutGb`;
 
-export function summarise(db: Database.Database, filter: UsageFilter, groupBy: readonly Dimension[]): { rows: Array<{ key: SummaryKey; figures: UsageFigures }>; total: UsageFigures } {
+export function summarise(
+  db: Database.Database,
+  filter: UsageFilter,
+  groupBy: readonly Dimension[],
+): { rows: Array<{ key: SummaryKey; figures: UsageFigures }>; total: UsageFigures } {
   const dims = [...new Set(groupBy)];
   const { sql, params } = where(filter);
   const total = prepared(db, `SELECT ${FIGURES_SQL} FROM acc_summaries ${sql}`).get(...params) as UsageFigures;
   if (dims.length === 0) return { rows: [{ key: {}, figures: total }], total };
   const columns = dims.map((d) => `${DIMENSIONS[d]} AS ${d}`).join(', ');
   const order = dims.map((d) => DIMENSIONS[d]).join(', ');
-  const rows = prepared(db, `SELECT ${columns}, ${FIGURES_SQL} FROM acc_summaries ${sql} GROUP BY ${order} ORDER BY ${order}`).all(...params) as Array<Record<string, unknown>>;
+  const rows = prepared(
+    db,
+    `SELECT ${columns}, ${FIGURES_SQL} FROM acc_summaries ${sql} GROUP BY ${order} ORDER BY ${order}`,
+  ).all(...params) as Array<Record<string, unknown>>;
   return {
     total,
     rows: rows.map((r) => {
       const key: SummaryKey = {};
-      for (const d of dims) key[d] = r[d] === null ? null : d === 'month' ? formatYearMonth(r[d] as number) : String(r[d]);
-      const { vms, wallHours, cpuHours, coreHours, memoryMb, diskGb, networkInGb, networkOutGb } = r as unknown as UsageFigures;
+      for (const d of dims)
+        key[d] = r[d] === null ? null : d === 'month' ? formatYearMonth(r[d] as number) : String(r[d]);
+      const { vms, wallHours, cpuHours, coreHours, memoryMb, diskGb, networkInGb, networkOutGb } =
+        r as unknown as UsageFigures;
       return { key, figures: { vms, wallHours, cpuHours, coreHours, memoryMb, diskGb, networkInGb, networkOutGb } };
     }),
   };
 }
-
 
 const encodeCursor = (r: VmMonthRow) => Buffer.from(JSON.stringify([r.vm_uuid, r.ym])).toString('base64url');
 
 function decodeCursor(cursor: string): [string, number] {
   try {
     const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(value) && typeof value[0] === 'string' && Number.isInteger(value[1])) return [value[0], value[1] as number];
+    if (Array.isArray(value) && typeof value[0] === 'string' && Number.isInteger(value[1]))
+      return [value[0], value[1] as number];
   } catch {
     // Reported below as a bad cursor.
   }
@@ -142,7 +152,12 @@ function decodeCursor(cursor: string): [string, number] {
 }
 
 /** One page of VM-months in (VMUUID, month) order: the primary key's order, so a page costs one index range. */
-export function vmMonthPage(db: Database.Database, filter: UsageFilter, first: number, after: string | null | undefined): { rows: VmMonthRow[]; cursors: string[]; hasNextPage: boolean } {
+export function vmMonthPage(
+  db: Database.Database,
+  filter: UsageFilter,
+  first: number,
+  after: string | null | undefined,
+): { rows: VmMonthRow[]; cursors: string[]; hasNextPage: boolean } {
   const w = where(filter);
   let sql = w.sql;
   const params = [...w.params];
@@ -151,7 +166,10 @@ export function vmMonthPage(db: Database.Database, filter: UsageFilter, first: n
     sql = `${sql ? `${sql} AND` : 'WHERE'} (vm_uuid, ym) > (?, ?)`;
     params.push(vm, ym);
   }
-  const rows = prepared(db, `SELECT * FROM acc_vm_months ${sql} ORDER BY vm_uuid, ym LIMIT ?`).all(...params, first + 1) as VmMonthRow[];
+  const rows = prepared(db, `SELECT * FROM acc_vm_months ${sql} ORDER BY vm_uuid, ym LIMIT ?`).all(
+    ...params,
+    first + 1,
+  ) as VmMonthRow[];
   const hasNextPage = rows.length > first;
   if (hasNextPage) rows.pop();
   return { rows, cursors: rows.map(encodeCursor), hasNextPage };
@@ -167,17 +185,40 @@ export interface RecordRow {
 }
 
 export function recordsOf(db: Database.Database, vmUuid: string, ym: number): RecordRow[] {
-  return prepared(db, 'SELECT position, event_id, received_at, publisher, source_message_id, record_index FROM acc_records WHERE vm_uuid = ? AND ym = ? ORDER BY position').all(vmUuid, ym) as RecordRow[];
+  return prepared(
+    db,
+    'SELECT position, event_id, received_at, publisher, source_message_id, record_index FROM acc_records WHERE vm_uuid = ? AND ym = ? ORDER BY position',
+  ).all(vmUuid, ym) as RecordRow[];
 }
 
 export function vmMonthSites(db: Database.Database, vmUuid: string): string[] {
-  return (prepared(db, 'SELECT DISTINCT site_name FROM acc_records WHERE vm_uuid = ?').all(vmUuid) as Array<{ site_name: string }>).map((r) => r.site_name);
+  return (
+    prepared(db, 'SELECT DISTINCT site_name FROM acc_records WHERE vm_uuid = ?').all(vmUuid) as Array<{
+      site_name: string;
+    }>
+  ).map((r) => r.site_name);
 }
 
 export function vmVos(db: Database.Database, vmUuid: string): Array<string | null> {
-  return (prepared(db, 'SELECT DISTINCT vo FROM acc_vm_months WHERE vm_uuid = ?').all(vmUuid) as Array<{ vo: string | null }>).map((r) => r.vo);
+  return (
+    prepared(db, 'SELECT DISTINCT vo FROM acc_vm_months WHERE vm_uuid = ?').all(vmUuid) as Array<{ vo: string | null }>
+  ).map((r) => r.vo);
 }
 
-export function flagsOf(db: Database.Database, vmUuid: string, ym: number): Array<{ kind: string; site_name: string; vm_uuid: string; ym: number | null; event_id: string | null; detail: string }> {
-  return prepared(db, 'SELECT kind, site_name, vm_uuid, ym, event_id, detail FROM acc_flags WHERE vm_uuid = ? AND ym = ? ORDER BY kind, id').all(vmUuid, ym) as never;
+export function flagsOf(
+  db: Database.Database,
+  vmUuid: string,
+  ym: number,
+): Array<{
+  kind: string;
+  site_name: string;
+  vm_uuid: string;
+  ym: number | null;
+  event_id: string | null;
+  detail: string;
+}> {
+  return prepared(
+    db,
+    'SELECT kind, site_name, vm_uuid, ym, event_id, detail FROM acc_flags WHERE vm_uuid = ? AND ym = ? ORDER BY kind, id',
+  ).all(vmUuid, ym) as never;
 }

@@ -42,7 +42,10 @@ const schema = z
     reportSchedule: z.preprocess((v) => (v === 'false' || v === '0' ? false : v), z.coerce.boolean()).default(true),
   })
   .strict()
-  .refine((c) => c.defaultPageSize <= c.maxPageSize, { message: 'must not exceed maxPageSize', path: ['defaultPageSize'] });
+  .refine((c) => c.defaultPageSize <= c.maxPageSize, {
+    message: 'must not exceed maxPageSize',
+    path: ['defaultPageSize'],
+  });
 
 export type ServeConfig = z.infer<typeof schema>;
 
@@ -69,21 +72,33 @@ function readFileConfig(file: string): Record<string, unknown> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new UserError('CONFIG_UNREADABLE', `cannot read config file ${file}: ${(error as Error).message}`, { message: file });
+    throw new UserError('CONFIG_UNREADABLE', `cannot read config file ${file}: ${(error as Error).message}`, {
+      message: file,
+    });
   }
   let parsed: unknown;
   try {
     parsed = /\.json$/i.test(file) ? JSON.parse(text) : yaml.load(text);
   } catch (error) {
-    throw new UserError('CONFIG_INVALID', `config file ${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(error as Error).message}`, { message: file });
+    throw new UserError(
+      'CONFIG_INVALID',
+      `config file ${file} is not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(error as Error).message}`,
+      { message: file },
+    );
   }
   if (parsed === undefined || parsed === null) return {};
-  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new UserError('CONFIG_INVALID', `config file ${file} must hold a mapping of settings`, { message: file });
+  if (typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new UserError('CONFIG_INVALID', `config file ${file} must hold a mapping of settings`, { message: file });
   return parsed as Record<string, unknown>;
 }
 
 export function loadServeConfig(
-  flags: { config?: string | undefined; port?: string | number | undefined; host?: string | undefined; dataDir?: string | undefined },
+  flags: {
+    config?: string | undefined;
+    port?: string | number | undefined;
+    host?: string | undefined;
+    dataDir?: string | undefined;
+  },
   env: NodeJS.ProcessEnv = process.env,
 ): ServeConfig {
   const file = flags.config ?? env['FEDLEDGER_CONFIG'];
@@ -107,8 +122,12 @@ export function loadServeConfig(
     const issue = result.error.issues[0]!;
     const key = String(issue.path[0] ?? (issue.code === 'unrecognized_keys' ? issue.keys[0] : ''));
     const where = origin[key] ?? 'configuration';
-    const detail = issue.code === 'unrecognized_keys' ? `unknown setting ${issue.keys.join(', ')}` : `${key}: ${issue.message}`;
-    throw new UserError('CONFIG_INVALID', `invalid configuration (${where}): ${detail}`, { ...(file ? { message: file } : {}), field: key });
+    const detail =
+      issue.code === 'unrecognized_keys' ? `unknown setting ${issue.keys.join(', ')}` : `${key}: ${issue.message}`;
+    throw new UserError('CONFIG_INVALID', `invalid configuration (${where}): ${detail}`, {
+      ...(file ? { message: file } : {}),
+      field: key,
+    });
   }
   return { ...result.data, dataDir: path.resolve(result.data.dataDir) };
 }

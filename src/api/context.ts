@@ -38,6 +38,9 @@ export function reachesToday(ctx: ApiContext, to: string): boolean {
 /** The named read model's database; a missing projection is a server configuration error. */
 export function readModel(services: ApiServices, name: string): Database.Database {
   const runner = services.runners.get(name);
-  if (!runner) throw new GraphQLError(`the ${name} read model is not available on this server`, { extensions: { code: 'UNAVAILABLE' } });
+  if (!runner)
+    throw new GraphQLError(`the ${name} read model is not available on this server`, {
+      extensions: { code: 'UNAVAILABLE' },
+    });
   return runner.db;
 }

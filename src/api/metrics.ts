@@ -24,7 +24,12 @@ export class ApiMetrics {
 
   constructor(runners: ReadonlyMap<string, ProjectionRunner>) {
     collectDefaultMetrics({ register: this.registry, prefix: 'fedledger_' });
-    const checkpoint = new Gauge({ name: 'fedledger_projection_checkpoint', help: 'Last log position applied by each projection', labelNames: ['projection'] as const, registers: [this.registry] });
+    const checkpoint = new Gauge({
+      name: 'fedledger_projection_checkpoint',
+      help: 'Last log position applied by each projection',
+      labelNames: ['projection'] as const,
+      registers: [this.registry],
+    });
     new Gauge({
       name: 'fedledger_projection_lag_positions',
       help: 'Log positions between the head of the events a projection reads and its checkpoint',
@@ -41,6 +46,7 @@ export class ApiMetrics {
   }
 
   countIngest(kind: 'apel' | 'probes', result: { accepted: number; unchanged: number; rejected: number }): void {
-    for (const outcome of ['accepted', 'unchanged', 'rejected'] as const) if (result[outcome] > 0) this.ingested.inc({ kind, outcome }, result[outcome]);
+    for (const outcome of ['accepted', 'unchanged', 'rejected'] as const)
+      if (result[outcome] > 0) this.ingested.inc({ kind, outcome }, result[outcome]);
   }
 }

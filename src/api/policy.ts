@@ -8,7 +8,8 @@
 import { GraphQLError } from 'graphql';
 import type { Principal, Role } from './tokens.ts';
 
-export const forbidden = () => new GraphQLError('not allowed for this token', { extensions: { code: 'FORBIDDEN', http: { status: 200 } } });
+export const forbidden = () =>
+  new GraphQLError('not allowed for this token', { extensions: { code: 'FORBIDDEN', http: { status: 200 } } });
 
 export function requireRole(p: Principal, ...roles: Role[]): void {
   if (!roles.includes(p.role)) throw forbidden();
@@ -26,7 +27,10 @@ export interface AccountingScope {
 }
 
 /** Accounting: staff everything, a site its own site's records, a community its own VO's usage. */
-export function accountingScope(p: Principal, requested: { sites?: readonly string[] | null; vos?: readonly string[] | null }): AccountingScope {
+export function accountingScope(
+  p: Principal,
+  requested: { sites?: readonly string[] | null; vos?: readonly string[] | null },
+): AccountingScope {
   switch (p.role) {
     case 'staff':
       return {};
@@ -42,7 +46,8 @@ export function accountingScope(p: Principal, requested: { sites?: readonly stri
 /** Site-level data (quarantine, warnings): staff any site (or all), a site only its own. */
 export function siteOnly(p: Principal, requested: string | null | undefined): string | undefined {
   if (p.role === 'staff') return requested ?? undefined;
-  if (p.role === 'site') return narrow(requested === null || requested === undefined ? undefined : [requested], p.scope!)[0];
+  if (p.role === 'site')
+    return narrow(requested === null || requested === undefined ? undefined : [requested], p.scope!)[0];
   throw forbidden();
 }
 
@@ -51,8 +56,12 @@ export function siteOnly(p: Principal, requested: string | null | undefined): st
  * its own site's endpoints, services and site level, not groups of sites
  * (a group's figure is built from other sites' days).
  */
-export function availabilityScope(p: Principal, requested: { site?: string | null; group?: string | null }): { site?: string; groupsAllowed: boolean } {
-  if (p.role === 'staff' || p.role === 'dashboard') return { ...(requested.site ? { site: requested.site } : {}), groupsAllowed: true };
+export function availabilityScope(
+  p: Principal,
+  requested: { site?: string | null; group?: string | null },
+): { site?: string; groupsAllowed: boolean } {
+  if (p.role === 'staff' || p.role === 'dashboard')
+    return { ...(requested.site ? { site: requested.site } : {}), groupsAllowed: true };
   if (p.role === 'site') {
     if (requested.group) throw forbidden();
     return { site: narrow(requested.site ? [requested.site] : undefined, p.scope!)[0]!, groupsAllowed: false };

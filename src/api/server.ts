@@ -62,7 +62,10 @@ export class ApiServer {
   readonly metrics: ApiMetrics;
   readonly live: LiveChanges;
   readonly services: ApiServices;
-  private readonly yoga: YogaServerInstance<{ principal?: Principal; answer?: ApiContext['answer'] }, Omit<ApiContext, 'request'>>;
+  private readonly yoga: YogaServerInstance<
+    { principal?: Principal; answer?: ApiContext['answer'] },
+    Omit<ApiContext, 'request'>
+  >;
   private readonly cache = new Map<string, CachedResponse>();
   /** Misses being computed, by cache key: concurrent pollers of the same answer wait for one computation. */
   private readonly computing = new Map<string, Promise<CachedResponse | undefined>>();
@@ -73,14 +76,29 @@ export class ApiServer {
     const { config, logger, runners } = options;
     this.metrics = new ApiMetrics(runners);
     this.live = new LiveChanges(runners.get('availability'));
-    this.services = { config, log: options.log, runners, logger, live: this.live, now: options.now ?? (() => new Date()) };
+    this.services = {
+      config,
+      log: options.log,
+      runners,
+      logger,
+      live: this.live,
+      now: options.now ?? (() => new Date()),
+    };
     this.yoga = createYoga<{ principal?: Principal; answer?: ApiContext['answer'] }, Omit<ApiContext, 'request'>>({
       schema: buildSchema(),
       graphqlEndpoint: '/graphql',
       graphiql: config.graphiql,
       landingPage: false,
       logging: false,
-      context: ({ request, principal, answer }: { request: Request; principal?: Principal; answer?: ApiContext['answer'] }) => ({
+      context: ({
+        request,
+        principal,
+        answer,
+      }: {
+        request: Request;
+        principal?: Principal;
+        answer?: ApiContext['answer'];
+      }) => ({
         principal: principal!,
         services: this.services,
         request,
@@ -95,7 +113,10 @@ export class ApiServer {
         maskError: (error, message) => {
           const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
           if (original instanceof GraphQLError) return original;
-          if (original instanceof UserError) return new GraphQLError(original.message, { extensions: { code: 'BAD_USER_INPUT', reason: original.code } });
+          if (original instanceof UserError)
+            return new GraphQLError(original.message, {
+              extensions: { code: 'BAD_USER_INPUT', reason: original.code },
+            });
           if (error instanceof GraphQLError && !error.originalError) return error;
           logger.error({ err: original }, 'resolver failed');
           return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
@@ -120,7 +141,14 @@ export class ApiServer {
         const route = req.route ? String(req.route.path) : req.path.startsWith('/graphql') ? '/graphql' : 'other';
         metrics.requestSeconds.observe({ route, method: req.method, status: String(res.statusCode) }, seconds);
         this.options.logger.info(
-          { reqId: req.requestId, method: req.method, path: req.path, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10, token: req.principal?.tokenId },
+          {
+            reqId: req.requestId,
+            method: req.method,
+            path: req.path,
+            status: res.statusCode,
+            ms: Math.round(seconds * 1e4) / 10,
+            token: req.principal?.tokenId,
+          },
           'request',
         );
       });
@@ -167,7 +195,11 @@ export class ApiServer {
     });
   }
 
-  async readiness(): Promise<{ ready: boolean; maxLag: number; projections: Array<{ name: string; checkpoint: string; head: string; lag: string }> }> {
+  async readiness(): Promise<{
+    ready: boolean;
+    maxLag: number;
+    projections: Array<{ name: string; checkpoint: string; head: string; lag: string }>;
+  }> {
     const maxLag = BigInt(this.options.config.readyMaxLag);
     let ready = true;
     const projections = [];
@@ -190,12 +222,19 @@ export class ApiServer {
       return;
     }
     // GraphiQL's page itself is public; every query it sends carries a token.
-    if (req.method === 'GET' && req.path === '/graphql' && req.query['query'] === undefined && req.accepts(['application/json', 'text/html']) === 'text/html') {
+    if (
+      req.method === 'GET' &&
+      req.path === '/graphql' &&
+      req.query['query'] === undefined &&
+      req.accepts(['application/json', 'text/html']) === 'text/html'
+    ) {
       next();
       return;
     }
     res.setHeader('WWW-Authenticate', 'Bearer');
-    res.status(401).json(errorBody('UNAUTHENTICATED', match ? 'invalid or revoked token' : 'a bearer token is required'));
+    res
+      .status(401)
+      .json(errorBody('UNAUTHENTICATED', match ? 'invalid or revoked token' : 'a bearer token is required'));
   }
 
   /**
@@ -229,7 +268,8 @@ export class ApiServer {
         return;
       }
       const hit = this.cache.get(cached.key);
-      const ready = hit && (hit.etag === cached.stable || hit.etag === cached.timed) ? hit : await this.computing.get(cached.key);
+      const ready =
+        hit && (hit.etag === cached.stable || hit.etag === cached.timed) ? hit : await this.computing.get(cached.key);
       if (ready && (ready.etag === cached.stable || ready.etag === cached.timed)) {
         res.setHeader('ETag', ready.etag);
         res.status(ready.status).type(ready.contentType).send(ready.body);
@@ -259,11 +299,16 @@ export class ApiServer {
     try {
       const answer = { timeDependent: false };
       const handled = Promise.resolve(this.yoga.handleNodeRequestAndResponse(req, res, { principal, answer }));
-      const timedOut = new Promise<'timeout'>((resolve) => timeout.signal.addEventListener('abort', () => resolve('timeout'), { once: true }));
+      const timedOut = new Promise<'timeout'>((resolve) =>
+        timeout.signal.addEventListener('abort', () => resolve('timeout'), { once: true }),
+      );
       const response = await Promise.race([handled, timedOut]);
       if (response === 'timeout') {
         handled.then((r) => r.body?.cancel()).catch(() => {});
-        if (!res.headersSent) res.status(503).json(errorBody('TIMEOUT', `request took longer than ${this.options.config.requestTimeoutMs} ms`));
+        if (!res.headersSent)
+          res
+            .status(503)
+            .json(errorBody('TIMEOUT', `request took longer than ${this.options.config.requestTimeoutMs} ms`));
         return;
       }
       clearTimeout(timer);
@@ -285,7 +330,12 @@ export class ApiServer {
       if (cached && response.status === 200 && !body.includes('"errors"')) {
         if (this.cache.size >= CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
         this.cache.delete(cached.key);
-        const entry = { etag: answer.timeDependent ? cached.timed : cached.stable, status: response.status, contentType, body };
+        const entry = {
+          etag: answer.timeDependent ? cached.timed : cached.stable,
+          status: response.status,
+          contentType,
+          body,
+        };
         this.cache.set(cached.key, entry);
         res.setHeader('ETag', entry.etag);
         computed(entry);
@@ -314,8 +364,14 @@ export class ApiServer {
       this.metrics.countIngest('apel', result);
       res.status(result.accepted + result.unchanged > 0 || result.rejected === 0 ? 200 : 422).json(result);
     } catch (error) {
-      if (error instanceof SiteMismatchError) res.status(403).json({ errors: [{ message: error.message, extensions: { code: error.code, location: error.location } }] });
-      else if (error instanceof UserError) res.status(400).json({ errors: [{ message: error.message, extensions: { code: error.code, location: error.location } }] });
+      if (error instanceof SiteMismatchError)
+        res
+          .status(403)
+          .json({ errors: [{ message: error.message, extensions: { code: error.code, location: error.location } }] });
+      else if (error instanceof UserError)
+        res
+          .status(400)
+          .json({ errors: [{ message: error.message, extensions: { code: error.code, location: error.location } }] });
       else throw error;
     }
   }
@@ -328,11 +384,17 @@ export class ApiServer {
     }
     const text = typeof req.body === 'string' ? req.body : '';
     try {
-      const result = await ingestProbeResults(this.options.log, text, { publisher: `token:${p.tokenId}`, source: 'POST /v1/probes' });
+      const result = await ingestProbeResults(this.options.log, text, {
+        publisher: `token:${p.tokenId}`,
+        source: 'POST /v1/probes',
+      });
       this.metrics.countIngest('probes', result);
       res.status(200).json(result);
     } catch (error) {
-      if (error instanceof FedledgerError) res.status(400).json({ errors: [{ message: error.message, extensions: { code: error.code, location: error.location } }] });
+      if (error instanceof FedledgerError)
+        res
+          .status(400)
+          .json({ errors: [{ message: error.message, extensions: { code: error.code, location: error.location } }] });
       else throw error;
     }
   }

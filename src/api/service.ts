@@ -32,14 +32,20 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-export async function startService(config: ServeConfig, options: { logger?: Logger; now?: () => Date } = {}): Promise<RunningService> {
+export async function startService(
+  config: ServeConfig,
+  options: { logger?: Logger; now?: () => Date } = {},
+): Promise<RunningService> {
   // Buffered, asynchronous writes: a synchronous write per request line halves throughput; flushed on shutdown.
   const destination = options.logger ? undefined : pino.destination({ dest: 1, sync: false, minLength: 4096 });
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'fedledger' } }, destination!);
   const log = await openEventLog(config);
   const tokens = new TokenStore(config.dataDir);
-  const runners = new Map(projections.map((p) => [p.name, new ProjectionRunner(log, p, projectionsDir(config.dataDir))]));
-  for (const [name, runner] of runners) runner.on('error', (err) => logger.error({ err, projection: name }, 'projection failed'));
+  const runners = new Map(
+    projections.map((p) => [p.name, new ProjectionRunner(log, p, projectionsDir(config.dataDir))]),
+  );
+  for (const [name, runner] of runners)
+    runner.on('error', (err) => logger.error({ err, projection: name }, 'projection failed'));
   const server = new ApiServer({ config, log, runners, tokens, logger, ...(options.now ? { now: options.now } : {}) });
   const url = await server.listen();
   logger.info({ url, eventLog: log.kind }, 'listening');
@@ -49,19 +55,31 @@ export async function startService(config: ServeConfig, options: { logger?: Logg
       if (closing) return;
       const started = Date.now();
       const applied = await runner.catchUp();
-      logger.info({ projection: name, applied, ms: Date.now() - started, checkpoint: String(runner.checkpoint) }, 'projection caught up');
+      logger.info(
+        { projection: name, applied, ms: Date.now() - started, checkpoint: String(runner.checkpoint) },
+        'projection caught up',
+      );
       if (!closing) runner.start();
     }
   })();
   caughtUp.catch((err: unknown) => logger.error({ err }, 'catch-up failed'));
-  const stopJobs = startJobs(config.gocdbUrl ? [gocdbPullJob({ gocdbUrl: config.gocdbUrl, cron: config.gocdbCron })] : [], log, logger);
+  const stopJobs = startJobs(
+    config.gocdbUrl ? [gocdbPullJob({ gocdbUrl: config.gocdbUrl, cron: config.gocdbCron })] : [],
+    log,
+    logger,
+  );
   const stopCollectors = config.collectors
     ? startCollectorJobs(
-        collectorJobs(loadCollectorConfig(config.collectors), log, {}, {
-          onResult: (summary) => logger.info({ job: `collect:${summary.source}`, summary }, 'collection done'),
-          onSkipped: (source) => logger.warn({ job: `collect:${source}` }, 'collection still running; tick skipped'),
-          onError: (source, err) => logger.error({ job: `collect:${source}`, err }, 'collection failed'),
-        }),
+        collectorJobs(
+          loadCollectorConfig(config.collectors),
+          log,
+          {},
+          {
+            onResult: (summary) => logger.info({ job: `collect:${summary.source}`, summary }, 'collection done'),
+            onSkipped: (source) => logger.warn({ job: `collect:${source}` }, 'collection still running; tick skipped'),
+            onError: (source, err) => logger.error({ job: `collect:${source}`, err }, 'collection failed'),
+          },
+        ),
       )
     : async () => {};
   const reports = config.reportSchedule
@@ -81,7 +99,10 @@ export async function startService(config: ServeConfig, options: { logger?: Logg
             trigger: 'schedule',
             scheduledFor: due,
           });
-          logger.info({ job: 'report', period: run.period, files: run.files.length, position: run.position }, 'report written');
+          logger.info(
+            { job: 'report', period: run.period, files: run.files.length, position: run.position },
+            'report written',
+          );
         },
         onError: (job, period, err) => logger.error({ job: job.name, period: period.name, err }, 'report failed'),
       })

@@ -27,7 +27,13 @@ export interface TokenInfo extends Principal {
 }
 
 /** Which roles need a scope, and what kind (an ingest token for the monitoring system has none). */
-export const SCOPE_KIND: Record<Role, 'site' | 'vo' | null> = { staff: null, site: 'site', community: 'vo', dashboard: null, ingest: 'site' };
+export const SCOPE_KIND: Record<Role, 'site' | 'vo' | null> = {
+  staff: null,
+  site: 'site',
+  community: 'vo',
+  dashboard: null,
+  ingest: 'site',
+};
 
 export const TOKENS_FILE = 'tokens.sqlite';
 const PREFIX = 'flt_';
@@ -56,14 +62,23 @@ export class TokenStore {
   }
 
   /** Creates a token and returns its secret: the only time it is ever available. */
-  create(role: Role, scope: string | null, label: string | null = null, now = new Date(), monitoring = false): { token: string; info: TokenInfo } {
+  create(
+    role: Role,
+    scope: string | null,
+    label: string | null = null,
+    now = new Date(),
+    monitoring = false,
+  ): { token: string; info: TokenInfo } {
     const kind = monitoring && role === 'ingest' ? null : SCOPE_KIND[role];
-    if (kind && !scope) throw new UserError('TOKEN_SCOPE_REQUIRED', `a ${role} token needs --${kind === 'vo' ? 'vo' : 'site'}`);
+    if (kind && !scope)
+      throw new UserError('TOKEN_SCOPE_REQUIRED', `a ${role} token needs --${kind === 'vo' ? 'vo' : 'site'}`);
     if (!kind && scope) throw new UserError('TOKEN_SCOPE_UNEXPECTED', `a ${role} token has no scope`);
     const id = randomBytes(6).toString('hex');
     const token = `${PREFIX}${id}_${randomBytes(32).toString('base64url')}`;
     const createdAt = now.toISOString();
-    this.db.prepare('INSERT INTO tokens (id, hash, role, scope, label, created_at) VALUES (?, ?, ?, ?, ?, ?)').run(id, hashOf(token), role, scope, label, createdAt);
+    this.db
+      .prepare('INSERT INTO tokens (id, hash, role, scope, label, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(id, hashOf(token), role, scope, label, createdAt);
     return { token, info: { tokenId: id, role, scope, label, createdAt, revokedAt: null } };
   }
 
@@ -76,7 +91,9 @@ export class TokenStore {
 
   list(): TokenInfo[] {
     return (
-      this.db.prepare('SELECT id, role, scope, label, created_at, revoked_at FROM tokens ORDER BY created_at, id').all() as Array<{
+      this.db
+        .prepare('SELECT id, role, scope, label, created_at, revoked_at FROM tokens ORDER BY created_at, id')
+        .all() as Array<{
         id: string;
         role: Role;
         scope: string | null;
@@ -84,11 +101,20 @@ export class TokenStore {
         created_at: string;
         revoked_at: string | null;
       }>
-    ).map((r) => ({ tokenId: r.id, role: r.role, scope: r.scope, label: r.label, createdAt: r.created_at, revokedAt: r.revoked_at }));
+    ).map((r) => ({
+      tokenId: r.id,
+      role: r.role,
+      scope: r.scope,
+      label: r.label,
+      createdAt: r.created_at,
+      revokedAt: r.revoked_at,
+    }));
   }
 
   revoke(tokenId: string, now = new Date()): void {
-    const changed = this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now.toISOString(), tokenId).changes;
+    const changed = this.db
+      .prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
+      .run(now.toISOString(), tokenId).changes;
     if (changed === 0) throw new UserError('TOKEN_NOT_FOUND', `no live token with id ${tokenId}`, { field: 'id' });
   }
 

@@ -59,7 +59,10 @@ export interface SiteDay {
 }
 
 /** Combines a site's endpoint timelines into its service, function-group and site timelines. */
-export function siteDay(profiles: ProfileSet, endpoints: ReadonlyArray<{ service: string; timeline: Timeline }>): SiteDay {
+export function siteDay(
+  profiles: ProfileSet,
+  endpoints: ReadonlyArray<{ service: string; timeline: Timeline }>,
+): SiteDay {
   const { aggregation, operations } = profiles;
   const byService = new Map<string, Timeline[]>();
   for (const e of endpoints) {

@@ -39,7 +39,13 @@ export function secondsOf(timeline: Timeline, defaults: OperationsProfile['defau
 }
 
 export function addSeconds(a: Seconds, b: Seconds): Seconds {
-  return { up: a.up + b.up, unknown: a.unknown + b.unknown, down: a.down + b.down, critical: a.critical + b.critical, total: a.total + b.total };
+  return {
+    up: a.up + b.up,
+    unknown: a.unknown + b.unknown,
+    down: a.down + b.down,
+    critical: a.critical + b.critical,
+    total: a.total + b.total,
+  };
 }
 
 export interface Ratios {

@@ -18,6 +18,7 @@ export function dayName(day: number): string {
 
 export function parseDay(text: string, field = 'date'): number {
   const d = DateTime.fromISO(text, { zone: 'utc' });
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || !d.isValid) throw new UserError('INVALID_DATE', `${field} must be a date YYYY-MM-DD, got ${JSON.stringify(text)}`, { field });
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || !d.isValid)
+    throw new UserError('INVALID_DATE', `${field} must be a date YYYY-MM-DD, got ${JSON.stringify(text)}`, { field });
   return dayOf(d.toSeconds());
 }

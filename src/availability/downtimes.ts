@@ -22,7 +22,10 @@ export const countsForAvailability = (d: Downtime) => d.classification === 'SCHE
 export function downtimeIntervals(downtimes: readonly Downtime[], dayStart: number): Array<[number, number]> {
   const clipped = downtimes
     .filter(countsForAvailability)
-    .map(({ start, end }): [number, number] => [Math.max(start - dayStart, 0), Math.min(end + 60 - dayStart, DAY_SECONDS)])
+    .map(({ start, end }): [number, number] => [
+      Math.max(start - dayStart, 0),
+      Math.min(end + 60 - dayStart, DAY_SECONDS),
+    ])
     .filter(([from, to]) => from < to)
     .sort((x, y) => x[0] - y[0]);
   const merged: Array<[number, number]> = [];

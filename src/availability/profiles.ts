@@ -53,7 +53,10 @@ export function compileOperations(profile: OperationsProfile): CompiledOperation
     for (const a of profile.states)
       for (const b of profile.states)
         if (!table.has(`${a}\u0000${b}`))
-          throw new FedledgerError('PROFILE_INCOMPLETE', `operation ${name} of profile ${profile.name} has no row for ${a}, ${b}`);
+          throw new FedledgerError(
+            'PROFILE_INCOMPLETE',
+            `operation ${name} of profile ${profile.name} has no row for ${a}, ${b}`,
+          );
     compiled.set(name, (a, b) => {
       const x = table.get(`${a}\u0000${b}`);
       if (x === undefined) throw new FedledgerError('UNKNOWN_STATE', `operation ${name} has no row for ${a}, ${b}`);
@@ -64,7 +67,8 @@ export function compileOperations(profile: OperationsProfile): CompiledOperation
     profile,
     op(name) {
       const found = compiled.get(name);
-      if (!found) throw new FedledgerError('UNKNOWN_OPERATION', `operations profile ${profile.name} has no operation ${name}`);
+      if (!found)
+        throw new FedledgerError('UNKNOWN_OPERATION', `operations profile ${profile.name} has no operation ${name}`);
       return found;
     },
   };
@@ -78,7 +82,10 @@ export interface ProfileSet {
 }
 
 /** Function groups and their operation for a service type, per the aggregation profile. */
-export function serviceGroups(aggregation: AggregationProfile, service: string): Array<{ group: string; operation: string }> {
+export function serviceGroups(
+  aggregation: AggregationProfile,
+  service: string,
+): Array<{ group: string; operation: string }> {
   const found: Array<{ group: string; operation: string }> = [];
   for (const g of aggregation.groups)
     for (const s of g.services) if (s.name === service) found.push({ group: g.name, operation: s.operation });

@@ -70,7 +70,13 @@ function daysOf(from: string, to: string, now: Date): { days: number[]; today: n
 
 /** The profiles stored in the read model, resolved per day (cached per call). */
 function profileResolver(db: Database.Database): (day: number) => ProfileSet {
-  const stored = (db.prepare('SELECT name, position, body FROM profiles').all() as Array<{ name: string; position: number; body: string }>).map((r) => ({
+  const stored = (
+    db.prepare('SELECT name, position, body FROM profiles').all() as Array<{
+      name: string;
+      position: number;
+      body: string;
+    }>
+  ).map((r) => ({
     parsed: parseProfileObject(JSON.parse(r.body), `profile ${r.name}`),
     position: r.position,
   }));
@@ -100,7 +106,14 @@ function entities(db: Database.Database, q: Pick<ArQuery, 'site' | 'group' | 'se
     )
     .all() as Array<{ id: number; hostname: string; service: string; site: string | null; ngi: string | null }>;
   for (const e of endpoints)
-    out.push({ level: 'endpoint', key: `e${e.id}`, site: e.site, service: e.service, hostname: e.hostname, group: e.ngi });
+    out.push({
+      level: 'endpoint',
+      key: `e${e.id}`,
+      site: e.site,
+      service: e.service,
+      hostname: e.hostname,
+      group: e.ngi,
+    });
   const levels = db
     .prepare(
       `SELECT DISTINCT l.level, l.site, l.name, s.ngi FROM level_days l LEFT JOIN sites s ON s.name = l.site
@@ -108,7 +121,14 @@ function entities(db: Database.Database, q: Pick<ArQuery, 'site' | 'group' | 'se
     )
     .all() as Array<{ level: 'service' | 'site'; site: string; name: string; ngi: string | null }>;
   for (const l of levels)
-    out.push({ level: l.level, key: `${l.level}\u0000${l.site}\u0000${l.name}`, site: l.site, service: l.level === 'service' ? l.name : null, hostname: null, group: l.ngi });
+    out.push({
+      level: l.level,
+      key: `${l.level}\u0000${l.site}\u0000${l.name}`,
+      site: l.site,
+      service: l.level === 'service' ? l.name : null,
+      hostname: null,
+      group: l.ngi,
+    });
   return out.filter(
     (e) =>
       (q.site === undefined || e.site === q.site) &&
@@ -127,11 +147,15 @@ function storedDays(db: Database.Database, firstDay: string, lastDay: string): M
     m.set(day, row);
   };
   for (const r of db
-    .prepare('SELECT endpoint, day, timeline, up, unknown, down, critical, total FROM endpoint_days WHERE day BETWEEN ? AND ?')
+    .prepare(
+      'SELECT endpoint, day, timeline, up, unknown, down, critical, total FROM endpoint_days WHERE day BETWEEN ? AND ?',
+    )
     .all(firstDay, lastDay) as Array<StoredDay & { endpoint: number; day: string }>)
     put(`e${r.endpoint}`, r.day, r);
   for (const r of db
-    .prepare(`SELECT level, site, name, day, timeline, up, unknown, down, critical, total FROM level_days WHERE level IN ('service', 'site') AND day BETWEEN ? AND ?`)
+    .prepare(
+      `SELECT level, site, name, day, timeline, up, unknown, down, critical, total FROM level_days WHERE level IN ('service', 'site') AND day BETWEEN ? AND ?`,
+    )
     .all(firstDay, lastDay) as Array<StoredDay & { level: string; site: string; name: string; day: string }>)
     put(`${r.level}\u0000${r.site}\u0000${r.name}`, r.day, r);
   return out;
@@ -166,7 +190,8 @@ export function arReport(db: Database.Database, q: ArQuery): ArRow[] {
       const row = byDay?.get(dayName(day));
       let s: Seconds;
       if (!row) s = { ...zeroSeconds(), unknown: until, total: until };
-      else if (day === today) s = secondsOf(decodeTimeline(row.timeline), profiles(day).operations.profile.defaults, until);
+      else if (day === today)
+        s = secondsOf(decodeTimeline(row.timeline), profiles(day).operations.profile.defaults, until);
       else s = { up: row.up, unknown: row.unknown, down: row.down, critical: row.critical, total: row.total };
       const period = periodOf(day, q);
       periods.set(period, addSeconds(periods.get(period) ?? zeroSeconds(), s));
@@ -182,7 +207,11 @@ export function arReport(db: Database.Database, q: ArQuery): ArRow[] {
   return rows;
 }
 
-function toRow(date: string, e: Omit<Entity, 'key'> | { level: Level; site: null; service: null; hostname: null; group: string }, s: Seconds): ArRow {
+function toRow(
+  date: string,
+  e: Omit<Entity, 'key'> | { level: Level; site: null; service: null; hostname: null; group: string },
+  s: Seconds,
+): ArRow {
   return {
     date,
     level: e.level,
@@ -199,9 +228,17 @@ function toRow(date: string, e: Omit<Entity, 'key'> | { level: Level; site: null
 }
 
 /** A group's day is the mean of its sites' defined daily values; its period the mean of its defined days. */
-function groupRows(db: Database.Database, q: ArQuery, days: number[], siteDaily: Map<string, Map<number, ArRow>>): ArRow[] {
+function groupRows(
+  db: Database.Database,
+  q: ArQuery,
+  days: number[],
+  siteDaily: Map<string, Map<number, ArRow>>,
+): ArRow[] {
   const ngis = new Map<string, string[]>();
-  for (const { name, ngi } of db.prepare('SELECT name, ngi FROM sites WHERE ngi IS NOT NULL').all() as Array<{ name: string; ngi: string }>) {
+  for (const { name, ngi } of db.prepare('SELECT name, ngi FROM sites WHERE ngi IS NOT NULL').all() as Array<{
+    name: string;
+    ngi: string;
+  }>) {
     if (!siteDaily.has(name)) continue;
     ngis.set(ngi, [...(ngis.get(ngi) ?? []), name]);
   }
@@ -270,7 +307,15 @@ const iso = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString(
 /** Status timelines over whole UTC days, per endpoint, service, function group or site. */
 export function statusTimelines(
   db: Database.Database,
-  q: { from: string; to: string; now: Date; level: StatusTimeline['level']; site?: string; service?: string; hostname?: string },
+  q: {
+    from: string;
+    to: string;
+    now: Date;
+    level: StatusTimeline['level'];
+    site?: string;
+    service?: string;
+    hostname?: string;
+  },
 ): StatusTimeline[] {
   const { days, today, elapsed } = daysOf(q.from, q.to, q.now);
   if (days.length === 0) return [];
@@ -284,7 +329,14 @@ export function statusTimelines(
             `SELECT e.hostname, e.service, e.site, NULL AS name, d.day, d.timeline FROM endpoint_days d JOIN endpoints e ON e.id = d.endpoint
              WHERE d.day BETWEEN ? AND ? ORDER BY e.site, e.service, e.hostname, d.day`,
           )
-          .all(first, last) as Array<{ hostname: string | null; service: string | null; site: string | null; name: string | null; day: string; timeline: string }>)
+          .all(first, last) as Array<{
+          hostname: string | null;
+          service: string | null;
+          site: string | null;
+          name: string | null;
+          day: string;
+          timeline: string;
+        }>)
       : (db
           .prepare(
             `SELECT NULL AS hostname, CASE level WHEN 'service' THEN name END AS service, site, CASE level WHEN 'group' THEN name END AS name, day, timeline
@@ -300,21 +352,36 @@ export function statusTimelines(
         }>);
   const out = new Map<string, { t: StatusTimeline; byDay: Map<string, string> }>();
   for (const r of rows) {
-    if ((q.site !== undefined && r.site !== q.site) || (q.service !== undefined && r.service !== q.service) || (q.hostname !== undefined && r.hostname !== q.hostname)) continue;
+    if (
+      (q.site !== undefined && r.site !== q.site) ||
+      (q.service !== undefined && r.service !== q.service) ||
+      (q.hostname !== undefined && r.hostname !== q.hostname)
+    )
+      continue;
     const key = `${r.site}\u0000${r.service}\u0000${r.hostname}\u0000${r.name}`;
     let entry = out.get(key);
-    if (!entry) out.set(key, (entry = { t: { level: q.level, site: r.site, service: r.service, hostname: r.hostname, name: r.name, statuses: [] }, byDay: new Map() }));
+    if (!entry)
+      out.set(
+        key,
+        (entry = {
+          t: { level: q.level, site: r.site, service: r.service, hostname: r.hostname, name: r.name, statuses: [] },
+          byDay: new Map(),
+        }),
+      );
     entry.byDay.set(r.day, r.timeline);
   }
   for (const { t, byDay } of out.values()) {
     for (const day of days) {
       const stored = byDay.get(dayName(day));
-      const timeline = stored ? decodeTimeline(stored) : [{ at: 0, state: profiles(day).operations.profile.defaults.missing }];
+      const timeline = stored
+        ? decodeTimeline(stored)
+        : [{ at: 0, state: profiles(day).operations.profile.defaults.missing }];
       const until = day === today ? elapsed : DAY_SECONDS;
       for (const p of timeline) {
         if (p.at >= until) break;
         const previous = t.statuses[t.statuses.length - 1];
-        if (!previous || previous.status !== p.state) t.statuses.push({ timestamp: iso(day * DAY + p.at), status: p.state });
+        if (!previous || previous.status !== p.state)
+          t.statuses.push({ timestamp: iso(day * DAY + p.at), status: p.state });
       }
     }
     const lastDay = days[days.length - 1]!;
@@ -370,7 +437,8 @@ export const OLA_TARGETS = { availability: 80, reliability: 85 } as const;
 
 function monthRange(month: string): { from: string; to: string } {
   const start = DateTime.fromFormat(month, 'yyyy-MM', { zone: 'utc' });
-  if (!start.isValid) throw new UserError('INVALID_MONTH', `month must be YYYY-MM, got ${JSON.stringify(month)}`, { field: 'month' });
+  if (!start.isValid)
+    throw new UserError('INVALID_MONTH', `month must be YYYY-MM, got ${JSON.stringify(month)}`, { field: 'month' });
   return { from: start.toISODate()!, to: start.endOf('month').toISODate()! };
 }
 
@@ -386,20 +454,29 @@ export function sitesUnderOla(
   targets: { availability: number; reliability: number } = OLA_TARGETS,
 ): ArRow[] {
   return monthlySites(db, month, now).filter(
-    (r) => (r.availability >= 0 && r.availability < targets.availability) || (r.reliability >= 0 && r.reliability < targets.reliability),
+    (r) =>
+      (r.availability >= 0 && r.availability < targets.availability) ||
+      (r.reliability >= 0 && r.reliability < targets.reliability),
   );
 }
 
 /** Sites whose availability was defined and below `threshold` in `month` and the two months before it. */
-export function sitesUnderThreeMonths(db: Database.Database, month: string, now: Date, threshold = 80): Array<{ site: string; group: string | null; months: ArRow[] }> {
+export function sitesUnderThreeMonths(
+  db: Database.Database,
+  month: string,
+  now: Date,
+  threshold = 80,
+): Array<{ site: string; group: string | null; months: ArRow[] }> {
   const start = DateTime.fromFormat(month, 'yyyy-MM', { zone: 'utc' });
-  if (!start.isValid) throw new UserError('INVALID_MONTH', `month must be YYYY-MM, got ${JSON.stringify(month)}`, { field: 'month' });
+  if (!start.isValid)
+    throw new UserError('INVALID_MONTH', `month must be YYYY-MM, got ${JSON.stringify(month)}`, { field: 'month' });
   const months = [2, 1, 0].map((k) => start.minus({ months: k }).toFormat('yyyy-MM'));
   const perMonth = months.map((m) => new Map(monthlySites(db, m, now).map((r) => [r.site!, r])));
   const out: Array<{ site: string; group: string | null; months: ArRow[] }> = [];
   for (const [site, row] of perMonth[2]!) {
     const rows = perMonth.map((m) => m.get(site));
-    if (rows.every((r) => r !== undefined && r.availability >= 0 && r.availability < threshold)) out.push({ site, group: row.group, months: rows as ArRow[] });
+    if (rows.every((r) => r !== undefined && r.availability >= 0 && r.availability < threshold))
+      out.push({ site, group: row.group, months: rows as ArRow[] });
   }
   return out;
 }

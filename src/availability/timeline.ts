@@ -29,7 +29,12 @@ export function constant(state: State): Timeline {
  * day) or `missing`, and each result sets the status from its second on.
  * Results must be sorted by time; two in the same second are merged by `tie`.
  */
-export function metricTimeline(seed: State | null, missing: State, results: readonly Point[], tie: Operation): Timeline {
+export function metricTimeline(
+  seed: State | null,
+  missing: State,
+  results: readonly Point[],
+  tie: Operation,
+): Timeline {
   const points: Point[] = [{ at: 0, state: seed ?? missing }];
   let previousAt = -1;
   for (const r of results) {

@@ -17,7 +17,9 @@ const secretRef = z.union([
 ]);
 export type SecretRef = z.infer<typeof secretRef>;
 
-const cronExpression = z.string().refine((e) => validateCronExpression(e).valid, { message: 'not a valid cron expression' });
+const cronExpression = z
+  .string()
+  .refine((e) => validateCronExpression(e).valid, { message: 'not a valid cron expression' });
 
 const common = {
   name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only'),
@@ -91,7 +93,9 @@ export type CollectorSource = z.infer<typeof collectorSourceSchema>;
 
 export const collectorConfigSchema = z
   .object({ sources: z.array(collectorSourceSchema) })
-  .refine((c) => new Set(c.sources.map((s) => s.name)).size === c.sources.length, { message: 'source names must be unique' });
+  .refine((c) => new Set(c.sources.map((s) => s.name)).size === c.sources.length, {
+    message: 'source names must be unique',
+  });
 export type CollectorConfig = z.infer<typeof collectorConfigSchema>;
 
 /** Validates an already-parsed configuration document; `where` names it in errors. */
@@ -100,7 +104,10 @@ export function parseCollectorConfig(doc: unknown, where: string): CollectorConf
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const field = issue.path.join('.');
-    throw new UserError('BAD_COLLECTOR_CONFIG', `${where}: ${field || '(root)'}: ${issue.message}`, { message: where, field });
+    throw new UserError('BAD_COLLECTOR_CONFIG', `${where}: ${field || '(root)'}: ${issue.message}`, {
+      message: where,
+      field,
+    });
   }
   return result.data;
 }
@@ -108,12 +115,18 @@ export function parseCollectorConfig(doc: unknown, where: string): CollectorConf
 /** Reads the file given by `--config` or FEDLEDGER_COLLECTORS (JSON or YAML, by extension). */
 export function loadCollectorConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): CollectorConfig {
   const chosen = file ?? env['FEDLEDGER_COLLECTORS'];
-  if (!chosen) throw new UserError('NO_COLLECTOR_CONFIG', 'no collector configuration: pass --config <file> or set FEDLEDGER_COLLECTORS');
+  if (!chosen)
+    throw new UserError(
+      'NO_COLLECTOR_CONFIG',
+      'no collector configuration: pass --config <file> or set FEDLEDGER_COLLECTORS',
+    );
   let text: string;
   try {
     text = readFileSync(chosen, 'utf8');
   } catch (error) {
-    throw new UserError('BAD_COLLECTOR_CONFIG', `cannot read ${chosen}: ${(error as Error).message}`, { message: chosen });
+    throw new UserError('BAD_COLLECTOR_CONFIG', `cannot read ${chosen}: ${(error as Error).message}`, {
+      message: chosen,
+    });
   }
   let doc: unknown;
   try {

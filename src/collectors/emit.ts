@@ -19,16 +19,28 @@ export function usageEvents(records: readonly CloudUsageRecord[], publisher: str
   const sourceMessageId = sha256Hex(canonicalJson(records));
   return records.map((record, i) => ({
     stream: streams.vm(record.vmUuid),
-    event: usageEvent(record, { receivedAt, publisher, sourceMessageId, recordIndex: i + 1, messageVersion: 'collector' }),
+    event: usageEvent(record, {
+      receivedAt,
+      publisher,
+      sourceMessageId,
+      recordIndex: i + 1,
+      messageVersion: 'collector',
+    }),
   }));
 }
 
 export function stateEvent(data: EventData<'VmStateChanged'>, requestId: string): Emitted {
-  return { stream: streams.vm(data.vmUuid), event: newEvent('VmStateChanged', data, [data.vmUuid, data.source, requestId]) };
+  return {
+    stream: streams.vm(data.vmUuid),
+    event: newEvent('VmStateChanged', data, [data.vmUuid, data.source, requestId]),
+  };
 }
 
 export function probeEvent(data: EventData<'ProbeResultRecorded'>): Emitted {
-  return { stream: streams.probes(data.hostname, data.service), event: newEvent('ProbeResultRecorded', data, probeIdentity(data)) };
+  return {
+    stream: streams.probes(data.hostname, data.service),
+    event: newEvent('ProbeResultRecorded', data, probeIdentity(data)),
+  };
 }
 
 /** The collector registers the endpoint it checks, so its probe results count towards the site. */
@@ -37,7 +49,10 @@ export function endpointEvent(data: EventData<'ServiceEndpointRegistered'>): Emi
 }
 
 export function cursorEvent(data: EventData<'CollectorCursorAdvanced'>): Emitted {
-  return { stream: streams.collector(data.source), event: newEvent('CollectorCursorAdvanced', data, [data.source, data.scope, data.cursor]) };
+  return {
+    stream: streams.collector(data.source),
+    event: newEvent('CollectorCursorAdvanced', data, [data.source, data.scope, data.cursor]),
+  };
 }
 
 /** A snapshot's identity is what was seen, not when: an unchanged cloud adds nothing. */
@@ -45,7 +60,6 @@ export function snapshotEvent(data: EventData<'CollectorSnapshotTaken'>): Emitte
   const { takenAt: _takenAt, ...seen } = data;
   return { stream: streams.collector(data.source), event: newEvent('CollectorSnapshotTaken', data, seen) };
 }
-
 
 /** The latest cursor per scope, from the source's stream (how a restart resumes). */
 export async function readCursors(log: EventLog, source: string): Promise<Map<string, string>> {

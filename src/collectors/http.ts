@@ -26,7 +26,9 @@ export class HttpError extends FedledgerError {
     readonly status: number | null,
     detail: string,
   ) {
-    super(status === null ? 'HTTP_UNREACHABLE' : `HTTP_${status}`, `${redactUrl(url)}: ${detail}`, { message: redactUrl(url) });
+    super(status === null ? 'HTTP_UNREACHABLE' : `HTTP_${status}`, `${redactUrl(url)}: ${detail}`, {
+      message: redactUrl(url),
+    });
   }
 }
 
@@ -56,7 +58,8 @@ export async function httpRequest(url: string, init: RequestInit, policy: HttpPo
     try {
       response = await fetch(url, { ...init, signal: AbortSignal.timeout(policy.timeoutMs) });
     } catch (error) {
-      const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${policy.timeoutMs} ms` : describeCause(error);
+      const reason =
+        (error as Error).name === 'TimeoutError' ? `no answer within ${policy.timeoutMs} ms` : describeCause(error);
       last = new HttpError(url, null, reason);
       continue;
     }
@@ -91,6 +94,7 @@ export function jsonBody(url: string, response: HttpResponse): unknown {
 
 /** Throws unless the status is 2xx. */
 export function expectOk(url: string, response: HttpResponse): HttpResponse {
-  if (response.status < 200 || response.status > 299) throw new HttpError(url, response.status, `HTTP ${response.status} ${snippet(response.text)}`);
+  if (response.status < 200 || response.status > 299)
+    throw new HttpError(url, response.status, `HTTP ${response.status} ${snippet(response.text)}`);
   return response;
 }

@@ -7,13 +7,21 @@ import { appendByStream } from '../eventlog/append-by-stream.ts';
 import type { EventLog } from '../eventlog/port.ts';
 import type { CollectorSource } from './config.ts';
 import { COLLECTOR_METRIC, COLLECTOR_SERVICE } from '../availability/service-types.ts';
-import { cursorEvent, endpointEvent, probeEvent, readCursors, snapshotEvent, stateEvent, usageEvents, type Emitted } from './emit.ts';
+import {
+  cursorEvent,
+  endpointEvent,
+  probeEvent,
+  readCursors,
+  snapshotEvent,
+  stateEvent,
+  usageEvents,
+  type Emitted,
+} from './emit.ts';
 import type { HttpPolicy } from './http.ts';
 import { OpenNebulaCollector } from './opennebula/collector.ts';
 import { OpenStackCollector } from './openstack/collector.ts';
 import { resolveSecret } from './secrets.ts';
 import type { CollectContext, CollectionResult, ScopeFailure } from './types.ts';
-
 
 export interface RunOptions {
   now?: () => Date;
@@ -42,19 +50,36 @@ export function probeTarget(source: CollectorSource): { hostname: string; servic
   return { hostname: new URL(url).hostname, service: COLLECTOR_SERVICE, url };
 }
 
-export async function runCollection(log: EventLog, source: CollectorSource, options: RunOptions = {}): Promise<RunSummary> {
+export async function runCollection(
+  log: EventLog,
+  source: CollectorSource,
+  options: RunOptions = {},
+): Promise<RunSummary> {
   const now = options.now ?? (() => new Date());
   const env = options.env ?? process.env;
   const ctx: CollectContext = {
     now,
-    policy: { timeoutMs: source.timeoutMs, retries: source.retries, backoffMs: source.backoffMs, ...(options.sleep ? { sleep: options.sleep } : {}) },
+    policy: {
+      timeoutMs: source.timeoutMs,
+      retries: source.retries,
+      backoffMs: source.backoffMs,
+      ...(options.sleep ? { sleep: options.sleep } : {}),
+    },
     ...(options.progress ? { progress: options.progress } : {}),
   };
   const startedAt = now();
   const cursors = await readCursors(log, source.name);
   const collector =
     source.kind === 'openstack'
-      ? new OpenStackCollector(source, resolveSecret(source.auth.method === 'password' ? source.auth.password : source.auth.secret, `${source.name}.auth`, env), ctx)
+      ? new OpenStackCollector(
+          source,
+          resolveSecret(
+            source.auth.method === 'password' ? source.auth.password : source.auth.secret,
+            `${source.name}.auth`,
+            env,
+          ),
+          ctx,
+        )
       : new OpenNebulaCollector(source, resolveSecret(source.password, `${source.name}.password`, env), ctx);
   const result = await collector.collect(cursors);
 
@@ -62,7 +87,16 @@ export async function runCollection(log: EventLog, source: CollectorSource, opti
   const publisher = `collector:${source.name}`;
   const { hostname, service, url } = probeTarget(source);
   const emitted: Emitted[] = [
-    endpointEvent({ siteName: source.site, hostname, service, url, primaryKey: null, inProduction: true, monitored: true, scopes: [] }),
+    endpointEvent({
+      siteName: source.site,
+      hostname,
+      service,
+      url,
+      primaryKey: null,
+      inProduction: true,
+      monitored: true,
+      scopes: [],
+    }),
     ...usageEvents(result.records, publisher, at),
     ...result.stateChanges.map((c) => stateEvent(c.data, c.requestId)),
     probeEvent({
@@ -75,10 +109,23 @@ export async function runCollection(log: EventLog, source: CollectorSource, opti
       message: result.reachability.responseMs === null ? '' : `response_time=${result.reachability.responseMs}ms`,
       monitoringHost: options.monitoringHost ?? publisher,
     }),
-    ...(result.snapshot ? [snapshotEvent({ ...result.snapshot, source: source.name, siteName: source.site, takenAt: at })] : []),
+    ...(result.snapshot
+      ? [snapshotEvent({ ...result.snapshot, source: source.name, siteName: source.site, takenAt: at })]
+      : []),
   ];
   // Cursors last: they only move once the data they cover is in the log.
-  const written = (await appendByStream(log, emitted)) +
-    (await appendByStream(log, [...result.cursors].map(([scope, cursor]) => cursorEvent({ source: source.name, scope, cursor, advancedAt: at }))));
-  return { source: source.name, records: result.records.length, stateChanges: result.stateChanges.length, written, failures: result.failures, reachability: result.reachability };
+  const written =
+    (await appendByStream(log, emitted)) +
+    (await appendByStream(
+      log,
+      [...result.cursors].map(([scope, cursor]) => cursorEvent({ source: source.name, scope, cursor, advancedAt: at })),
+    ));
+  return {
+    source: source.name,
+    records: result.records.length,
+    stateChanges: result.stateChanges.length,
+    written,
+    failures: result.failures,
+    reachability: result.reachability,
+  };
 }

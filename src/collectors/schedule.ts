@@ -25,7 +25,12 @@ export interface JobHooks {
   onError?: (source: string, error: unknown) => void;
 }
 
-export function collectorJobs(config: CollectorConfig, log: EventLog, options: RunOptions = {}, hooks: JobHooks = {}): CollectorJob[] {
+export function collectorJobs(
+  config: CollectorConfig,
+  log: EventLog,
+  options: RunOptions = {},
+  hooks: JobHooks = {},
+): CollectorJob[] {
   return config.sources.map((source) => {
     let inFlight: Promise<RunSummary> | null = null;
     const time = new CronTime(source.cron, 'UTC');
@@ -67,7 +72,11 @@ export function startCollectorJobs(jobs: readonly CollectorJob[]): () => Promise
       start: true,
       waitForCompletion: true,
       // Failures are reported through the hooks; a failed run must not stop the schedule.
-      onTick: () => job.run().then(() => undefined, () => undefined),
+      onTick: () =>
+        job.run().then(
+          () => undefined,
+          () => undefined,
+        ),
       name: job.name,
     }),
   );

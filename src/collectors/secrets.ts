@@ -28,14 +28,19 @@ export class Secret {
 export function resolveSecret(ref: SecretRef, field: string, env: NodeJS.ProcessEnv = process.env): Secret {
   if ('env' in ref) {
     const value = env[ref.env];
-    if (!value) throw new UserError('MISSING_SECRET', `${field}: environment variable ${ref.env} is not set`, { field });
+    if (!value)
+      throw new UserError('MISSING_SECRET', `${field}: environment variable ${ref.env} is not set`, { field });
     return new Secret(value);
   }
   let text: string;
   try {
     text = readFileSync(ref.file, 'utf8');
   } catch (error) {
-    throw new UserError('MISSING_SECRET', `${field}: cannot read ${ref.file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, { field });
+    throw new UserError(
+      'MISSING_SECRET',
+      `${field}: cannot read ${ref.file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      { field },
+    );
   }
   const value = text.split(/\r?\n/)[0]!.trim();
   if (!value) throw new UserError('MISSING_SECRET', `${field}: ${ref.file} is empty`, { field });

@@ -21,15 +21,87 @@ export interface DemoSite {
 }
 
 export const DEMO_SITES: readonly DemoSite[] = [
-  { name: 'CESNET-MCC', ngi: 'NGI_CZ', country: 'Czech Republic', middleware: 'openstack', host: 'identity.cloud.muni.example.org', vmsPerMonth: 40, outagesPerMonth: 1 },
-  { name: 'IFCA-LCG2', ngi: 'NGI_IBERGRID', country: 'Spain', middleware: 'openstack', host: 'keystone.ifca.example.org', vmsPerMonth: 30, outagesPerMonth: 2 },
-  { name: 'INFN-CLOUD-BARI', ngi: 'NGI_IT', country: 'Italy', middleware: 'openstack', host: 'keystone.ba.infn.example.org', vmsPerMonth: 35, outagesPerMonth: 1 },
-  { name: 'CYFRONET-CLOUD', ngi: 'NGI_PL', country: 'Poland', middleware: 'openstack', host: 'keystone.cyfronet.example.org', vmsPerMonth: 25, outagesPerMonth: 2 },
-  { name: 'GRNET-OPENSTACK', ngi: 'NGI_GRNET', country: 'Greece', middleware: 'openstack', host: 'keystone.grnet.example.org', vmsPerMonth: 20, outagesPerMonth: 3 },
-  { name: 'SCAI', ngi: 'NGI_DE', country: 'Germany', middleware: 'openstack', host: 'fc.scai.example.org', vmsPerMonth: 15, outagesPerMonth: 9 },
-  { name: 'UPV-GRyCAP', ngi: 'NGI_IBERGRID', country: 'Spain', middleware: 'opennebula', host: 'one.i3m.upv.example.org', vmsPerMonth: 15, outagesPerMonth: 2 },
-  { name: 'CESGA', ngi: 'NGI_IBERGRID', country: 'Spain', middleware: 'opennebula', host: 'cloud.cesga.example.org', vmsPerMonth: 20, outagesPerMonth: 1 },
-  { name: 'IISAS-FedCloud', ngi: 'NGI_SK', country: 'Slovakia', middleware: 'opennebula', host: 'nova.ui.sav.example.org', vmsPerMonth: 12, outagesPerMonth: 3 },
+  {
+    name: 'CESNET-MCC',
+    ngi: 'NGI_CZ',
+    country: 'Czech Republic',
+    middleware: 'openstack',
+    host: 'identity.cloud.muni.example.org',
+    vmsPerMonth: 40,
+    outagesPerMonth: 1,
+  },
+  {
+    name: 'IFCA-LCG2',
+    ngi: 'NGI_IBERGRID',
+    country: 'Spain',
+    middleware: 'openstack',
+    host: 'keystone.ifca.example.org',
+    vmsPerMonth: 30,
+    outagesPerMonth: 2,
+  },
+  {
+    name: 'INFN-CLOUD-BARI',
+    ngi: 'NGI_IT',
+    country: 'Italy',
+    middleware: 'openstack',
+    host: 'keystone.ba.infn.example.org',
+    vmsPerMonth: 35,
+    outagesPerMonth: 1,
+  },
+  {
+    name: 'CYFRONET-CLOUD',
+    ngi: 'NGI_PL',
+    country: 'Poland',
+    middleware: 'openstack',
+    host: 'keystone.cyfronet.example.org',
+    vmsPerMonth: 25,
+    outagesPerMonth: 2,
+  },
+  {
+    name: 'GRNET-OPENSTACK',
+    ngi: 'NGI_GRNET',
+    country: 'Greece',
+    middleware: 'openstack',
+    host: 'keystone.grnet.example.org',
+    vmsPerMonth: 20,
+    outagesPerMonth: 3,
+  },
+  {
+    name: 'SCAI',
+    ngi: 'NGI_DE',
+    country: 'Germany',
+    middleware: 'openstack',
+    host: 'fc.scai.example.org',
+    vmsPerMonth: 15,
+    outagesPerMonth: 9,
+  },
+  {
+    name: 'UPV-GRyCAP',
+    ngi: 'NGI_IBERGRID',
+    country: 'Spain',
+    middleware: 'opennebula',
+    host: 'one.i3m.upv.example.org',
+    vmsPerMonth: 15,
+    outagesPerMonth: 2,
+  },
+  {
+    name: 'CESGA',
+    ngi: 'NGI_IBERGRID',
+    country: 'Spain',
+    middleware: 'opennebula',
+    host: 'cloud.cesga.example.org',
+    vmsPerMonth: 20,
+    outagesPerMonth: 1,
+  },
+  {
+    name: 'IISAS-FedCloud',
+    ngi: 'NGI_SK',
+    country: 'Slovakia',
+    middleware: 'opennebula',
+    host: 'nova.ui.sav.example.org',
+    vmsPerMonth: 12,
+    outagesPerMonth: 3,
+  },
 ];
 
 export const DEMO_VOS: readonly string[] = [
@@ -94,7 +166,16 @@ function usage(rand: () => number): DemoFiles {
   const end = DEMO_FIRST_MONTH.plus({ months: DEMO_MONTHS });
   for (const site of DEMO_SITES) {
     const siteVos = DEMO_VOS.filter(() => rand() < 0.6);
-    const vms: Array<{ id: string; vo: string; user: string; flavor: (typeof FLAVORS)[number]; image: string; start: DateTime; stop: DateTime; resized: boolean }> = [];
+    const vms: Array<{
+      id: string;
+      vo: string;
+      user: string;
+      flavor: (typeof FLAVORS)[number];
+      image: string;
+      start: DateTime;
+      stop: DateTime;
+      resized: boolean;
+    }> = [];
     for (let m = 0; m < DEMO_MONTHS; m++) {
       const month = DEMO_FIRST_MONTH.plus({ months: m });
       for (let i = 0; i < site.vmsPerMonth; i++) {
@@ -116,7 +197,10 @@ function usage(rand: () => number): DemoFiles {
     for (let m = 0; m < DEMO_MONTHS; m++) {
       const month = DEMO_FIRST_MONTH.plus({ months: m });
       // Sites publish on the last day of the month, a few hours before midnight.
-      const published = month.endOf('month').minus({ hours: 2 + Math.floor(rand() * 6) }).startOf('second');
+      const published = month
+        .endOf('month')
+        .minus({ hours: 2 + Math.floor(rand() * 6) })
+        .startOf('second');
       const records: string[] = [];
       for (const vm of vms) {
         if (vm.start >= published || vm.stop < month) continue;
@@ -160,7 +244,15 @@ function usage(rand: () => number): DemoFiles {
       }
       // One publisher slip a month at GRNET: a fractional duration, quarantined with its error.
       if (site.name === 'GRNET-OPENSTACK' && m === DEMO_MONTHS - 1)
-        records.push(record([['VMUUID', uuid(rand)], ['SiteName', site.name], ['Status', 'started'], ['StartTime', epoch(month)], ['WallDuration', '3600.5']]));
+        records.push(
+          record([
+            ['VMUUID', uuid(rand)],
+            ['SiteName', site.name],
+            ['Status', 'started'],
+            ['StartTime', epoch(month)],
+            ['WallDuration', '3600.5'],
+          ]),
+        );
       // cASO omits the last separator; APEL's own writer adds it.
       const body = records.join('\n%%\n') + (site.middleware === 'openstack' ? '\n' : '\n%%\n');
       files[`apel/${site.name}-${month.toFormat('yyyy-MM')}.txt`] = `APEL-cloud-message: v0.4\n${body}`;
@@ -258,8 +350,13 @@ function gocdb(rand: () => number): DemoFiles {
       );
     }
   }
-  const doc = (items: string[]) => `<?xml version="1.0" encoding="UTF-8"?>\n<results>\n${items.join('\n')}\n</results>\n`;
-  return { 'gocdb/get_site_list.xml': doc(sites), 'gocdb/get_service_endpoint.xml': doc(endpoints), 'gocdb/get_downtime.xml': doc(downtimes) };
+  const doc = (items: string[]) =>
+    `<?xml version="1.0" encoding="UTF-8"?>\n<results>\n${items.join('\n')}\n</results>\n`;
+  return {
+    'gocdb/get_site_list.xml': doc(sites),
+    'gocdb/get_service_endpoint.xml': doc(endpoints),
+    'gocdb/get_downtime.xml': doc(downtimes),
+  };
 }
 
 export function demoFederation(seed = 20_260_501): DemoFiles {

@@ -299,7 +299,7 @@ export class SqliteEventLog implements EventLog {
         while (!stopped && !isClosed()) {
           // Bounded by the head read first: a filtered subscription then moves past events it does not want
           // instead of scanning them again on every poll (writes are serialised, so nothing commits below it later).
-          const until = ((head.get() as { p: bigint | null }).p ?? -1n);
+          const until = (head.get() as { p: bigint | null }).p ?? -1n;
           const rows = query.all(after, until, ...params) as EventRow[];
           for (const row of rows) {
             if (stopped) return;

@@ -201,7 +201,13 @@ const schemas = {
       }),
     ),
     shares: z.array(
-      z.object({ projectId: z.string(), projectName: z.string(), vo: nullableString, runningVm: z.number().int().nonnegative(), totalVm: z.number().int().nonnegative() }),
+      z.object({
+        projectId: z.string(),
+        projectName: z.string(),
+        vo: nullableString,
+        runningVm: z.number().int().nonnegative(),
+        totalVm: z.number().int().nonnegative(),
+      }),
     ),
   }),
   /** A technical board report was written (by the schedule or on demand); the schedule checks these before running. */

@@ -21,23 +21,49 @@ export interface Glue2Options {
 }
 
 export type Glue2Document = Record<
-  'CloudComputingService' | 'CloudComputingManager' | 'CloudComputingEndpoint' | 'CloudComputingImage' | 'CloudComputingInstanceType' | 'Share' | 'MappingPolicy' | 'AccessPolicy',
+  | 'CloudComputingService'
+  | 'CloudComputingManager'
+  | 'CloudComputingEndpoint'
+  | 'CloudComputingImage'
+  | 'CloudComputingInstanceType'
+  | 'Share'
+  | 'MappingPolicy'
+  | 'AccessPolicy',
   Array<Record<string, unknown>>
 >;
 
-const INTERFACE: Record<CollectorSnapshot['middleware'], { name: string; implementor: string; implementation: string; semantics: string }> = {
-  openstack: { name: 'org.openstack.nova', implementor: 'OpenStack Foundation', implementation: 'OpenStack Nova', semantics: 'https://developer.openstack.org/api-ref/compute' },
-  opennebula: { name: 'org.opennebula.xmlrpc', implementor: 'OpenNebula Systems', implementation: 'OpenNebula', semantics: 'https://docs.opennebula.io/' },
+const INTERFACE: Record<
+  CollectorSnapshot['middleware'],
+  { name: string; implementor: string; implementation: string; semantics: string }
+> = {
+  openstack: {
+    name: 'org.openstack.nova',
+    implementor: 'OpenStack Foundation',
+    implementation: 'OpenStack Nova',
+    semantics: 'https://developer.openstack.org/api-ref/compute',
+  },
+  opennebula: {
+    name: 'org.opennebula.xmlrpc',
+    implementor: 'OpenNebula Systems',
+    implementation: 'OpenNebula',
+    semantics: 'https://docs.opennebula.io/',
+  },
 };
 
 /** cloud-info-provider writes CreationTime without a zone; it is UTC. */
 const glueTime = (iso: string) => iso.replace(/Z$/, '');
 
-export function glue2ForSite(snapshot: CollectorSnapshot, topology: SiteTopology, options: Glue2Options = {}): Glue2Document {
+export function glue2ForSite(
+  snapshot: CollectorSnapshot,
+  topology: SiteTopology,
+  options: Glue2Options = {},
+): Glue2Document {
   const validity = options.validity ?? 43_200;
   const created = glueTime(options.creationTime ?? snapshot.takenAt);
   const base = (id: string) => ({ ID: id, Validity: validity, CreationTime: created });
-  const endpointUrl = (snapshot.endpoints.find((e) => e.type === 'identity' || e.type === 'opennebula') ?? snapshot.endpoints[0])?.url ?? '';
+  const endpointUrl =
+    (snapshot.endpoints.find((e) => e.type === 'identity' || e.type === 'opennebula') ?? snapshot.endpoints[0])?.url ??
+    '';
   const serviceId = `${endpointUrl}_cloud.compute`;
   const managerId = `${serviceId}_manager`;
   const iface = INTERFACE[snapshot.middleware];
@@ -48,7 +74,11 @@ export function glue2ForSite(snapshot: CollectorSnapshot, topology: SiteTopology
   const maxCpu = Math.max(0, ...snapshot.flavors.map((f) => f.vcpus));
   const maxRam = Math.max(0, ...snapshot.flavors.map((f) => f.ramMb));
   const sum = (k: 'runningVm' | 'totalVm') => snapshot.shares.reduce((n, s) => n + s[k], 0);
-  const sharedAssociations = { Share: shareIds, CloudComputingEndpoint: [endpointId], CloudComputingManager: [managerId] };
+  const sharedAssociations = {
+    Share: shareIds,
+    CloudComputingEndpoint: [endpointId],
+    CloudComputingManager: [managerId],
+  };
 
   return {
     CloudComputingService: [
@@ -68,7 +98,14 @@ export function glue2ForSite(snapshot: CollectorSnapshot, topology: SiteTopology
       },
     ],
     CloudComputingManager: [
-      { ...base(managerId), Associations: { CloudComputingService: [serviceId] }, InstanceMaxCPU: maxCpu, InstanceMinCPU: 0, InstanceMaxRAM: maxRam, InstanceMinRAM: 0 },
+      {
+        ...base(managerId),
+        Associations: { CloudComputingService: [serviceId] },
+        InstanceMaxCPU: maxCpu,
+        InstanceMinCPU: 0,
+        InstanceMaxRAM: maxRam,
+        InstanceMinRAM: 0,
+      },
     ],
     CloudComputingEndpoint: [
       {

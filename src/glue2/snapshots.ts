@@ -27,7 +27,11 @@ async function gocdbIds(log: EventLog): Promise<Map<string, string>> {
 }
 
 /** GLUE 2 documents for every site a collector has seen (or just `site`). */
-export async function glue2Documents(log: EventLog, site?: string, options: Glue2Options = {}): Promise<Map<string, Glue2Document>> {
+export async function glue2Documents(
+  log: EventLog,
+  site?: string,
+  options: Glue2Options = {},
+): Promise<Map<string, Glue2Document>> {
   const [snapshots, ids] = await Promise.all([latestSnapshots(log), gocdbIds(log)]);
   const out = new Map<string, Glue2Document>();
   for (const [siteName, snapshot] of snapshots) {

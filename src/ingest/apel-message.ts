@@ -159,15 +159,18 @@ function convert(kind: Kind, field: string, raw: string): Converted {
         : { ok: true, value: raw };
     case 'integer': {
       if (NEGATIVE_NUMBER.test(raw)) return { ok: false, code: 'OUT_OF_RANGE', reason: `negative value ${raw}` };
-      if (!INTEGER.test(raw)) return { ok: false, code: 'NOT_INTEGER', reason: `${JSON.stringify(raw)} is not a non-negative integer` };
+      if (!INTEGER.test(raw))
+        return { ok: false, code: 'NOT_INTEGER', reason: `${JSON.stringify(raw)} is not a non-negative integer` };
       const n = Number(raw);
       // Beyond 2^53 a JS number no longer holds the exact value; no real duration, count or size gets there.
-      if (!Number.isSafeInteger(n)) return { ok: false, code: 'OUT_OF_RANGE', reason: `${raw} exceeds ${Number.MAX_SAFE_INTEGER}` };
+      if (!Number.isSafeInteger(n))
+        return { ok: false, code: 'OUT_OF_RANGE', reason: `${raw} exceeds ${Number.MAX_SAFE_INTEGER}` };
       return { ok: true, value: n };
     }
     case 'decimal': {
       if (NEGATIVE_NUMBER.test(raw)) return { ok: false, code: 'OUT_OF_RANGE', reason: `negative value ${raw}` };
-      if (!DECIMAL.test(raw)) return { ok: false, code: 'NOT_DECIMAL', reason: `${JSON.stringify(raw)} is not a non-negative decimal` };
+      if (!DECIMAL.test(raw))
+        return { ok: false, code: 'NOT_DECIMAL', reason: `${JSON.stringify(raw)} is not a non-negative decimal` };
       const n = Number(raw);
       if (n > MAX_DECIMAL) return { ok: false, code: 'OUT_OF_RANGE', reason: `${raw} exceeds ${MAX_DECIMAL}` };
       return { ok: true, value: n };
@@ -183,7 +186,8 @@ function convertTime(field: string, raw: string): Converted {
     seconds = Number(raw);
   } else if (ISO_WITH_ZONE.test(raw)) {
     const parsed = DateTime.fromISO(raw, { zone: 'utc' });
-    if (!parsed.isValid) return { ok: false, code: 'BAD_TIME', reason: `${JSON.stringify(raw)} is not a valid ISO 8601 time` };
+    if (!parsed.isValid)
+      return { ok: false, code: 'BAD_TIME', reason: `${JSON.stringify(raw)} is not a valid ISO 8601 time` };
     seconds = Math.floor(parsed.toSeconds());
   } else {
     return {
@@ -227,14 +231,21 @@ function parseRecord(
     const raw = text.slice(colon + 1).trim();
     const first = seen.get(key);
     if (first !== undefined) {
-      fail(line, key, 'REPEATED_FIELD', `${key} already given on line ${first}; a "%%" between two records is probably missing`);
+      fail(
+        line,
+        key,
+        'REPEATED_FIELD',
+        `${key} already given on line ${first}; a "%%" between two records is probably missing`,
+      );
       continue;
     }
     seen.set(key, line);
     if (IGNORED.has(key)) continue;
     const spec = fields[key];
     if (!spec) {
-      const reason = V04_ONLY[key] ? `${key} is not a field of ${version} (it appears in v0.4)` : `unknown field ${JSON.stringify(key)}`;
+      const reason = V04_ONLY[key]
+        ? `${key} is not a field of ${version} (it appears in v0.4)`
+        : `unknown field ${JSON.stringify(key)}`;
       fail(line, key, 'UNKNOWN_FIELD', reason);
       continue;
     }
@@ -251,7 +262,12 @@ function parseRecord(
     if (record[spec.key] === '' || record[spec.key] === null) {
       const at = seen.get(key);
       if (errors.some((e) => e.field === key)) continue;
-      fail(at ?? lines[0]?.line ?? null, key, at === undefined ? 'MISSING_FIELD' : 'NULL_FIELD', at === undefined ? `${key} is mandatory` : `${key} is mandatory and may not be null`);
+      fail(
+        at ?? lines[0]?.line ?? null,
+        key,
+        at === undefined ? 'MISSING_FIELD' : 'NULL_FIELD',
+        at === undefined ? `${key} is mandatory` : `${key} is mandatory and may not be null`,
+      );
     }
   }
   const typed = record as CloudUsageRecord;
@@ -263,7 +279,9 @@ function parseRecord(
 export function parseApelCloudMessage(text: string, message: string): ParsedCloudMessage {
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   const header = lines[0]!.trim();
-  const version = header.startsWith(HEADER_PREFIX) ? (header.slice(HEADER_PREFIX.length).trim() as ApelCloudVersion) : null;
+  const version = header.startsWith(HEADER_PREFIX)
+    ? (header.slice(HEADER_PREFIX.length).trim() as ApelCloudVersion)
+    : null;
   if (version === null || !VERSIONS.includes(version)) {
     const reason =
       version === null
@@ -272,7 +290,15 @@ export function parseApelCloudMessage(text: string, message: string): ParsedClou
     return {
       version: null,
       records: [],
-      rejected: [{ index: null, line: 1, text, siteName: null, errors: [{ message, record: null, line: 1, field: null, code: 'BAD_HEADER', reason }] }],
+      rejected: [
+        {
+          index: null,
+          line: 1,
+          text,
+          siteName: null,
+          errors: [{ message, record: null, line: 1, field: null, code: 'BAD_HEADER', reason }],
+        },
+      ],
     };
   }
   const fields = FIELDS_BY_VERSION[version];

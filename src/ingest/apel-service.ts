@@ -7,7 +7,12 @@ import { FedledgerError, UserError } from '../errors.ts';
 import type { EventLog, NewEvent } from '../eventlog/port.ts';
 import { type CloudUsageRecord, decodeEvent, newEvent, type RecordError, streams } from '../events/catalogue.ts';
 import { sha256Hex } from '../events/ids.ts';
-import { EMPTY_RECORD, parseApelCloudMessage, type ParsedCloudRecord, type RejectedCloudRecord } from './apel-message.ts';
+import {
+  EMPTY_RECORD,
+  parseApelCloudMessage,
+  type ParsedCloudRecord,
+  type RejectedCloudRecord,
+} from './apel-message.ts';
 
 export interface IngestOptions {
   /** Who sent it: a site token's subject, `cli:<file>`, ... */
@@ -37,7 +42,13 @@ export interface IngestResult {
 
 /** A record names another site than the submitter's: the whole message is refused (HTTP 403). */
 export class SiteMismatchError extends UserError {
-  constructor(message: string, record: number | null, line: number | null, siteName: string | null, allowedSite: string) {
+  constructor(
+    message: string,
+    record: number | null,
+    line: number | null,
+    siteName: string | null,
+    allowedSite: string,
+  ) {
     super(
       'SITE_MISMATCH',
       `${message}: record ${record ?? '?'} (line ${line ?? '?'}) has SiteName ${JSON.stringify(siteName)}, but this publisher may only submit records for ${JSON.stringify(allowedSite)}`,
@@ -48,7 +59,13 @@ export class SiteMismatchError extends UserError {
 
 export const sourceMessageIdOf = (text: string) => sha256Hex(text);
 
-const publicError = (e: RecordError): IngestError => ({ message: e.message, record: e.record, line: e.line, field: e.field, reason: e.reason });
+const publicError = (e: RecordError): IngestError => ({
+  message: e.message,
+  record: e.record,
+  line: e.line,
+  field: e.field,
+  reason: e.reason,
+});
 
 const RECORD_KEYS = (Object.keys(EMPTY_RECORD) as (keyof CloudUsageRecord)[]).sort();
 
@@ -67,7 +84,12 @@ export function usageEvent(
   return newEvent('CloudUsageRecorded', { record, ...meta }, recordIdentity(record));
 }
 
-function checkSites(message: string, records: ParsedCloudRecord[], rejected: RejectedCloudRecord[], allowedSite: string): void {
+function checkSites(
+  message: string,
+  records: ParsedCloudRecord[],
+  rejected: RejectedCloudRecord[],
+  allowedSite: string,
+): void {
   const offending = [
     ...records.map((r) => ({ index: r.index, line: r.line, site: r.record.siteName })),
     ...rejected.filter((r) => r.siteName !== null).map((r) => ({ index: r.index, line: r.line, site: r.siteName })),
@@ -91,7 +113,13 @@ export async function ingestApelMessage(log: EventLog, text: string, options: In
   const messageVersion = parsed.version ?? 'unknown';
   const appends: Promise<{ written: number }>[] = parsed.records.map((r) =>
     log.append(streams.vm(r.record.vmUuid), [
-      usageEvent(r.record, { receivedAt, publisher: options.publisher, sourceMessageId, recordIndex: r.index, messageVersion }),
+      usageEvent(r.record, {
+        receivedAt,
+        publisher: options.publisher,
+        sourceMessageId,
+        recordIndex: r.index,
+        messageVersion,
+      }),
     ]),
   );
   const quarantined = parsed.rejected.map((r) =>
@@ -148,7 +176,10 @@ export interface IncomingMessage {
 export async function ingestMany(
   log: EventLog,
   messages: Iterable<IncomingMessage>,
-  options: Omit<IngestOptions, 'messageName'> & { window?: number; onIngested?: (name: string, result: IngestResult) => void },
+  options: Omit<IngestOptions, 'messageName'> & {
+    window?: number;
+    onIngested?: (name: string, result: IngestResult) => void;
+  },
 ): Promise<IngestResult> {
   const window = options.window ?? 256;
   const inFlight: { name: string; result: Promise<IngestResult> }[] = [];
@@ -231,7 +262,13 @@ export async function resubmitCorrected(
     if (parsed.rejected.length > 0 || parsed.records.length !== 1) {
       const errors = parsed.rejected.flatMap((r) => r.errors.map(publicError));
       if (parsed.records.length + parsed.rejected.length !== 1)
-        errors.push({ message: name, record: null, line: null, field: null, reason: 'a correction must hold exactly one record' });
+        errors.push({
+          message: name,
+          record: null,
+          line: null,
+          field: null,
+          reason: 'a correction must hold exactly one record',
+        });
       return { accepted: 0, unchanged: 0, rejected: 1, errors };
     }
     if (options.allowedSite !== undefined) checkSites(name, parsed.records, [], options.allowedSite);
@@ -252,7 +289,12 @@ export async function resubmitCorrected(
 }
 
 /** Closes a quarantined record without re-submitting it (e.g. a test VM staff chose to drop). */
-export async function dismissQuarantined(log: EventLog, sourceMessageId: string, recordIndex: number | null, by: string): Promise<void> {
+export async function dismissQuarantined(
+  log: EventLog,
+  sourceMessageId: string,
+  recordIndex: number | null,
+  by: string,
+): Promise<void> {
   await findRejected(log, sourceMessageId, recordIndex);
   await resolve(log, sourceMessageId, recordIndex, 'dismissed', by, new Date());
 }
@@ -266,10 +308,10 @@ async function resolve(
   at: Date,
 ): Promise<void> {
   await log.append(streams.quarantine(sourceMessageId), [
-    newEvent(
-      'QuarantineResolved',
-      { sourceMessageId, recordIndex, resolution, resolvedAt: at.toISOString(), by },
-      [sourceMessageId, recordIndex, resolution],
-    ),
+    newEvent('QuarantineResolved', { sourceMessageId, recordIndex, resolution, resolvedAt: at.toISOString(), by }, [
+      sourceMessageId,
+      recordIndex,
+      resolution,
+    ]),
   ]);
 }

@@ -38,7 +38,11 @@ const MAX_ERRORS = 1_000;
 const isoNow = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** Ingests probe-result lines as they come (a file streamed line by line, or a request body split). */
-export async function ingestProbeLines(log: EventLog, lines: AsyncIterable<string> | Iterable<string>, options: IngestOptions): Promise<IngestSummary> {
+export async function ingestProbeLines(
+  log: EventLog,
+  lines: AsyncIterable<string> | Iterable<string>,
+  options: IngestOptions,
+): Promise<IngestSummary> {
   const source = options.source ?? options.publisher;
   const receivedAt = isoNow(options.receivedAt ?? new Date());
   const hash = createHash('sha256');
@@ -62,7 +66,10 @@ export async function ingestProbeLines(log: EventLog, lines: AsyncIterable<strin
       continue;
     }
     const r = parsed.result;
-    pending.push({ stream: streams.probes(r.hostname, r.service), event: newEvent('ProbeResultRecorded', r, probeIdentity(r)) });
+    pending.push({
+      stream: streams.probes(r.hostname, r.service),
+      event: newEvent('ProbeResultRecorded', r, probeIdentity(r)),
+    });
     if (pending.length >= GROUP) await flush();
   }
   await flush();
@@ -71,7 +78,15 @@ export async function ingestProbeLines(log: EventLog, lines: AsyncIterable<strin
     const events = rejected.map((r) =>
       newEvent(
         'InputRejected',
-        { input: 'probe-result', sourceMessageId, line: r.line, text: r.text, errors: r.errors, receivedAt, publisher: options.publisher },
+        {
+          input: 'probe-result',
+          sourceMessageId,
+          line: r.line,
+          text: r.text,
+          errors: r.errors,
+          receivedAt,
+          publisher: options.publisher,
+        },
         [sourceMessageId, r.line],
       ),
     );
@@ -97,12 +112,24 @@ export async function ingestGocdb(log: EventLog, xml: string, options: IngestOpt
   const doc = parseGocdb(xml, source);
   const items: Array<{ stream: string; event: NewEvent }> = [
     ...doc.sites.map((s) => ({ stream: streams.site(s.siteName), event: newEvent('SiteRegistered', s, s) })),
-    ...doc.endpoints.map((e) => ({ stream: streams.site(e.siteName), event: newEvent('ServiceEndpointRegistered', e, e) })),
+    ...doc.endpoints.map((e) => ({
+      stream: streams.site(e.siteName),
+      event: newEvent('ServiceEndpointRegistered', e, e),
+    })),
     // Identity is the content: an unchanged re-send is a no-op, a changed one supersedes.
-    ...doc.downtimes.map((d) => ({ stream: streams.downtime(d.downtimeId), event: newEvent('DowntimeDeclared', d, d) })),
+    ...doc.downtimes.map((d) => ({
+      stream: streams.downtime(d.downtimeId),
+      event: newEvent('DowntimeDeclared', d, d),
+    })),
   ];
   const written = await appendByStream(log, items);
-  const summary: GocdbSummary = { kind: doc.kind, accepted: written, unchanged: items.length - written, rejected: doc.rejected.length, errors: [] };
+  const summary: GocdbSummary = {
+    kind: doc.kind,
+    accepted: written,
+    unchanged: items.length - written,
+    rejected: doc.rejected.length,
+    errors: [],
+  };
   if (doc.rejected.length) {
     const sourceMessageId = sha256Hex(xml);
     const receivedAt = isoNow(options.receivedAt ?? new Date());
@@ -111,7 +138,15 @@ export async function ingestGocdb(log: EventLog, xml: string, options: IngestOpt
       doc.rejected.map((r) =>
         newEvent(
           'InputRejected',
-          { input: 'gocdb', sourceMessageId, line: r.index, text: r.text, errors: r.errors, receivedAt, publisher: options.publisher },
+          {
+            input: 'gocdb',
+            sourceMessageId,
+            line: r.index,
+            text: r.text,
+            errors: r.errors,
+            receivedAt,
+            publisher: options.publisher,
+          },
           [sourceMessageId, r.index],
         ),
       ),
@@ -155,8 +190,15 @@ export async function pullGocdb(
     url.searchParams.set('method', method);
     if (method === 'get_downtime') url.searchParams.set('windowstart', since.toISOString().slice(0, 10));
     const response = await fetchImpl(url);
-    if (!response.ok) throw new GocdbPullError('GOCDB_PULL_FAILED', `GOCDB ${method} answered HTTP ${response.status}`, { message: url.href });
-    out[method] = await ingestGocdb(log, await response.text(), { publisher: `gocdb:${url.origin}`, source: url.href, receivedAt: now });
+    if (!response.ok)
+      throw new GocdbPullError('GOCDB_PULL_FAILED', `GOCDB ${method} answered HTTP ${response.status}`, {
+        message: url.href,
+      });
+    out[method] = await ingestGocdb(log, await response.text(), {
+      publisher: `gocdb:${url.origin}`,
+      source: url.href,
+      receivedAt: now,
+    });
   }
   return out;
 }

@@ -25,7 +25,11 @@ export interface GocdbDocument {
   rejected: GocdbElementError[];
 }
 
-const ELEMENTS: Record<string, GocdbKind> = { SITE: 'sites', SERVICE_ENDPOINT: 'service-endpoints', DOWNTIME: 'downtimes' };
+const ELEMENTS: Record<string, GocdbKind> = {
+  SITE: 'sites',
+  SERVICE_ENDPOINT: 'service-endpoints',
+  DOWNTIME: 'downtimes',
+};
 const LISTS = new Set(['SITE', 'SERVICE_ENDPOINT', 'DOWNTIME', 'SCOPE', 'ENDPOINT']);
 
 const parser = new XMLParser({
@@ -103,16 +107,28 @@ export function parseGocdb(xml: string, source: string): GocdbDocument {
   try {
     root = parser.parse(xml, true) as Element;
   } catch (e) {
-    throw new UserError('INVALID_GOCDB_XML', `${source}: not well-formed XML: ${(e as Error).message}`, { message: source });
+    throw new UserError('INVALID_GOCDB_XML', `${source}: not well-formed XML: ${(e as Error).message}`, {
+      message: source,
+    });
   }
   const results = root['results'];
   if (!results || typeof results !== 'object')
-    throw new UserError('INVALID_GOCDB_XML', `${source}: no <results> root: not a GOCDB programmatic-interface document`, { message: source });
+    throw new UserError(
+      'INVALID_GOCDB_XML',
+      `${source}: no <results> root: not a GOCDB programmatic-interface document`,
+      { message: source },
+    );
   const present = Object.keys(ELEMENTS).filter((tag) => list((results as Element)[tag]).length > 0);
   if (present.length > 1)
     throw new UserError('INVALID_GOCDB_XML', `${source}: mixes ${present.join(' and ')} elements`, { message: source });
   const tag = present[0];
-  const doc: GocdbDocument = { kind: tag ? ELEMENTS[tag]! : 'sites', sites: [], endpoints: [], downtimes: [], rejected: [] };
+  const doc: GocdbDocument = {
+    kind: tag ? ELEMENTS[tag]! : 'sites',
+    sites: [],
+    endpoints: [],
+    downtimes: [],
+    rejected: [],
+  };
   if (!tag) return doc;
   const elements = list((results as Element)[tag]);
   const downtimes = new Map<string, EventData<'DowntimeDeclared'>>();

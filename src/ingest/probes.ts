@@ -9,7 +9,8 @@ import type { EventData, RecordError } from '../events/catalogue.ts';
 
 export type ProbeResult = EventData<'ProbeResultRecorded'>;
 
-export type ParsedLine = { ok: true; line: number; result: ProbeResult } | { ok: false; line: number; text: string; errors: RecordError[] };
+export type ParsedLine =
+  { ok: true; line: number; result: ProbeResult } | { ok: false; line: number; text: string; errors: RecordError[] };
 
 const STATUSES = ['OK', 'WARNING', 'CRITICAL', 'UNKNOWN'] as const;
 /** Probe exit codes 0..3, as Nagios plugins return them. */
@@ -35,7 +36,13 @@ export function normaliseInstant(value: string): string | undefined {
   const ms = Date.UTC(+y!, +mo! - 1, +d!, +h!, +mi!, +s!);
   const back = new Date(ms);
   // Date.UTC rolls 2024-02-30 over into March: reject instead.
-  if (back.getUTCDate() !== +d! || back.getUTCHours() !== +h! || back.getUTCMinutes() !== +mi! || back.getUTCSeconds() !== +s!) return undefined;
+  if (
+    back.getUTCDate() !== +d! ||
+    back.getUTCHours() !== +h! ||
+    back.getUTCMinutes() !== +mi! ||
+    back.getUTCSeconds() !== +s!
+  )
+    return undefined;
   return `${y}-${mo}-${d}T${h}:${mi}:${s}Z`;
 }
 
@@ -67,7 +74,14 @@ export function parseProbeLine(text: string, line: number, source: string): Pars
   const rawTime = o['timestamp'];
   const timestamp = typeof rawTime === 'string' ? normaliseInstant(rawTime) : undefined;
   if (timestamp === undefined)
-    errors.push(error(source, line, 'timestamp', rawTime === undefined ? 'missing' : 'must be a UTC instant YYYY-MM-DDTHH:MM:SSZ'));
+    errors.push(
+      error(
+        source,
+        line,
+        'timestamp',
+        rawTime === undefined ? 'missing' : 'must be a UTC instant YYYY-MM-DDTHH:MM:SSZ',
+      ),
+    );
   const hostname = required('hostname');
   const service = required('service');
   const metric = required('metric');
@@ -79,12 +93,23 @@ export function parseProbeLine(text: string, line: number, source: string): Pars
         ? EXIT_CODES[rawStatus]
         : undefined;
   if (status === undefined)
-    errors.push(error(source, line, 'status', rawStatus === undefined ? 'missing' : `must be one of ${STATUSES.join(', ')} or an exit code 0..3`));
+    errors.push(
+      error(
+        source,
+        line,
+        'status',
+        rawStatus === undefined ? 'missing' : `must be one of ${STATUSES.join(', ')} or an exit code 0..3`,
+      ),
+    );
   const summary = optional('summary');
   const message = optional('message');
   const monitoringHost = optional('monitoring_host');
   if (errors.length) return { ok: false, line, text, errors };
-  return { ok: true, line, result: { timestamp: timestamp!, hostname, service, metric, status: status!, summary, message, monitoringHost } };
+  return {
+    ok: true,
+    line,
+    result: { timestamp: timestamp!, hostname, service, metric, status: status!, summary, message, monitoringHost },
+  };
 }
 
 /** The natural key of a probe result: the same key is the same fact. */

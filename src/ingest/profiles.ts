@@ -21,9 +21,7 @@ const operationsSchema = z.object({
   date,
   available_states: z.array(name).min(1),
   defaults: z.object({ down: name, missing: name, unknown: name }),
-  operations: z
-    .array(z.object({ name, truth_table: z.array(z.object({ a: name, b: name, x: name })).min(1) }))
-    .min(1),
+  operations: z.array(z.object({ name, truth_table: z.array(z.object({ a: name, b: name, x: name })).min(1) })).min(1),
 });
 
 const aggregationSchema = z.object({
@@ -65,7 +63,10 @@ function check<T>(schema: z.ZodType<T>, o: unknown, source: string, index: numbe
 /** Reads one profile object (as stored in a ProfilePublished event, or as published). */
 export function parseProfileObject(o: unknown, source: string, index = 1): ParsedProfile {
   if (o === null || typeof o !== 'object' || Array.isArray(o))
-    throw new UserError('INVALID_PROFILE', `${source} profile #${index}: not a JSON object`, { message: source, record: index });
+    throw new UserError('INVALID_PROFILE', `${source} profile #${index}: not a JSON object`, {
+      message: source,
+      record: index,
+    });
   const raw = o as Record<string, unknown>;
   const kind = kindOf(raw);
   if (kind === 'operations') {
@@ -75,11 +76,15 @@ export function parseProfileObject(o: unknown, source: string, index = 1): Parse
       for (const row of op.truth_table)
         for (const s of [row.a, row.b, row.x])
           if (!states.has(s))
-            throw new UserError('INVALID_PROFILE', `${source} profile #${index} (operations) operation ${op.name}: state ${s} is not in available_states`, {
-              message: source,
-              record: index,
-              field: 'operations',
-            });
+            throw new UserError(
+              'INVALID_PROFILE',
+              `${source} profile #${index} (operations) operation ${op.name}: state ${s} is not in available_states`,
+              {
+                message: source,
+                record: index,
+                field: 'operations',
+              },
+            );
     return {
       kind,
       raw,
@@ -113,10 +118,14 @@ export function parseProfileObject(o: unknown, source: string, index = 1): Parse
     for (const s of p.services) services[s.service] = [...new Set([...(services[s.service] ?? []), ...s.metrics])];
     return { kind, raw, profile: { name: p.name, date: p.date, services } };
   }
-  throw new UserError('INVALID_PROFILE', `${source} profile #${index}: not an operations, aggregation or metric profile`, {
-    message: source,
-    record: index,
-  });
+  throw new UserError(
+    'INVALID_PROFILE',
+    `${source} profile #${index}: not an operations, aggregation or metric profile`,
+    {
+      message: source,
+      record: index,
+    },
+  );
 }
 
 /** Reads a profile file: an API envelope with a `data` list, or one bare profile. */
@@ -128,7 +137,13 @@ export function parseProfiles(text: string, source: string): ParsedProfile[] {
     throw new UserError('INVALID_PROFILE', `${source}: not JSON: ${(e as Error).message}`, { message: source });
   }
   const envelope = value as { data?: unknown; status?: unknown } | null;
-  if (envelope && typeof envelope === 'object' && !Array.isArray(envelope) && Array.isArray(envelope.data) && 'status' in envelope)
+  if (
+    envelope &&
+    typeof envelope === 'object' &&
+    !Array.isArray(envelope) &&
+    Array.isArray(envelope.data) &&
+    'status' in envelope
+  )
     return envelope.data.map((o, i) => parseProfileObject(o, source, i + 1));
   return [parseProfileObject(value, source)];
 }

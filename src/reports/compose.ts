@@ -8,7 +8,15 @@ import { formatYearMonth, parseYearMonth } from '../accounting/measurement.ts';
 import type { SummaryRow } from '../accounting/summary.ts';
 import type { Period } from './period.ts';
 import { monthsOf, periodDays, previousPeriod, trailingMonths } from './period.ts';
-import { DEFAULT_TARGETS, type Membership, type ReportContent, type ResourceCentre, type SiteReport, type Targets, type UsageFigures } from './model.ts';
+import {
+  DEFAULT_TARGETS,
+  type Membership,
+  type ReportContent,
+  type ResourceCentre,
+  type SiteReport,
+  type Targets,
+  type UsageFigures,
+} from './model.ts';
 
 /** A site's A/R over a period, as `arReport` gives it: ratios in percent (−1 undefined), unknown as a fraction. */
 export interface SiteAvailability {
@@ -73,8 +81,10 @@ export function shortfalls(a: SiteAvailability | undefined, targets: Targets): s
   const out: string[] = [];
   const pct = (v: number) => `${v.toFixed(2)} %`;
   if (a.availability < 0) out.push('availability undefined (no known status)');
-  else if (a.availability < targets.availability) out.push(`availability ${pct(a.availability)} < ${targets.availability} %`);
-  if (a.reliability >= 0 && a.reliability < targets.reliability) out.push(`reliability ${pct(a.reliability)} < ${targets.reliability} %`);
+  else if (a.availability < targets.availability)
+    out.push(`availability ${pct(a.availability)} < ${targets.availability} %`);
+  if (a.reliability >= 0 && a.reliability < targets.reliability)
+    out.push(`reliability ${pct(a.reliability)} < ${targets.reliability} %`);
   if (100 * a.unknown > targets.unknown) out.push(`unknown ${pct(100 * a.unknown)} > ${targets.unknown} %`);
   return out;
 }
@@ -140,7 +150,12 @@ export function composeReport(input: ComposeInput): ReportContent {
   });
 
   const centre = (site: string, usage: Set<string>, ar: Map<string, SiteAvailability>): ResourceCentre => {
-    const c = { site, registered: registered.has(site), monitored: monitored(ar.get(site)), published: usage.has(site) };
+    const c = {
+      site,
+      registered: registered.has(site),
+      monitored: monitored(ar.get(site)),
+      published: usage.has(site),
+    };
     return { ...c, active: c.registered && c.monitored && c.published };
   };
   const candidates = sorted([...registered, ...publishers.current, ...publishers.previous, ...availability.keys()]);
@@ -153,7 +168,11 @@ export function composeReport(input: ComposeInput): ReportContent {
     .filter((site) => (lastReceived.get(site) ?? -Infinity) < end - input.silentAfterSeconds)
     .map((site) => {
       const at = lastReceived.get(site);
-      return { site, lastReceived: at === undefined ? null : DateTime.fromSeconds(at, { zone: 'utc' }).toISO({ suppressMilliseconds: true })! };
+      return {
+        site,
+        lastReceived:
+          at === undefined ? null : DateTime.fromSeconds(at, { zone: 'utc' }).toISO({ suppressMilliseconds: true })!,
+      };
     });
 
   const start = period.start.toMillis();

@@ -7,7 +7,12 @@ import type Database from 'better-sqlite3';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseYearMonth } from '../accounting/measurement.ts';
-import { queryQualityFlags, queryQuarantine, querySummaries, SILENT_AFTER_SECONDS } from '../../projections/accounting.ts';
+import {
+  queryQualityFlags,
+  queryQuarantine,
+  querySummaries,
+  SILENT_AFTER_SECONDS,
+} from '../../projections/accounting.ts';
 import { arReport, sitesUnderThreeMonths } from '../availability/queries.ts';
 import { UserError } from '../errors.ts';
 import type { EventLog } from '../eventlog/port.ts';
@@ -21,7 +26,6 @@ import { renderHtml } from './render-html.ts';
 import { renderMarkdown } from './render-markdown.ts';
 import { reportTables, tableCsv, tableJson } from './render-tables.ts';
 import { CLOUD_SERVICE_TYPES } from '../availability/service-types.ts';
-
 
 export const READ_MODELS = ['accounting', 'availability'] as const;
 
@@ -69,17 +73,26 @@ export function gatherInput(models: ReadModelDbs, period: Period, targets: Targe
     summaries: querySummaries(models.accounting, { from: parseYearMonth(first)!, to: parseYearMonth(lastMonth)! }),
     availability: siteAvailability(models.availability, period),
     previousAvailability: siteAvailability(models.availability, previous),
-    threeMonthsUnder: sitesUnderThreeMonths(models.availability, lastMonth, period.end.toJSDate(), targets.availability).map((s) => ({
+    threeMonthsUnder: sitesUnderThreeMonths(
+      models.availability,
+      lastMonth,
+      period.end.toJSDate(),
+      targets.availability,
+    ).map((s) => ({
       site: s.site,
       months: s.months.map((m) => ({ month: m.date, availability: m.availability })),
     })),
     registeredSites: models.availability
-      .prepare(`SELECT DISTINCT site FROM endpoints WHERE site IS NOT NULL AND counted = 1 AND service IN (${placeholders}) ORDER BY site`)
+      .prepare(
+        `SELECT DISTINCT site FROM endpoints WHERE site IS NOT NULL AND counted = 1 AND service IN (${placeholders}) ORDER BY site`,
+      )
       .pluck()
       .all(...CLOUD_SERVICE_TYPES) as string[],
     lastReceived: (
       models.accounting
-        .prepare('SELECT site_name, max(received_at) AS at FROM acc_records WHERE received_at < ? GROUP BY site_name ORDER BY site_name')
+        .prepare(
+          'SELECT site_name, max(received_at) AS at FROM acc_records WHERE received_at < ? GROUP BY site_name ORDER BY site_name',
+        )
         .all(end) as Array<{ site_name: string; at: number }>
     ).map((r) => ({ site: r.site_name, at: r.at })),
     silentAfterSeconds: SILENT_AFTER_SECONDS,
@@ -137,7 +150,11 @@ const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 /** Generates the report of a finished period into `dir` and records the run. */
 export async function generateReport(o: GenerateOptions): Promise<EventData<'ReportGenerated'>> {
   if (o.period.end.toMillis() > o.now.getTime()) {
-    throw new UserError('PERIOD_NOT_ENDED', `period ${o.period.name} ends at ${o.period.end.toISO()}; a report covers finished periods only`, { field: 'period' });
+    throw new UserError(
+      'PERIOD_NOT_ENDED',
+      `period ${o.period.name} ends at ${o.period.end.toISO()}; a report covers finished periods only`,
+      { field: 'period' },
+    );
   }
   const models = readModelDbs(await o.readModels());
   const content = composeReport(gatherInput(models, o.period));
@@ -152,7 +169,10 @@ export async function generateReport(o: GenerateOptions): Promise<EventData<'Rep
     generatedAt: iso(o.now),
   };
   // A scheduled run is one fact per period; an on-demand run is new only when its output differs.
-  const identity = o.trigger === 'schedule' ? [o.period.name, 'schedule'] : [o.period.name, 'cli', data.position, data.directory, files];
+  const identity =
+    o.trigger === 'schedule'
+      ? [o.period.name, 'schedule']
+      : [o.period.name, 'cli', data.position, data.directory, files];
   await o.log.append(streams.report(o.period.name), [newEvent('ReportGenerated', data, identity)]);
   return data;
 }

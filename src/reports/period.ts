@@ -29,10 +29,18 @@ function make(kind: PeriodKind, start: DateTime): Period {
 /** Parses `YYYY-MM` or `YYYY-Qn`. */
 export function parsePeriod(text: string): Period {
   const quarter = /^(\d{4})-Q([1-4])$/.exec(text);
-  if (quarter) return make('quarter', DateTime.fromObject({ year: Number(quarter[1]), month: 1 }, utc).plus({ quarters: Number(quarter[2]) - 1 }));
+  if (quarter)
+    return make(
+      'quarter',
+      DateTime.fromObject({ year: Number(quarter[1]), month: 1 }, utc).plus({ quarters: Number(quarter[2]) - 1 }),
+    );
   const month = /^\d{4}-\d{2}$/.test(text) ? DateTime.fromFormat(text, 'yyyy-MM', utc) : undefined;
   if (month?.isValid) return make('month', month);
-  throw new UserError('INVALID_PERIOD', `period must be YYYY-MM or YYYY-Qn (e.g. 2026-10, 2026-Q3), got ${JSON.stringify(text)}`, { field: 'period' });
+  throw new UserError(
+    'INVALID_PERIOD',
+    `period must be YYYY-MM or YYYY-Qn (e.g. 2026-10, 2026-Q3), got ${JSON.stringify(text)}`,
+    { field: 'period' },
+  );
 }
 
 /** The period of the given kind that contains an instant. */
@@ -67,4 +75,3 @@ export function scheduledPeriod(instant: Date, kind: PeriodKind): Period {
 export function periodDays(p: Period): { from: string; to: string } {
   return { from: p.start.toISODate()!, to: p.end.minus({ days: 1 }).toISODate()! };
 }
-

@@ -35,7 +35,9 @@ export function monthlyUsageChart(c: ReportContent): string {
   for (let i = 0; i <= 4; i++) {
     const y = top + plotH - (plotH * i) / 4;
     parts.push(`<line class="grid" x1="${left}" y1="${n(y)}" x2="${width - 10}" y2="${n(y)}"/>`);
-    parts.push(`<text class="tick" x="${left - 6}" y="${n(y + 4)}" text-anchor="end">${escapeHtml(formatCell((max * i) / 4, 'int'))}</text>`);
+    parts.push(
+      `<text class="tick" x="${left - 6}" y="${n(y + 4)}" text-anchor="end">${escapeHtml(formatCell((max * i) / 4, 'int'))}</text>`,
+    );
   }
   c.monthly.forEach((m, i) => {
     // Negative differences can make a month's sum negative; SVG has no negative heights, so such a bar is empty.
@@ -45,9 +47,13 @@ export function monthlyUsageChart(c: ReportContent): string {
     parts.push(
       `<rect class="${inPeriod ? 'bar current' : 'bar'}" x="${n(x)}" y="${n(top + plotH - h)}" width="${n(slot * 0.7)}" height="${n(h)}"><title>${m.month}: ${formatCell(m.cpuCoreHours, 'hours')} CPU-core hours, ${formatCell(m.wallHours, 'hours')} wall hours, ${m.vms} VMs</title></rect>`,
     );
-    parts.push(`<text class="tick" x="${n(x + slot * 0.35)}" y="${height - bottom + 16}" text-anchor="middle">${m.month.slice(2)}</text>`);
+    parts.push(
+      `<text class="tick" x="${n(x + slot * 0.35)}" y="${height - bottom + 16}" text-anchor="middle">${m.month.slice(2)}</text>`,
+    );
   });
-  parts.push(`<text class="label" x="12" y="${n(top + plotH / 2)}" transform="rotate(-90 12 ${n(top + plotH / 2)})" text-anchor="middle">CPU-core hours</text>`);
+  parts.push(
+    `<text class="label" x="12" y="${n(top + plotH / 2)}" transform="rotate(-90 12 ${n(top + plotH / 2)})" text-anchor="middle">CPU-core hours</text>`,
+  );
   return `<svg class="chart" id="chart-monthly-usage" role="img" aria-label="Federation CPU-core hours per month" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${parts.join('')}</svg>`;
 }
 
@@ -77,18 +83,29 @@ export function siteAvailabilityChart(c: ReportContent): string {
     parts.push(
       `<rect class="${under ? 'bar under' : 'bar'}" x="${left}" y="${y + 3}" width="${n(x(s.availability) - left)}" height="${row - 6}"><title>${escapeHtml(s.site)}: availability ${formatCell(s.availability, 'percent')} %</title></rect>`,
     );
-    parts.push(`<text class="tick" x="${n(x(s.availability) + 4)}" y="${y + 15}">${formatCell(s.availability, 'percent')}</text>`);
+    parts.push(
+      `<text class="tick" x="${n(x(s.availability) + 4)}" y="${y + 15}">${formatCell(s.availability, 'percent')}</text>`,
+    );
   });
   const target = x(c.targets.availability);
-  parts.push(`<line class="target" x1="${n(target)}" y1="${top - 8}" x2="${n(target)}" y2="${height - 20}"><title>target ${c.targets.availability} %</title></line>`);
-  parts.push(`<text class="target-label" x="${n(target)}" y="${top - 10}" text-anchor="middle">target ${c.targets.availability} %</text>`);
+  parts.push(
+    `<line class="target" x1="${n(target)}" y1="${top - 8}" x2="${n(target)}" y2="${height - 20}"><title>target ${c.targets.availability} %</title></line>`,
+  );
+  parts.push(
+    `<text class="target-label" x="${n(target)}" y="${top - 10}" text-anchor="middle">target ${c.targets.availability} %</text>`,
+  );
   return `<svg class="chart" id="chart-site-availability" role="img" aria-label="Availability per resource centre against the target" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${parts.join('')}</svg>`;
 }
 
 function htmlTable(table: Table): string {
-  const head = table.columns.map((c) => `<th${isNumeric(c) ? ' class="num"' : ''}>${escapeHtml(c.header)}</th>`).join('');
+  const head = table.columns
+    .map((c) => `<th${isNumeric(c) ? ' class="num"' : ''}>${escapeHtml(c.header)}</th>`)
+    .join('');
   const body = table.rows
-    .map((row) => `<tr>${table.columns.map((c) => `<td${isNumeric(c) ? ' class="num"' : ''}>${escapeHtml(displayCell(row[c.key] ?? null, c, row))}</td>`).join('')}</tr>`)
+    .map(
+      (row) =>
+        `<tr>${table.columns.map((c) => `<td${isNumeric(c) ? ' class="num"' : ''}>${escapeHtml(displayCell(row[c.key] ?? null, c, row))}</td>`).join('')}</tr>`,
+    )
     .join('\n');
   return `<table id="table-${table.name}"><caption>${escapeHtml(table.title)} <span class="file">${table.name}.csv</span></caption>\n<thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody></table>`;
 }
@@ -108,8 +125,14 @@ export function renderHtml(content: ReportContent): string {
   for (const block of reportOutline(content)) {
     if (block.kind === 'heading') body.push(`<h${block.level}>${escapeHtml(block.text)}</h${block.level}>`);
     else if (block.kind === 'paragraph') body.push(`<p>${escapeHtml(block.text)}</p>`);
-    else if (block.kind === 'chart') body.push(block.chart === 'monthly-usage' ? monthlyUsageChart(content) : siteAvailabilityChart(content));
-    else body.push(block.table.rows.length ? htmlTable(block.table) : `<p class="empty"><strong>${escapeHtml(block.table.title)}</strong>: ${escapeHtml(block.whenEmpty)}</p>`);
+    else if (block.kind === 'chart')
+      body.push(block.chart === 'monthly-usage' ? monthlyUsageChart(content) : siteAvailabilityChart(content));
+    else
+      body.push(
+        block.table.rows.length
+          ? htmlTable(block.table)
+          : `<p class="empty"><strong>${escapeHtml(block.table.title)}</strong>: ${escapeHtml(block.whenEmpty)}</p>`,
+      );
   }
   return `<!DOCTYPE html>
 <html lang="en">

@@ -18,7 +18,8 @@ function markdownTable(table: Table): string {
     `| ${table.columns.map((c) => escape(c.header)).join(' | ')} |`,
     `| ${table.columns.map((c) => (isNumeric(c) ? '---:' : '---')).join(' | ')} |`,
   ];
-  for (const row of table.rows) lines.push(`| ${table.columns.map((c) => escape(displayCell(row[c.key] ?? null, c, row))).join(' | ')} |`);
+  for (const row of table.rows)
+    lines.push(`| ${table.columns.map((c) => escape(displayCell(row[c.key] ?? null, c, row))).join(' | ')} |`);
   return lines.join('\n');
 }
 
@@ -27,7 +28,12 @@ export function renderMarkdown(content: ReportContent): string {
   for (const block of reportOutline(content)) {
     if (block.kind === 'heading') parts.push(`${'#'.repeat(block.level)} ${block.text}`);
     else if (block.kind === 'paragraph') parts.push(block.text);
-    else if (block.kind === 'table') parts.push(block.table.rows.length ? `**${block.table.title}** (\`${block.table.name}.csv\`)\n\n${markdownTable(block.table)}` : `**${block.table.title}**: ${block.whenEmpty}`);
+    else if (block.kind === 'table')
+      parts.push(
+        block.table.rows.length
+          ? `**${block.table.title}** (\`${block.table.name}.csv\`)\n\n${markdownTable(block.table)}`
+          : `**${block.table.title}**: ${block.whenEmpty}`,
+      );
   }
   return `${parts.join('\n\n')}\n`;
 }

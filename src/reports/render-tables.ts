@@ -69,7 +69,11 @@ function totalsTable(c: ReportContent): Table {
   };
 }
 
-const usageColumns = [col('vms', 'VMs', 'int'), col('wallHours', 'Wall hours', 'hours'), col('cpuCoreHours', 'CPU-core hours', 'hours')];
+const usageColumns = [
+  col('vms', 'VMs', 'int'),
+  col('wallHours', 'Wall hours', 'hours'),
+  col('cpuCoreHours', 'CPU-core hours', 'hours'),
+];
 
 /** The tables of a report, in the order they appear in it. */
 export function reportTables(c: ReportContent): Table[] {
@@ -112,33 +116,67 @@ export function reportTables(c: ReportContent): Table[] {
     {
       name: 'sites-under-target',
       title: `Resource centres under target (availability ≥ ${c.targets.availability} %, reliability ≥ ${c.targets.reliability} %, unknown ≤ ${c.targets.unknown} %)`,
-      columns: [col('site', 'Resource centre', 'text'), col('availability', 'Availability %', 'percent'), col('reliability', 'Reliability %', 'percent'), col('unknown', 'Unknown %', 'percent'), col('shortfalls', 'Shortfalls', 'text')],
+      columns: [
+        col('site', 'Resource centre', 'text'),
+        col('availability', 'Availability %', 'percent'),
+        col('reliability', 'Reliability %', 'percent'),
+        col('unknown', 'Unknown %', 'percent'),
+        col('shortfalls', 'Shortfalls', 'text'),
+      ],
       rows: c.sites
         .filter((s) => s.shortfalls.length > 0)
-        .map((s) => ({ site: s.site, availability: s.availability, reliability: s.reliability, unknown: s.unknown, shortfalls: s.shortfalls.join('; ') })),
+        .map((s) => ({
+          site: s.site,
+          availability: s.availability,
+          reliability: s.reliability,
+          unknown: s.unknown,
+          shortfalls: s.shortfalls.join('; '),
+        })),
     },
     {
       name: 'sites-under-availability-three-months',
       title: `Resource centres under ${c.targets.availability} % availability for three months running`,
-      columns: [col('site', 'Resource centre', 'text'), col('month', 'Month', 'text'), col('availability', 'Availability %', 'percent')],
-      rows: c.threeMonthsUnder.flatMap((t) => t.months.map((m) => ({ site: t.site, month: m.month, availability: m.availability }))),
+      columns: [
+        col('site', 'Resource centre', 'text'),
+        col('month', 'Month', 'text'),
+        col('availability', 'Availability %', 'percent'),
+      ],
+      rows: c.threeMonthsUnder.flatMap((t) =>
+        t.months.map((m) => ({ site: t.site, month: m.month, availability: m.availability })),
+      ),
     },
     {
       name: 'communities',
       title: 'Usage per user community (VO)',
       columns: [col('vo', 'VO', 'text'), col('sites', 'Sites', 'int'), ...usageColumns],
-      rows: c.communities.map((v) => ({ vo: v.vo, sites: v.sites, vms: v.vms, wallHours: v.wallHours, cpuCoreHours: v.cpuCoreHours })),
+      rows: c.communities.map((v) => ({
+        vo: v.vo,
+        sites: v.sites,
+        vms: v.vms,
+        wallHours: v.wallHours,
+        cpuCoreHours: v.cpuCoreHours,
+      })),
     },
     {
       name: 'resource-centres',
       title: 'Resource centre participation criteria',
-      columns: [col('site', 'Resource centre', 'text'), col('registered', 'Registered cloud endpoint', 'flag'), col('monitored', 'Monitored', 'flag'), col('published', 'Published usage', 'flag'), col('active', 'Active', 'flag')],
+      columns: [
+        col('site', 'Resource centre', 'text'),
+        col('registered', 'Registered cloud endpoint', 'flag'),
+        col('monitored', 'Monitored', 'flag'),
+        col('published', 'Published usage', 'flag'),
+        col('active', 'Active', 'flag'),
+      ],
       rows: c.resourceCentres.map((r) => ({ ...r })),
     },
     {
       name: 'active-resource-centres',
       title: `Active resource centres, and changes since ${c.previousPeriod}`,
-      columns: [col('site', 'Resource centre', 'text'), col('active', 'Active', 'flag'), col('change', 'Change', 'text')],
+      columns: [
+        col('site', 'Resource centre', 'text'),
+        col('active', 'Active', 'flag'),
+        col('change', 'Change', 'text'),
+      ],
       rows: membershipRows(c.activeSites, 'site'),
     },
     {
@@ -156,19 +194,29 @@ export function reportTables(c: ReportContent): Table[] {
     {
       name: 'quarantine',
       title: 'Records rejected into quarantine in the period',
-      columns: [col('site', 'Resource centre', 'text'), col('rejected', 'Rejected', 'int'), col('unresolved', 'Still unresolved', 'int')],
+      columns: [
+        col('site', 'Resource centre', 'text'),
+        col('rejected', 'Rejected', 'int'),
+        col('unresolved', 'Still unresolved', 'int'),
+      ],
       rows: c.dataQuality.quarantine.map((q) => ({ ...q })),
     },
     {
       name: 'negative-differences',
       title: 'VM-months with negative monthly differences',
-      columns: [col('site', 'Resource centre', 'text'), col('month', 'Month', 'text'), col('vmUuid', 'VM', 'text'), col('detail', 'Detail', 'text')],
+      columns: [
+        col('site', 'Resource centre', 'text'),
+        col('month', 'Month', 'text'),
+        col('vmUuid', 'VM', 'text'),
+        col('detail', 'Detail', 'text'),
+      ],
       rows: c.dataQuality.negativeDifferences.map((n) => ({ ...n })),
     },
   ];
 }
 
-export const cellFormat = (column: Column, row: Record<string, Cell>): CellFormat => column.formatFor?.(row) ?? column.format;
+export const cellFormat = (column: Column, row: Record<string, Cell>): CellFormat =>
+  column.formatFor?.(row) ?? column.format;
 
 function csvField(text: string): string {
   return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
@@ -177,13 +225,23 @@ function csvField(text: string): string {
 /** RFC 4180 CSV with a header of column keys, LF line ends. */
 export function tableCsv(table: Table): string {
   const lines = [table.columns.map((c) => csvField(c.key)).join(',')];
-  for (const row of table.rows) lines.push(table.columns.map((c) => csvField(formatCell(row[c.key] ?? null, cellFormat(c, row)))).join(','));
+  for (const row of table.rows)
+    lines.push(table.columns.map((c) => csvField(formatCell(row[c.key] ?? null, cellFormat(c, row)))).join(','));
   return `${lines.join('\n')}\n`;
 }
 
 /** JSON with the table's identity, the period and log position, and rows keyed in column order. */
 export function tableJson(table: Table, c: ReportContent): string {
-  const rows = table.rows.map((row) => Object.fromEntries(table.columns.map((col) => [col.key, jsonCell(row[col.key] ?? null, cellFormat(col, row))])));
-  const doc = { table: table.name, title: table.title, period: c.period.name, position: c.position, columns: table.columns.map((col) => ({ key: col.key, header: col.header })), rows };
+  const rows = table.rows.map((row) =>
+    Object.fromEntries(table.columns.map((col) => [col.key, jsonCell(row[col.key] ?? null, cellFormat(col, row))])),
+  );
+  const doc = {
+    table: table.name,
+    title: table.title,
+    period: c.period.name,
+    position: c.position,
+    columns: table.columns.map((col) => ({ key: col.key, header: col.header })),
+    rows,
+  };
   return `${JSON.stringify(doc, null, 2)}\n`;
 }

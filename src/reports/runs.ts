@@ -21,7 +21,10 @@ function toRun(event: RecordedEvent): ReportRun {
 /** Report runs, newest first; only those of `period` when given. */
 export async function listReportRuns(log: EventLog, period?: string): Promise<ReportRun[]> {
   const runs: ReportRun[] = [];
-  const events = period === undefined ? log.readAll({ filter: { eventTypes: ['ReportGenerated'] } }) : log.readStream(streams.report(period));
+  const events =
+    period === undefined
+      ? log.readAll({ filter: { eventTypes: ['ReportGenerated'] } })
+      : log.readStream(streams.report(period));
   try {
     for await (const event of events) if (event.type === 'ReportGenerated') runs.push(toRun(event));
   } catch (error) {

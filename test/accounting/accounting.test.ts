@@ -15,7 +15,14 @@ const JAN10 = epoch('2026-01-10T00:00:00Z');
 const DAY = 86_400;
 
 const pick = (rows: ReturnType<typeof querySummaries>) =>
-  rows.map((r) => ({ y: r.year, m: r.month, wall: r.wallDuration, cpu: r.cpuDuration, in: r.networkInbound, vms: r.numberOfVms }));
+  rows.map((r) => ({
+    y: r.year,
+    m: r.month,
+    wall: r.wallDuration,
+    cpu: r.cpuDuration,
+    in: r.networkInbound,
+    vms: r.numberOfVms,
+  }));
 
 test('December to January: each month gets the difference from the previous kept month', async (t) => {
   const l = await ledger();
@@ -52,13 +59,22 @@ test('a republished record replaces its VM-month (last received wins) and shifts
   const head = await l.log.headPosition();
   t.like(await l.ingest(message('v0.4', dec), '2026-01-07T00:00:00Z'), { accepted: 0, unchanged: 1, rejected: 0 });
   t.is(await l.log.headPosition(), head);
-  t.deepEqual(pick(querySummaries(l.runner.db)).map((s) => s.wall), [9 * DAY, 6 * DAY]);
+  t.deepEqual(
+    pick(querySummaries(l.runner.db)).map((s) => s.wall),
+    [9 * DAY, 6 * DAY],
+  );
   await l.close();
 });
 
 test('a completed VM is measured at its EndTime; completed without EndTime is flagged and measured as running', async (t) => {
   const l = await ledger();
-  const done = record({ VMUUID: 'vm-done', Status: 'completed', StartTime: JAN10, EndTime: epoch('2026-02-02T00:00:00Z'), WallDuration: DAY });
+  const done = record({
+    VMUUID: 'vm-done',
+    Status: 'completed',
+    StartTime: JAN10,
+    EndTime: epoch('2026-02-02T00:00:00Z'),
+    WallDuration: DAY,
+  });
   const noEnd = record({ VMUUID: 'vm-noend', Status: 'completed', StartTime: JAN10, WallDuration: DAY, CpuCount: 1 });
   await l.ingest(message('v0.4', done, noEnd), '2026-02-03T00:00:00Z');
   t.deepEqual(
@@ -79,9 +95,19 @@ test('v0.2 and v0.4 in one run; both FQAN forms; fractional CpuCount', async (t)
   const l = await ledger();
   const v02 = message(
     'v0.2',
-    record({ VMUUID: 'one-1', SiteName: 'SITE-B', CloudComputeService: null, FQAN: '/ops/Role=NULL/Capability=NULL', StartTime: JAN10, WallDuration: DAY }),
+    record({
+      VMUUID: 'one-1',
+      SiteName: 'SITE-B',
+      CloudComputeService: null,
+      FQAN: '/ops/Role=NULL/Capability=NULL',
+      StartTime: JAN10,
+      WallDuration: DAY,
+    }),
   );
-  const v04 = message('v0.4', record({ VMUUID: 'pod-1', CpuCount: 0.5, StartTime: JAN10, WallDuration: DAY, CpuDuration: DAY / 2 }));
+  const v04 = message(
+    'v0.4',
+    record({ VMUUID: 'pod-1', CpuCount: 0.5, StartTime: JAN10, WallDuration: DAY, CpuDuration: DAY / 2 }),
+  );
   const result = await ingestMany(
     l.log,
     [
@@ -112,42 +138,80 @@ test('a negative difference is kept and flagged; a correction that removes it cl
   // Nova reset the VM's start on resize: its cumulative wall time went down.
   const jan = record({ StartTime: JAN10, WallDuration: DAY });
   await l.ingest(message('v0.4', dec, jan), '2026-01-12T00:00:00Z');
-  t.deepEqual(pick(querySummaries(l.runner.db, { from: 202601, to: 202601 })).map((s) => s.wall), [-9 * DAY]);
+  t.deepEqual(
+    pick(querySummaries(l.runner.db, { from: 202601, to: 202601 })).map((s) => s.wall),
+    [-9 * DAY],
+  );
   const flags = queryQualityFlags(l.runner.db);
-  t.deepEqual(flags.map((f) => [f.kind, f.ym]), [['negative_difference', 202601]]);
+  t.deepEqual(
+    flags.map((f) => [f.kind, f.ym]),
+    [['negative_difference', 202601]],
+  );
   t.regex(flags[0]!.detail, /wallDuration -777600/);
   await l.ingest(message('v0.4', record({ StartTime: DEC20, WallDuration: 21 * DAY })), '2026-01-13T00:00:00Z');
   t.deepEqual(queryQualityFlags(l.runner.db), []);
-  t.deepEqual(pick(querySummaries(l.runner.db, { from: 202601, to: 202601 })).map((s) => s.wall), [11 * DAY]);
+  t.deepEqual(
+    pick(querySummaries(l.runner.db, { from: 202601, to: 202601 })).map((s) => s.wall),
+    [11 * DAY],
+  );
   await l.close();
 });
 
 test('CloudType is that of the most recently received record in the group', async (t) => {
   const l = await ledger();
-  const y = (wall: number) => record({ VMUUID: 'vm-y', CloudType: 'caso/5.3.0 (OpenStack)', StartTime: JAN10, WallDuration: wall });
+  const y = (wall: number) =>
+    record({ VMUUID: 'vm-y', CloudType: 'caso/5.3.0 (OpenStack)', StartTime: JAN10, WallDuration: wall });
   const x = record({ VMUUID: 'vm-x', CloudType: 'caso/5.2.1 (OpenStack)', StartTime: JAN10, WallDuration: DAY });
   await l.ingest(message('v0.4', y(3 * DAY)), '2026-01-14T00:00:00Z');
   // Received later, although measured earlier.
   await l.ingest(message('v0.4', x), '2026-01-15T00:00:00Z');
-  t.deepEqual(querySummaries(l.runner.db).map((s) => [s.cloudType, s.numberOfVms, s.wallDuration]), [['caso/5.2.1 (OpenStack)', 2, 4 * DAY]]);
+  t.deepEqual(
+    querySummaries(l.runner.db).map((s) => [s.cloudType, s.numberOfVms, s.wallDuration]),
+    [['caso/5.2.1 (OpenStack)', 2, 4 * DAY]],
+  );
   await l.ingest(message('v0.4', y(4 * DAY)), '2026-01-16T00:00:00Z');
-  t.deepEqual(querySummaries(l.runner.db).map((s) => [s.cloudType, s.numberOfVms, s.wallDuration]), [['caso/5.3.0 (OpenStack)', 2, 5 * DAY]]);
+  t.deepEqual(
+    querySummaries(l.runner.db).map((s) => [s.cloudType, s.numberOfVms, s.wallDuration]),
+    [['caso/5.3.0 (OpenStack)', 2, 5 * DAY]],
+  );
   await l.close();
 });
 
 test('a VM-month that changes group leaves its old group, which is recomputed', async (t) => {
   const l = await ledger();
   await l.ingest(
-    message('v0.4', record({ VMUUID: 'vm-1', StartTime: JAN10, WallDuration: DAY }), record({ VMUUID: 'vm-2', StartTime: JAN10 + 3600, WallDuration: DAY })),
+    message(
+      'v0.4',
+      record({ VMUUID: 'vm-1', StartTime: JAN10, WallDuration: DAY }),
+      record({ VMUUID: 'vm-2', StartTime: JAN10 + 3600, WallDuration: DAY }),
+    ),
     '2026-01-12T00:00:00Z',
   );
-  t.deepEqual(querySummaries(l.runner.db).map((s) => [s.status, s.numberOfVms, s.earliestStartTime, s.latestStartTime]), [['started', 2, JAN10, JAN10 + 3600]]);
+  t.deepEqual(
+    querySummaries(l.runner.db).map((s) => [s.status, s.numberOfVms, s.earliestStartTime, s.latestStartTime]),
+    [['started', 2, JAN10, JAN10 + 3600]],
+  );
   await l.ingest(
-    message('v0.4', record({ VMUUID: 'vm-1', Status: 'completed', StartTime: JAN10, EndTime: JAN10 + 2 * DAY, WallDuration: 2 * DAY })),
+    message(
+      'v0.4',
+      record({
+        VMUUID: 'vm-1',
+        Status: 'completed',
+        StartTime: JAN10,
+        EndTime: JAN10 + 2 * DAY,
+        WallDuration: 2 * DAY,
+      }),
+    ),
     '2026-01-13T00:00:00Z',
   );
   t.deepEqual(
-    querySummaries(l.runner.db).map((s) => [s.status, s.numberOfVms, s.earliestStartTime, s.latestStartTime, s.wallDuration]),
+    querySummaries(l.runner.db).map((s) => [
+      s.status,
+      s.numberOfVms,
+      s.earliestStartTime,
+      s.latestStartTime,
+      s.wallDuration,
+    ]),
     [
       ['completed', 1, JAN10, JAN10, 2 * DAY],
       ['started', 1, JAN10 + 3600, JAN10 + 3600, DAY],
@@ -177,14 +241,24 @@ test('data-quality flags: future measurement, EndTime before StartTime; sites si
 
 test('a site may only submit its own records: the whole message is refused, naming the offending record', async (t) => {
   const l = await ledger();
-  const text = message('v0.4', record({ VMUUID: 'a', StartTime: JAN10 }), record({ VMUUID: 'b', SiteName: 'SITE-B', StartTime: JAN10 }));
-  const error = await t.throwsAsync(() => l.ingest(text, '2026-01-12T00:00:00Z', { allowedSite: 'SITE-A', messageName: 'push-1' }), {
-    instanceOf: SiteMismatchError,
-  });
+  const text = message(
+    'v0.4',
+    record({ VMUUID: 'a', StartTime: JAN10 }),
+    record({ VMUUID: 'b', SiteName: 'SITE-B', StartTime: JAN10 }),
+  );
+  const error = await t.throwsAsync(
+    () => l.ingest(text, '2026-01-12T00:00:00Z', { allowedSite: 'SITE-A', messageName: 'push-1' }),
+    {
+      instanceOf: SiteMismatchError,
+    },
+  );
   t.is(error.code, 'SITE_MISMATCH');
   t.deepEqual(error.location, { message: 'push-1', record: 2, line: 13, field: 'SiteName' });
   t.is(await l.log.headPosition(), -1n);
-  t.like(await l.ingest(message('v0.4', record({ StartTime: JAN10 })), '2026-01-12T00:00:00Z', { allowedSite: 'SITE-A' }), { accepted: 1 });
+  t.like(
+    await l.ingest(message('v0.4', record({ StartTime: JAN10 })), '2026-01-12T00:00:00Z', { allowedSite: 'SITE-A' }),
+    { accepted: 1 },
+  );
   await l.close();
 });
 
@@ -201,7 +275,15 @@ test('bad records go to quarantine with the message; valid ones are accepted; a 
     accepted: 2,
     unchanged: 0,
     rejected: 1,
-    errors: [{ message: 'site-a/0007', record: 2, line: 24, field: 'WallDuration', reason: '"1.5" is not a non-negative integer' }],
+    errors: [
+      {
+        message: 'site-a/0007',
+        record: 2,
+        line: 24,
+        field: 'WallDuration',
+        reason: '"1.5" is not a non-negative integer',
+      },
+    ],
   });
   const [quarantined, ...others] = queryQuarantine(l.runner.db);
   t.is(others.length, 0);
@@ -209,15 +291,27 @@ test('bad records go to quarantine with the message; valid ones are accepted; a 
   t.is(quarantined!.messageText, text);
   t.regex(quarantined!.recordText, /WallDuration: 1\.5/);
 
-  const stillBad = await resubmitCorrected(l.log, quarantined!.sourceMessageId, 2, quarantined!.recordText.replace('1.5', 'x'), { by: 'ops' });
+  const stillBad = await resubmitCorrected(
+    l.log,
+    quarantined!.sourceMessageId,
+    2,
+    quarantined!.recordText.replace('1.5', 'x'),
+    { by: 'ops' },
+  );
   t.like(stillBad, { accepted: 0, rejected: 1 });
   await l.runner.catchUp();
   t.is(queryQuarantine(l.runner.db).length, 1);
 
-  const fixed = await resubmitCorrected(l.log, quarantined!.sourceMessageId, 2, quarantined!.recordText.replace('1.5', '3600'), {
-    by: 'ops',
-    receivedAt: new Date('2026-01-13T00:00:00Z'),
-  });
+  const fixed = await resubmitCorrected(
+    l.log,
+    quarantined!.sourceMessageId,
+    2,
+    quarantined!.recordText.replace('1.5', '3600'),
+    {
+      by: 'ops',
+      receivedAt: new Date('2026-01-13T00:00:00Z'),
+    },
+  );
   t.deepEqual(fixed, { accepted: 1, unchanged: 0, rejected: 0, errors: [] });
   await l.runner.catchUp();
   t.deepEqual(queryQuarantine(l.runner.db), []);
@@ -232,7 +326,13 @@ test('a message with a bad header is quarantined whole and can be re-submitted c
   t.like(await l.ingest(text, '2026-01-12T00:00:00Z'), { accepted: 0, rejected: 1 });
   const [q] = queryQuarantine(l.runner.db);
   t.is(q!.recordIndex, null);
-  const fixed = await resubmitCorrected(l.log, q!.sourceMessageId, null, q!.messageText.replace('apel-cloud-message', 'APEL-cloud-message'), { by: 'ops' });
+  const fixed = await resubmitCorrected(
+    l.log,
+    q!.sourceMessageId,
+    null,
+    q!.messageText.replace('apel-cloud-message', 'APEL-cloud-message'),
+    { by: 'ops' },
+  );
   t.like(fixed, { accepted: 1, rejected: 0 });
   await l.runner.catchUp();
   t.deepEqual(queryQuarantine(l.runner.db), []);

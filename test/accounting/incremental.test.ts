@@ -48,7 +48,7 @@ test('incremental summaries equal the pure reference, and a rebuild gives the sa
   const kept = new Map<string, VmMonth>();
   const seen = new Set<string>();
   let position = 0;
-  for (let i = 0; i < texts.length; ) {
+  for (let i = 0; i < texts.length;) {
     const n = 1 + int(12);
     const chunk = texts.slice(i, i + n);
     i += n;
@@ -67,11 +67,15 @@ test('incremental summaries equal the pure reference, and a rebuild gives the sa
     }
   }
   const byVm = [...kept.values()].sort((a, b) => (a.vmUuid < b.vmUuid ? -1 : a.vmUuid > b.vmUuid ? 1 : a.ym - b.ym));
-  const expected = summarise(byVm.map((vm, i) => ({ vm, diff: monthlyDifferences(vm, byVm[i - 1]?.vmUuid === vm.vmUuid ? byVm[i - 1] : undefined) })));
+  const expected = summarise(
+    byVm.map((vm, i) => ({
+      vm,
+      diff: monthlyDifferences(vm, byVm[i - 1]?.vmUuid === vm.vmUuid ? byVm[i - 1] : undefined),
+    })),
+  );
   t.true(expected.length > 10);
   t.deepEqual(querySummaries(l.runner.db), expected);
   await l.runner.rebuild();
   t.deepEqual(querySummaries(l.runner.db), expected);
   await l.close();
 });
-

@@ -1,5 +1,11 @@
 import test from 'ava';
-import { formatYearMonth, measurementTime, parseYearMonth, recordFlags, yearMonthOf } from '../../src/accounting/measurement.ts';
+import {
+  formatYearMonth,
+  measurementTime,
+  parseYearMonth,
+  recordFlags,
+  yearMonthOf,
+} from '../../src/accounting/measurement.ts';
 import { summariesCsv, summariesJson, summaryMessages } from '../../src/accounting/render.ts';
 import { difference, monthlyDifferences, summarise, type VmMonth } from '../../src/accounting/summary.ts';
 import { EMPTY_RECORD } from '../../src/ingest/apel-message.ts';
@@ -8,7 +14,10 @@ const rec = (over: Partial<typeof EMPTY_RECORD>) => ({ ...EMPTY_RECORD, vmUuid: 
 
 test('measurement time: EndTime if completed, else RecordCreateTime, else Start + Suspend + Wall', (t) => {
   t.is(measurementTime(rec({ status: 'completed', endTime: 500, startTime: 1, wallDuration: 9 })), 500);
-  t.is(measurementTime(rec({ status: 'started', endTime: 500, startTime: 100, suspendDuration: 5, wallDuration: 10 })), 115);
+  t.is(
+    measurementTime(rec({ status: 'started', endTime: 500, startTime: 100, suspendDuration: 5, wallDuration: 10 })),
+    115,
+  );
   t.is(measurementTime(rec({ status: 'started', recordCreateTime: 300, startTime: 100, wallDuration: 10 })), 300);
   t.is(measurementTime(rec({ status: 'completed', startTime: 100, wallDuration: null })), 100);
   t.is(measurementTime(rec({})), null);
@@ -27,8 +36,14 @@ test('UTC month boundaries, December to January', (t) => {
 test('record flags are judged against the receipt time, with 10 minutes of clock skew allowed', (t) => {
   const r = rec({ startTime: 1000, wallDuration: 600 });
   t.deepEqual(recordFlags(r, 1000), []);
-  t.deepEqual(recordFlags(r, 999).map((f) => f.kind), ['future_measurement']);
-  t.deepEqual(recordFlags(rec({}), 0).map((f) => f.kind), ['no_measurement_time']);
+  t.deepEqual(
+    recordFlags(r, 999).map((f) => f.kind),
+    ['future_measurement'],
+  );
+  t.deepEqual(
+    recordFlags(rec({}), 0).map((f) => f.kind),
+    ['no_measurement_time'],
+  );
 });
 
 test('differences: null stays null, a missing previous month counts as 0, negatives are kept', (t) => {
@@ -70,7 +85,12 @@ const vm = (over: Partial<VmMonth>): VmMonth => ({
   networkOutbound: null,
   ...over,
 });
-const diff = (wall: number | null) => ({ wallDuration: wall, cpuDuration: null, networkInbound: null, networkOutbound: null });
+const diff = (wall: number | null) => ({
+  wallDuration: wall,
+  cpuDuration: null,
+  networkInbound: null,
+  networkOutbound: null,
+});
 
 test('summarise: APEL grouping, sums of differences, plain sums, min/max start, CloudType of the latest received', (t) => {
   const rows = summarise([
@@ -95,7 +115,12 @@ test('summarise: APEL grouping, sums of differences, plain sums, min/max start, 
 });
 
 test('rendering: summary messages of at most N records, CSV with empty nulls, JSON with wire names', (t) => {
-  const rows = summarise([1, 2, 3].map((i) => ({ vm: vm({ vmUuid: `v${i}`, siteName: `S${i}`, imageId: i === 2 ? 'img, "x"' : null }), diff: diff(i) })));
+  const rows = summarise(
+    [1, 2, 3].map((i) => ({
+      vm: vm({ vmUuid: `v${i}`, siteName: `S${i}`, imageId: i === 2 ? 'img, "x"' : null }),
+      diff: diff(i),
+    })),
+  );
   const messages = summaryMessages(rows, 2);
   t.is(messages.length, 2);
   t.true(messages.every((m) => m.startsWith('APEL-cloud-summary-message: v0.4\nSiteName: ')));
@@ -103,7 +128,10 @@ test('rendering: summary messages of at most N records, CSV with empty nulls, JS
   t.regex(messages[1]!, /^ImageId: None$/m);
   t.regex(messages[1]!, /^CpuCount: 1\.0$/m);
   const csv = summariesCsv(rows).split('\r\n');
-  t.is(csv[0], 'SiteName,CloudComputeService,Month,Year,GlobalUserName,VO,VOGroup,VORole,Status,CloudType,ImageId,EarliestStartTime,LatestStartTime,WallDuration,CpuDuration,CpuCount,NetworkInbound,NetworkOutbound,Memory,Disk,BenchmarkType,Benchmark,NumberOfVMs');
+  t.is(
+    csv[0],
+    'SiteName,CloudComputeService,Month,Year,GlobalUserName,VO,VOGroup,VORole,Status,CloudType,ImageId,EarliestStartTime,LatestStartTime,WallDuration,CpuDuration,CpuCount,NetworkInbound,NetworkOutbound,Memory,Disk,BenchmarkType,Benchmark,NumberOfVMs',
+  );
   t.is(csv[2], 'S2,,1,2026,,v,,,started,a,"img, ""x""",100,100,2,,1,,,10,,,0,1');
   const json = JSON.parse(summariesJson(rows)) as Record<string, unknown>[];
   t.like(json[0], { SiteName: 'S1', ImageId: null, WallDuration: 1, NumberOfVMs: 1 });

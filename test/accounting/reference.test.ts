@@ -25,8 +25,20 @@ maybe('cloud-v04.msg: 5 records, both FQAN forms, fractional CpuCount, no traili
   t.deepEqual(parsed.rejected, []);
   t.is(parsed.records.length, 5);
   const [docs, , , , fzj] = parsed.records.map((r) => r.record);
-  t.like(docs, { vmUuid: '12345678-1234-5678-9012-123456789012', vo: 'vo.sample.org', voGroup: null, endTime: null, publicIpCount: 1 });
-  t.like(fzj, { vmUuid: '2012-08-14 14:00:01+0200 FZJ Accounting Test', vo: 'ops', voGroup: '/ops', voRole: 'Role=NULL', cpuCount: 1.456 });
+  t.like(docs, {
+    vmUuid: '12345678-1234-5678-9012-123456789012',
+    vo: 'vo.sample.org',
+    voGroup: null,
+    endTime: null,
+    publicIpCount: 1,
+  });
+  t.like(fzj, {
+    vmUuid: '2012-08-14 14:00:01+0200 FZJ Accounting Test',
+    vo: 'ops',
+    voGroup: '/ops',
+    voRole: 'Role=NULL',
+    cpuCount: 1.456,
+  });
 });
 
 maybe('cloud-v02.msg: 3 records of the v0.2 field set', (t) => {
@@ -55,11 +67,14 @@ maybe('the JSON messages and the summary message are not cloud usage messages: r
   }
 });
 
-maybe('loading cloud-v02.msg then cloud-v04.msg gives exactly APEL 2.5.0 summary output (cloud-summary-v04.msg)', async (t) => {
-  const l = await ledger();
-  await l.ingest(read('cloud-v02.msg'), '2026-06-02T00:00:00Z');
-  await l.ingest(read('cloud-v04.msg'), '2026-06-02T00:00:00Z');
-  const messages = summaryMessages(querySummaries(l.runner.db));
-  t.deepEqual(messages, [read('cloud-summary-v04.msg')]);
-  await l.close();
-});
+maybe(
+  'loading cloud-v02.msg then cloud-v04.msg gives exactly APEL 2.5.0 summary output (cloud-summary-v04.msg)',
+  async (t) => {
+    const l = await ledger();
+    await l.ingest(read('cloud-v02.msg'), '2026-06-02T00:00:00Z');
+    await l.ingest(read('cloud-v04.msg'), '2026-06-02T00:00:00Z');
+    const messages = summaryMessages(querySummaries(l.runner.db));
+    t.deepEqual(messages, [read('cloud-summary-v04.msg')]);
+    await l.close();
+  },
+);

@@ -25,7 +25,11 @@ export async function ledger(): Promise<Ledger> {
     log,
     runner,
     async ingest(text, receivedAt, options = {}) {
-      const result = await ingestApelMessage(log, text, { publisher: 'test', receivedAt: new Date(receivedAt), ...options });
+      const result = await ingestApelMessage(log, text, {
+        publisher: 'test',
+        receivedAt: new Date(receivedAt),
+        ...options,
+      });
       await runner.catchUp();
       return result;
     },

@@ -40,11 +40,23 @@ test('the demo federation, served: 8+ sites on both middlewares, 10+ VOs, 6 mont
   );
   const d = r.data!;
   t.is(new Set(d.bySite.rows.map((x) => x.key.site)).size, DEMO_SITES.length);
-  t.true(d.bySite.rows.some((x) => x.key.cloudType === 'OpenNebula') && d.bySite.rows.some((x) => /OpenStack/.test(x.key.cloudType)));
+  t.true(
+    d.bySite.rows.some((x) => x.key.cloudType === 'OpenNebula') &&
+      d.bySite.rows.some((x) => /OpenStack/.test(x.key.cloudType)),
+  );
   t.true(d.byVo.rows.length >= 10);
-  t.deepEqual(d.byMonth.rows.map((x) => x.key.month), ['2026-05', '2026-06', '2026-07', '2026-08', '2026-09', '2026-10']);
+  t.deepEqual(
+    d.byMonth.rows.map((x) => x.key.month),
+    ['2026-05', '2026-06', '2026-07', '2026-08', '2026-09', '2026-10'],
+  );
   t.is(d.availability.length, DEMO_SITES.length);
-  t.true(d.availability.some((x) => x.availability < 80), 'one site is under the 80 % target');
+  t.true(
+    d.availability.some((x) => x.availability < 80),
+    'one site is under the 80 % target',
+  );
   t.true(d.availability.every((x) => x.availability > 0 && x.availability < 100.0001));
-  t.deepEqual(d.quarantine.map((q) => q.site), ['GRNET-OPENSTACK']);
+  t.deepEqual(
+    d.quarantine.map((q) => q.site),
+    ['GRNET-OPENSTACK'],
+  );
 });

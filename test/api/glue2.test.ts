@@ -5,7 +5,7 @@ import { startHarness } from './harness.ts';
 
 const QUERY = 'query ($site: String) { sites(name: $site) { name glue2 } }';
 
-test('Site.glue2 serves the GLUE 2.1 description the collectors saw, within the caller\'s scope', async (t) => {
+test("Site.glue2 serves the GLUE 2.1 description the collectors saw, within the caller's scope", async (t) => {
   const h = await startHarness();
   t.teardown(() => h.close());
   await appendByStream(h.log, [
@@ -14,9 +14,22 @@ test('Site.glue2 serves the GLUE 2.1 description the collectors saw, within the 
       siteName: 'SITE-A',
       takenAt: '2026-03-01T10:00:00Z',
       middleware: 'openstack',
-      endpoints: [{ url: 'https://keystone.host-a.example.org:5000/v3', type: 'identity', interface: 'public', region: null }],
+      endpoints: [
+        { url: 'https://keystone.host-a.example.org:5000/v3', type: 'identity', interface: 'public', region: null },
+      ],
       images: [],
-      flavors: [{ id: 'f1', name: 'small', vcpus: 2, ramMb: 4096, diskGb: 20, isPublic: true, benchmarkType: null, benchmark: null }],
+      flavors: [
+        {
+          id: 'f1',
+          name: 'small',
+          vcpus: 2,
+          ramMb: 4096,
+          diskGb: 20,
+          isPublic: true,
+          benchmarkType: null,
+          benchmark: null,
+        },
+      ],
       shares: [{ projectId: 'p1', projectName: 'alpha', vo: 'alpha', runningVm: 1, totalVm: 1 }],
     }),
   ]);

@@ -43,7 +43,16 @@ ${rec({ VMUUID: 'vm-3', SiteName: 'SITE-B', FQAN: '/alpha/Role=NULL', GlobalUser
 /** Probe results for 2026-03-01: SITE-A's endpoint OK all day, SITE-B's CRITICAL from 12:00. */
 export function probeLines(day = '2026-03-01', critical = 'host-b.example.org'): string {
   const line = (host: string, metric: string, time: string, status: string) =>
-    JSON.stringify({ timestamp: `${day}T${time}Z`, hostname: host, service: 'org.openstack.nova', metric, status, summary: status, message: '', monitoring_host: 'mon.example.org' });
+    JSON.stringify({
+      timestamp: `${day}T${time}Z`,
+      hostname: host,
+      service: 'org.openstack.nova',
+      metric,
+      status,
+      summary: status,
+      message: '',
+      monitoring_host: 'mon.example.org',
+    });
   const metrics = ['eu.egi.cloud.OpenStack-VM', 'org.nagios.Keystone-TCP'];
   return [
     ...metrics.map((m) => line('host-a.example.org', m, '00:00:00', 'OK')),
@@ -57,9 +66,30 @@ export async function registerTopology(log: EventLog): Promise<void> {
     ['SITE-A', 'host-a.example.org', 'NGI_X'],
     ['SITE-B', 'host-b.example.org', 'NGI_X'],
   ] as const) {
-    const siteData = { siteName: site, primaryKey: null, country: 'Xland', ngi, certificationStatus: 'Certified', productionInfrastructure: 'Production' };
-    const endpoint = { siteName: site, hostname: host, service: 'org.openstack.nova', url: null, primaryKey: null, inProduction: true, monitored: true, scopes: ['EGI'], ngi, country: 'Xland' };
-    await log.append(streams.site(site), [newEvent('SiteRegistered', siteData, siteData), newEvent('ServiceEndpointRegistered', endpoint, endpoint)]);
+    const siteData = {
+      siteName: site,
+      primaryKey: null,
+      country: 'Xland',
+      ngi,
+      certificationStatus: 'Certified',
+      productionInfrastructure: 'Production',
+    };
+    const endpoint = {
+      siteName: site,
+      hostname: host,
+      service: 'org.openstack.nova',
+      url: null,
+      primaryKey: null,
+      inProduction: true,
+      monitored: true,
+      scopes: ['EGI'],
+      ngi,
+      country: 'Xland',
+    };
+    await log.append(streams.site(site), [
+      newEvent('SiteRegistered', siteData, siteData),
+      newEvent('ServiceEndpointRegistered', endpoint, endpoint),
+    ]);
   }
 }
 
@@ -73,13 +103,29 @@ export interface Harness {
   token(role: Role, scope?: string | null, monitoring?: boolean): string;
   /** Moves the server's clock. */
   setNow(now: Date): void;
-  gql<T = Record<string, unknown>>(token: string | undefined, query: string, variables?: Record<string, unknown>, method?: 'GET' | 'POST'): Promise<{ status: number; data?: T; errors?: Array<{ message: string; extensions?: { code?: string } }>; headers: Headers }>;
+  gql<T = Record<string, unknown>>(
+    token: string | undefined,
+    query: string,
+    variables?: Record<string, unknown>,
+    method?: 'GET' | 'POST',
+  ): Promise<{
+    status: number;
+    data?: T;
+    errors?: Array<{ message: string; extensions?: { code?: string } }>;
+    headers: Headers;
+  }>;
   close(): Promise<void>;
 }
 
-export async function startHarness(options: { config?: Partial<ServeConfig>; seed?: boolean; live?: boolean; now?: Date } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { config?: Partial<ServeConfig>; seed?: boolean; live?: boolean; now?: Date } = {},
+): Promise<Harness> {
   const { dir, cleanup } = tempDir('fedledger-api-');
-  const config = { ...loadServeConfig({ port: 0, host: '127.0.0.1', dataDir: dir }, {}), logLevel: 'silent' as const, ...options.config };
+  const config = {
+    ...loadServeConfig({ port: 0, host: '127.0.0.1', dataDir: dir }, {}),
+    logLevel: 'silent' as const,
+    ...options.config,
+  };
   const log = await openEventLog(config);
   if (options.seed !== false) {
     await registerTopology(log);
@@ -91,7 +137,14 @@ export async function startHarness(options: { config?: Partial<ServeConfig>; see
   if (options.live) for (const r of runners.values()) r.start();
   const tokens = new TokenStore(dir);
   let now = options.now ?? NOW;
-  const server = new ApiServer({ config, log, runners, tokens, logger: pino({ level: process.env['API_TEST_LOG'] ?? 'silent' }), now: () => now });
+  const server = new ApiServer({
+    config,
+    log,
+    runners,
+    tokens,
+    logger: pino({ level: process.env['API_TEST_LOG'] ?? 'silent' }),
+    now: () => now,
+  });
   const url = await server.listen();
   return {
     url,
@@ -112,7 +165,11 @@ export async function startHarness(options: { config?: Partial<ServeConfig>; see
         const params = new URLSearchParams({ query, variables: JSON.stringify(variables) });
         response = await fetch(`${url}/graphql?${params}`, { headers });
       } else {
-        response = await fetch(`${url}/graphql`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+        response = await fetch(`${url}/graphql`, {
+          method: 'POST',
+          headers: { ...headers, 'content-type': 'application/json' },
+          body: JSON.stringify({ query, variables }),
+        });
       }
       const body = (await response.json()) as { data?: never; errors?: never };
       return { status: response.status, headers: response.headers, ...body };

@@ -17,7 +17,15 @@ test.after.always(async () => {
 const AR = `query ($site: String, $levels: [ArLevel!], $group: String) {
   availability(from: "2026-03-01", to: "2026-03-01", granularity: daily, levels: $levels, site: $site, group: $group) { level site group availability reliability seconds { up total } }
 }`;
-type Ar = { availability: Array<{ level: string; site: string | null; group: string | null; availability: number; seconds: { up: string } | null }> };
+type Ar = {
+  availability: Array<{
+    level: string;
+    site: string | null;
+    group: string | null;
+    availability: number;
+    seconds: { up: string } | null;
+  }>;
+};
 
 test('availability: daily A/R per site, by hand (SITE-B critical from noon)', async (t) => {
   const r = await h.gql<Ar>(h.token('dashboard'), AR, { levels: ['site', 'group'] });
@@ -37,38 +45,67 @@ test('availability: a site token sees its own site, never another site or a grou
   t.true(own.data!.availability.every((x) => x.site === 'SITE-A' && x.level !== 'group'));
   t.is((await h.gql(site, AR, { site: 'SITE-B' })).errors?.[0]?.extensions?.code, 'FORBIDDEN');
   t.is((await h.gql(site, AR, { group: 'NGI_X' })).errors?.[0]?.extensions?.code, 'FORBIDDEN');
-  const latest = await h.gql<{ latestStatus: { sites: Array<{ site: string }>; endpoints: Array<{ site: string }> } }>(site, '{ latestStatus { sites { site status } endpoints { site hostname status } } }');
-  t.deepEqual([...latest.data!.latestStatus.sites, ...latest.data!.latestStatus.endpoints].map((x) => x.site), ['SITE-A', 'SITE-A']);
+  const latest = await h.gql<{ latestStatus: { sites: Array<{ site: string }>; endpoints: Array<{ site: string }> } }>(
+    site,
+    '{ latestStatus { sites { site status } endpoints { site hostname status } } }',
+  );
+  t.deepEqual(
+    [...latest.data!.latestStatus.sites, ...latest.data!.latestStatus.endpoints].map((x) => x.site),
+    ['SITE-A', 'SITE-A'],
+  );
 });
 
 test('status timelines, monthly A/R, topology and downtimes for the dashboard', async (t) => {
   const dash = h.token('dashboard');
-  const tl = await h.gql<{ statusTimelines: Array<{ site: string; statuses: Array<{ timestamp: string; status: string }> }> }>(
+  const tl = await h.gql<{
+    statusTimelines: Array<{ site: string; statuses: Array<{ timestamp: string; status: string }> }>;
+  }>(
     dash,
     '{ statusTimelines(from: "2026-03-01", to: "2026-03-01", level: site, site: "SITE-B") { site statuses { timestamp status } } }',
   );
-  t.deepEqual(tl.data!.statusTimelines[0]!.statuses.map((s) => [s.timestamp, s.status]), [
-    ['2026-03-01T00:00:00Z', 'OK'],
-    ['2026-03-01T12:00:00Z', 'CRITICAL'],
-    ['2026-03-01T23:59:59Z', 'CRITICAL'],
-  ]);
-  const monthly = await h.gql<Ar>(dash, '{ availability(from: "2026-03-01", to: "2026-03-01", granularity: monthly, levels: [site], site: "SITE-A") { level site availability } }');
+  t.deepEqual(
+    tl.data!.statusTimelines[0]!.statuses.map((s) => [s.timestamp, s.status]),
+    [
+      ['2026-03-01T00:00:00Z', 'OK'],
+      ['2026-03-01T12:00:00Z', 'CRITICAL'],
+      ['2026-03-01T23:59:59Z', 'CRITICAL'],
+    ],
+  );
+  const monthly = await h.gql<Ar>(
+    dash,
+    '{ availability(from: "2026-03-01", to: "2026-03-01", granularity: monthly, levels: [site], site: "SITE-A") { level site availability } }',
+  );
   t.is(monthly.data!.availability[0]!.availability, 100);
-  const topo = await h.gql<{ sites: Array<{ name: string; ngi: string; endpoints: Array<{ hostname: string }> }> }>(dash, '{ sites { name ngi endpoints { hostname service counted } } }');
-  t.deepEqual(topo.data!.sites.map((s) => [s.name, s.ngi, s.endpoints.map((e) => e.hostname)]), [
-    ['SITE-A', 'NGI_X', ['host-a.example.org']],
-    ['SITE-B', 'NGI_X', ['host-b.example.org']],
-  ]);
+  const topo = await h.gql<{ sites: Array<{ name: string; ngi: string; endpoints: Array<{ hostname: string }> }> }>(
+    dash,
+    '{ sites { name ngi endpoints { hostname service counted } } }',
+  );
+  t.deepEqual(
+    topo.data!.sites.map((s) => [s.name, s.ngi, s.endpoints.map((e) => e.hostname)]),
+    [
+      ['SITE-A', 'NGI_X', ['host-a.example.org']],
+      ['SITE-B', 'NGI_X', ['host-b.example.org']],
+    ],
+  );
   t.deepEqual((await h.gql<{ downtimes: unknown[] }>(dash, '{ downtimes { id } }')).data!.downtimes, []);
   t.is((await h.gql(dash, '{ reportRuns { period } }')).errors?.[0]?.extensions?.code, 'FORBIDDEN');
-  t.deepEqual((await h.gql<{ reportRuns: unknown[] }>(h.token('staff'), '{ reportRuns { period } }')).data!.reportRuns, []);
+  t.deepEqual(
+    (await h.gql<{ reportRuns: unknown[] }>(h.token('staff'), '{ reportRuns { period } }')).data!.reportRuns,
+    [],
+  );
 });
 
 test('ingest tokens cannot read; depth and cost limits reject oversized queries', async (t) => {
   t.is((await h.gql(h.token('ingest', 'SITE-A'), '{ me { role } }')).status, 403);
-  const deep = await h.gql(h.token('staff'), '{ accountingSummary(groupBy: [site]) { rows { vmMonths { edges { node { records { eventId } } } } } } }');
+  const deep = await h.gql(
+    h.token('staff'),
+    '{ accountingSummary(groupBy: [site]) { rows { vmMonths { edges { node { records { eventId } } } } } } }',
+  );
   t.regex(deep.errors?.[0]?.message ?? '', /depth/i);
-  const costly = await h.gql(h.token('staff'), '{ vmMonths(first: 500) { edges { node { vmUuid month site vo user status image cpuCount memoryMb diskGb cumulative { wallSeconds cpuSeconds } } } } }');
+  const costly = await h.gql(
+    h.token('staff'),
+    '{ vmMonths(first: 500) { edges { node { vmUuid month site vo user status image cpuCount memoryMb diskGb cumulative { wallSeconds cpuSeconds } } } } }',
+  );
   t.regex(costly.errors?.[0]?.message ?? '', /cost/i);
 });
 
@@ -79,21 +116,35 @@ test('GET queries carry cache headers; a matching ETag answers 304 until the rea
   t.truthy(etag);
   t.regex(first.headers.get('cache-control') ?? '', /private, max-age=\d+/);
   const url = `${h.url}/graphql?${new URLSearchParams({ query: '{ latestStatus { sites { site status } } }', variables: '{}' })}`;
-  const revalidated = await fetch(url, { headers: { authorization: `Bearer ${token}`, 'if-none-match': etag!, accept: 'application/json' } });
+  const revalidated = await fetch(url, {
+    headers: { authorization: `Bearer ${token}`, 'if-none-match': etag!, accept: 'application/json' },
+  });
   t.is(revalidated.status, 304);
-  const otherScope = await fetch(url, { headers: { authorization: `Bearer ${h.token('site', 'SITE-A')}`, 'if-none-match': etag!, accept: 'application/json' } });
+  const otherScope = await fetch(url, {
+    headers: {
+      authorization: `Bearer ${h.token('site', 'SITE-A')}`,
+      'if-none-match': etag!,
+      accept: 'application/json',
+    },
+  });
   t.is(otherScope.status, 200, 'an ETag never crosses scopes');
   const body = (await otherScope.json()) as { data: { latestStatus: { sites: Array<{ site: string }> } } };
-  t.deepEqual(body.data.latestStatus.sites.map((s) => s.site), ['SITE-A']);
+  t.deepEqual(
+    body.data.latestStatus.sites.map((s) => s.site),
+    ['SITE-A'],
+  );
 });
 
 test('a cached answer about past days outlives the cache window; one about today does not', async (t) => {
   const clocked = await startHarness();
   t.teardown(() => clocked.close());
   const token = clocked.token('dashboard');
-  const past = '{ availability(from: "2026-03-01", to: "2026-03-01", granularity: daily, levels: [site]) { site availability } }';
-  const today = '{ availability(from: "2026-03-02", to: "2026-03-02", granularity: daily, levels: [site]) { site availability } }';
-  const etags = async () => Promise.all([past, today].map(async (q) => (await clocked.gql(token, q, {}, 'GET')).headers.get('etag')));
+  const past =
+    '{ availability(from: "2026-03-01", to: "2026-03-01", granularity: daily, levels: [site]) { site availability } }';
+  const today =
+    '{ availability(from: "2026-03-02", to: "2026-03-02", granularity: daily, levels: [site]) { site availability } }';
+  const etags = async () =>
+    Promise.all([past, today].map(async (q) => (await clocked.gql(token, q, {}, 'GET')).headers.get('etag')));
   const before = await etags();
   clocked.setNow(new Date(NOW.getTime() + 3600_000));
   const after = await etags();
@@ -107,13 +158,26 @@ test('a cached answer about past days outlives the cache window; one about today
 test('health, metrics, and POST /v1/apel/cloud with a site ingest token (403 naming the record for another site)', async (t) => {
   t.is((await fetch(`${h.url}/healthz`)).status, 200);
   const token = h.token('ingest', 'SITE-B');
-  const post = (text: string, tok = token) => fetch(`${h.url}/v1/apel/cloud`, { method: 'POST', headers: { authorization: `Bearer ${tok}`, 'content-type': 'text/plain' }, body: text });
-  const ok = await post('APEL-cloud-message: v0.4\nVMUUID: vm-9\nSiteName: SITE-B\nStatus: started\nStartTime: 1767225600\nWallDuration: 60\n%%\n');
+  const post = (text: string, tok = token) =>
+    fetch(`${h.url}/v1/apel/cloud`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tok}`, 'content-type': 'text/plain' },
+      body: text,
+    });
+  const ok = await post(
+    'APEL-cloud-message: v0.4\nVMUUID: vm-9\nSiteName: SITE-B\nStatus: started\nStartTime: 1767225600\nWallDuration: 60\n%%\n',
+  );
   t.is(ok.status, 200);
   t.like(await ok.json(), { accepted: 1, rejected: 0 });
-  const mismatch = await post('APEL-cloud-message: v0.4\nVMUUID: vm-10\nSiteName: SITE-B\n%%\nVMUUID: vm-11\nSiteName: SITE-A\n%%\n');
+  const mismatch = await post(
+    'APEL-cloud-message: v0.4\nVMUUID: vm-10\nSiteName: SITE-B\n%%\nVMUUID: vm-11\nSiteName: SITE-A\n%%\n',
+  );
   t.is(mismatch.status, 403);
-  const error = ((await mismatch.json()) as { errors: Array<{ message: string; extensions: { code: string; location: { record: number } } }> }).errors[0]!;
+  const error = (
+    (await mismatch.json()) as {
+      errors: Array<{ message: string; extensions: { code: string; location: { record: number } } }>;
+    }
+  ).errors[0]!;
   t.is(error.extensions.code, 'SITE_MISMATCH');
   t.is(error.extensions.location.record, 2);
   t.is((await post('APEL-cloud-message: v0.4\n', h.token('dashboard'))).status, 403);
@@ -151,7 +215,9 @@ test('SSE: a probe result pushed over HTTP reaches a subscriber after the projec
     fetch(`${live.url}/graphql`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', 'content-type': 'application/json' },
-      body: JSON.stringify({ query: 'subscription { availabilityChanged { position sites latest { sites { site status } } } }' }),
+      body: JSON.stringify({
+        query: 'subscription { availabilityChanged { position sites latest { sites { site status } } } }',
+      }),
     });
   const siteA = await subscribe(live.token('site', 'SITE-A'));
   const staff = await subscribe(live.token('staff'));
@@ -165,12 +231,19 @@ test('SSE: a probe result pushed over HTTP reaches a subscriber after the projec
     body: probeLines('2026-03-02', 'host-b.example.org'),
   });
   t.is(pushed.status, 200);
-  const [event] = (await received) as Array<{ data: { availabilityChanged: { sites: string[]; latest: { sites: Array<{ site: string; status: string }> } } } }>;
+  const [event] = (await received) as Array<{
+    data: { availabilityChanged: { sites: string[]; latest: { sites: Array<{ site: string; status: string }> } } };
+  }>;
   t.true(event!.data.availabilityChanged.sites.includes('SITE-B'));
   t.deepEqual(event!.data.availabilityChanged.latest.sites.find((s) => s.site === 'SITE-B')?.status, 'CRITICAL');
-  const [forA] = (await siteAReceived) as Array<{ data: { availabilityChanged: { sites: string[]; latest: { sites: Array<{ site: string }> } } } }>;
+  const [forA] = (await siteAReceived) as Array<{
+    data: { availabilityChanged: { sites: string[]; latest: { sites: Array<{ site: string }> } } };
+  }>;
   t.deepEqual(forA!.data.availabilityChanged.sites, ['SITE-A'], 'a site only hears about itself');
-  t.deepEqual(forA!.data.availabilityChanged.latest.sites.map((s) => s.site), ['SITE-A']);
+  t.deepEqual(
+    forA!.data.availabilityChanged.latest.sites.map((s) => s.site),
+    ['SITE-A'],
+  );
 });
 
 test('readiness: 503 while a projection lags the log beyond the configured lag, 200 once caught up', async (t) => {

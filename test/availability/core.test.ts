@@ -15,7 +15,12 @@ const OR = ops.op('OR');
 const H = 3600;
 const at = (h: number, m = 0, s = 0) => h * H + m * 60 + s;
 const dayStart = Date.UTC(2026, 0, 10) / 1000;
-const outage = (from: number, to: number, classification: Downtime['classification'] = 'SCHEDULED', severity: Downtime['severity'] = 'OUTAGE'): Downtime => ({
+const outage = (
+  from: number,
+  to: number,
+  classification: Downtime['classification'] = 'SCHEDULED',
+  severity: Downtime['severity'] = 'OUTAGE',
+): Downtime => ({
   classification,
   severity,
   start: dayStart + from,
@@ -44,8 +49,16 @@ test('an incomplete truth table is refused', (t) => {
 });
 
 test('default profiles: egi_ops, FedCloud cloud group, OpenStack metrics', (t) => {
-  t.deepEqual(defaultProfiles().map((p) => p.kind).sort(), ['aggregation', 'metric', 'operations']);
-  t.deepEqual(profiles.metrics.services['org.openstack.nova'], ['eu.egi.cloud.OpenStack-VM', 'org.nagios.Keystone-TCP']);
+  t.deepEqual(
+    defaultProfiles()
+      .map((p) => p.kind)
+      .sort(),
+    ['aggregation', 'metric', 'operations'],
+  );
+  t.deepEqual(profiles.metrics.services['org.openstack.nova'], [
+    'eu.egi.cloud.OpenStack-VM',
+    'org.nagios.Keystone-TCP',
+  ]);
   t.is(profiles.aggregation.groups[0]!.name, 'cloud');
 });
 
@@ -59,17 +72,37 @@ test('a metric starts the day with its previous-day status; without one it is MI
     { at: at(2), state: 'OK' },
   ]);
   // A result at 00:00:00 replaces the seed; two in one second are merged by AND.
-  t.deepEqual(metricTimeline('OK', 'MISSING', [{ at: 0, state: 'WARNING' }, { at: 50, state: 'OK' }, { at: 50, state: 'CRITICAL' }], AND), [
-    { at: 0, state: 'WARNING' },
-    { at: 50, state: 'CRITICAL' },
-  ]);
+  t.deepEqual(
+    metricTimeline(
+      'OK',
+      'MISSING',
+      [
+        { at: 0, state: 'WARNING' },
+        { at: 50, state: 'OK' },
+        { at: 50, state: 'CRITICAL' },
+      ],
+      AND,
+    ),
+    [
+      { at: 0, state: 'WARNING' },
+      { at: 50, state: 'CRITICAL' },
+    ],
+  );
 });
 
-const nova = (metrics: Record<string, { seed?: string; results?: Array<[number, string]> }>, downtimes: Downtime[] = []) =>
+const nova = (
+  metrics: Record<string, { seed?: string; results?: Array<[number, string]> }>,
+  downtimes: Downtime[] = [],
+) =>
   endpointDay(
     profiles,
     'org.openstack.nova',
-    new Map(Object.entries(metrics).map(([name, m]) => [name, { seed: m.seed ?? null, results: (m.results ?? []).map(([a, s]) => ({ at: a, state: s })) }])),
+    new Map(
+      Object.entries(metrics).map(([name, m]) => [
+        name,
+        { seed: m.seed ?? null, results: (m.results ?? []).map(([a, s]) => ({ at: a, state: s })) },
+      ]),
+    ),
     downtimeIntervals(downtimes, dayStart),
   )!;
 const VM = 'eu.egi.cloud.OpenStack-VM';
@@ -86,13 +119,28 @@ test('a no-data day: A = -1, R = -1', (t) => {
 });
 
 test('WARNING counts as up', (t) => {
-  const s = secondsOf(nova({ [VM]: { seed: 'WARNING' }, [TCP]: { seed: 'OK', results: [[at(12), 'WARNING']] } }), defaults);
+  const s = secondsOf(
+    nova({ [VM]: { seed: 'WARNING' }, [TCP]: { seed: 'OK', results: [[at(12), 'WARNING']] } }),
+    defaults,
+  );
   t.is(s.up, 86_400);
   t.deepEqual(ratios(s), { availability: 100, reliability: 100 });
 });
 
 test('a downtime ending 12:00 holds until 12:01, then the endpoint takes its metrics’ status, including changes during the downtime', (t) => {
-  const timeline = nova({ [VM]: { seed: 'OK', results: [[at(9), 'CRITICAL'], [at(11), 'OK']] }, [TCP]: { seed: 'OK', results: [[at(10), 'CRITICAL']] } }, [outage(at(8), at(12))]);
+  const timeline = nova(
+    {
+      [VM]: {
+        seed: 'OK',
+        results: [
+          [at(9), 'CRITICAL'],
+          [at(11), 'OK'],
+        ],
+      },
+      [TCP]: { seed: 'OK', results: [[at(10), 'CRITICAL']] },
+    },
+    [outage(at(8), at(12))],
+  );
   t.deepEqual(timeline, [
     { at: 0, state: 'OK' },
     { at: at(8), state: 'DOWNTIME' },
@@ -134,14 +182,28 @@ test('an all-downtime day: A = 0, R = -1', (t) => {
 });
 
 test('a service is the OR of its endpoints; the site the AND of its groups', (t) => {
-  const a = [{ at: 0, state: 'OK' }, { at: at(6), state: 'CRITICAL' }, { at: at(12), state: 'OK' }];
-  const b = [{ at: 0, state: 'CRITICAL' }, { at: at(10), state: 'OK' }, { at: at(11), state: 'CRITICAL' }];
+  const a = [
+    { at: 0, state: 'OK' },
+    { at: at(6), state: 'CRITICAL' },
+    { at: at(12), state: 'OK' },
+  ];
+  const b = [
+    { at: 0, state: 'CRITICAL' },
+    { at: at(10), state: 'OK' },
+    { at: at(11), state: 'CRITICAL' },
+  ];
   const site = siteDay(profiles, [
     { service: 'org.openstack.nova', timeline: a },
     { service: 'org.openstack.nova', timeline: b },
     { service: 'not.in.profile', timeline: constant('CRITICAL') },
   ]);
-  const expected = [{ at: 0, state: 'OK' }, { at: at(6), state: 'CRITICAL' }, { at: at(10), state: 'OK' }, { at: at(11), state: 'CRITICAL' }, { at: at(12), state: 'OK' }];
+  const expected = [
+    { at: 0, state: 'OK' },
+    { at: at(6), state: 'CRITICAL' },
+    { at: at(10), state: 'OK' },
+    { at: at(11), state: 'CRITICAL' },
+    { at: at(12), state: 'OK' },
+  ];
   t.deepEqual(site.services.get('org.openstack.nova'), expected);
   t.deepEqual([...site.services.keys()], ['org.openstack.nova']);
   t.deepEqual(site.groups.get('cloud'), expected);
@@ -150,11 +212,27 @@ test('a service is the OR of its endpoints; the site the AND of its groups', (t)
 });
 
 test('combine works on the union of change points', (t) => {
-  t.deepEqual(combine([[{ at: 0, state: 'OK' }, { at: 100, state: 'WARNING' }], [{ at: 0, state: 'OK' }, { at: 50, state: 'UNKNOWN' }, { at: 150, state: 'OK' }]], AND), [
-    { at: 0, state: 'OK' },
-    { at: 50, state: 'UNKNOWN' },
-    { at: 150, state: 'WARNING' },
-  ]);
+  t.deepEqual(
+    combine(
+      [
+        [
+          { at: 0, state: 'OK' },
+          { at: 100, state: 'WARNING' },
+        ],
+        [
+          { at: 0, state: 'OK' },
+          { at: 50, state: 'UNKNOWN' },
+          { at: 150, state: 'OK' },
+        ],
+      ],
+      AND,
+    ),
+    [
+      { at: 0, state: 'OK' },
+      { at: 50, state: 'UNKNOWN' },
+      { at: 150, state: 'WARNING' },
+    ],
+  );
 });
 
 test('A/R: A = up/(T-unknown), R = up/(T-unknown-down); a month from summed seconds, not averaged days', (t) => {
@@ -168,6 +246,14 @@ test('A/R: A = up/(T-unknown), R = up/(T-unknown-down); a month from summed seco
 });
 
 test('secondsOf clips to the elapsed part of today', (t) => {
-  const s = secondsOf([{ at: 0, state: 'OK' }, { at: at(10), state: 'CRITICAL' }, { at: at(20), state: 'OK' }], defaults, at(12));
+  const s = secondsOf(
+    [
+      { at: 0, state: 'OK' },
+      { at: at(10), state: 'CRITICAL' },
+      { at: at(20), state: 'OK' },
+    ],
+    defaults,
+    at(12),
+  );
   t.deepEqual(s, { up: at(10), unknown: 0, down: 0, critical: at(2), total: at(12) });
 });

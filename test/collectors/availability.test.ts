@@ -16,16 +16,38 @@ import { ingestGocdb, ingestProbeResults } from '../../src/ingest/availability-s
 import { ProjectionRunner } from '../../src/projection/runner.ts';
 import { tempDir } from '../support/tmp.ts';
 
-const source = { kind: 'openstack', keystoneUrl: 'https://keystone.coll.example.org:5000/v3', site: 'COLL-SITE' } as CollectorSource;
+const source = {
+  kind: 'openstack',
+  keystoneUrl: 'https://keystone.coll.example.org:5000/v3',
+  site: 'COLL-SITE',
+} as CollectorSource;
 
 test('a collector-only site has availability from its API check; a monitored site without a collector is unaffected', async (t) => {
   const { dir, cleanup } = tempDir();
   const log = await openEventLog({ dataDir: dir });
   const { hostname, service, url } = probeTarget(source);
   const check = (timestamp: string, status: 'OK' | 'CRITICAL') =>
-    probeEvent({ timestamp, hostname, service, metric: COLLECTOR_METRIC, status, summary: status, message: '', monitoringHost: 'collector:coll' });
+    probeEvent({
+      timestamp,
+      hostname,
+      service,
+      metric: COLLECTOR_METRIC,
+      status,
+      summary: status,
+      message: '',
+      monitoringHost: 'collector:coll',
+    });
   await appendByStream(log, [
-    endpointEvent({ siteName: 'COLL-SITE', hostname, service, url, primaryKey: null, inProduction: true, monitored: true, scopes: [] }),
+    endpointEvent({
+      siteName: 'COLL-SITE',
+      hostname,
+      service,
+      url,
+      primaryKey: null,
+      inProduction: true,
+      monitored: true,
+      scopes: [],
+    }),
     check('2026-03-12T00:00:00Z', 'OK'),
     check('2026-03-12T18:00:00Z', 'CRITICAL'),
   ]);
@@ -38,14 +60,29 @@ test('a collector-only site has availability from its API check; a monitored sit
     log,
     ['eu.egi.cloud.OpenStack-VM', 'org.nagios.Keystone-TCP']
       .map((metric) =>
-        JSON.stringify({ timestamp: '2026-03-12T00:00:00Z', hostname: 'nova.mon.example.org', service: 'org.openstack.nova', metric, status: 'OK', summary: '', message: '', monitoring_host: 'mon' }),
+        JSON.stringify({
+          timestamp: '2026-03-12T00:00:00Z',
+          hostname: 'nova.mon.example.org',
+          service: 'org.openstack.nova',
+          metric,
+          status: 'OK',
+          summary: '',
+          message: '',
+          monitoring_host: 'mon',
+        }),
       )
       .join('\n'),
     { publisher: 't' },
   );
   const runner = new ProjectionRunner(log, availabilityProjection, `${dir}/projections`);
   await runner.catchUp();
-  const rows = arReport(runner.db, { from: '2026-03-12', to: '2026-03-12', granularity: 'daily', now: new Date('2026-04-01T00:00:00Z'), levels: ['site'] });
+  const rows = arReport(runner.db, {
+    from: '2026-03-12',
+    to: '2026-03-12',
+    granularity: 'daily',
+    now: new Date('2026-04-01T00:00:00Z'),
+    levels: ['site'],
+  });
   const bySite = Object.fromEntries(rows.map((r) => [r.site, r.availability]));
   // COLL-SITE: OK 00:00-18:00 then CRITICAL: 18 of 24 hours up.
   t.is(bySite['COLL-SITE'], 75);

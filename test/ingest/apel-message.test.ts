@@ -32,7 +32,10 @@ test('CRLF line endings and blank lines inside records are accepted; line number
 });
 
 test('integers and decimals: CpuCount and Benchmark may be fractional, durations may not', (t) => {
-  const { records } = parseApelCloudMessage(msg(V04, rec('vm-1', 'CpuCount: 1.456', 'Benchmark: 200', 'WallDuration: 86400')), 'm');
+  const { records } = parseApelCloudMessage(
+    msg(V04, rec('vm-1', 'CpuCount: 1.456', 'Benchmark: 200', 'WallDuration: 86400')),
+    'm',
+  );
   t.is(records[0]!.record.cpuCount, 1.456);
   t.is(records[0]!.record.benchmark, 200);
   t.is(records[0]!.record.wallDuration, 86400);
@@ -49,7 +52,10 @@ for (const bad of ['1.5', '8.64e4', '86_400', '2048MB', ' 12 3']) {
 
 test('epoch and ISO 8601 (UTC) times; EndTime 0 means not ended', (t) => {
   const { records, rejected } = parseApelCloudMessage(
-    msg(V04, rec('vm-1', 'StartTime: 2026-01-31T23:00:00Z', 'EndTime: 0', 'RecordCreateTime: 2026-02-01T01:00:00+01:00')),
+    msg(
+      V04,
+      rec('vm-1', 'StartTime: 2026-01-31T23:00:00Z', 'EndTime: 0', 'RecordCreateTime: 2026-02-01T01:00:00+01:00'),
+    ),
     'm',
   );
   t.deepEqual(rejected, []);
@@ -59,7 +65,10 @@ test('epoch and ISO 8601 (UTC) times; EndTime 0 means not ended', (t) => {
 });
 
 test('a time without zone, or not a time at all, is an unparseable time', (t) => {
-  const { rejected } = parseApelCloudMessage(msg(V04, rec('vm-1', 'StartTime: 2026-01-31 23:00:00'), rec('vm-2', 'EndTime: yesterday')), 'm');
+  const { rejected } = parseApelCloudMessage(
+    msg(V04, rec('vm-1', 'StartTime: 2026-01-31 23:00:00'), rec('vm-2', 'EndTime: yesterday')),
+    'm',
+  );
   t.deepEqual(
     rejected.map((r) => [r.index, r.errors[0]!.field, r.errors[0]!.code]),
     [
@@ -147,7 +156,10 @@ test('an unknown version is a bad header', (t) => {
 });
 
 test('v0.4-only fields are unknown in v0.2 and v0.1; the v0.2 set is accepted by both', (t) => {
-  const v02 = parseApelCloudMessage(msg(V02, rec('vm-1', 'CloudComputeService: x'), rec('vm-2', 'CloudType: OpenNebula')), 'm');
+  const v02 = parseApelCloudMessage(
+    msg(V02, rec('vm-1', 'CloudComputeService: x'), rec('vm-2', 'CloudType: OpenNebula')),
+    'm',
+  );
   t.is(v02.rejected[0]!.errors[0]!.code, 'UNKNOWN_FIELD');
   t.regex(v02.rejected[0]!.errors[0]!.reason, /v0\.4/);
   t.is(v02.records[0]!.record.cloudType, 'OpenNebula');

@@ -5,7 +5,13 @@ import { fileURLToPath } from 'node:url';
 import nock from 'nock';
 import { openEventLog } from '../../src/eventlog/open.ts';
 import type { EventLog, RecordedEvent } from '../../src/eventlog/port.ts';
-import { gocdbPullJob, ingestGocdb, ingestProbeResults, ingestProfiles, pullGocdb } from '../../src/ingest/availability-service.ts';
+import {
+  gocdbPullJob,
+  ingestGocdb,
+  ingestProbeResults,
+  ingestProfiles,
+  pullGocdb,
+} from '../../src/ingest/availability-service.ts';
 import { parseGocdb } from '../../src/ingest/gocdb.ts';
 import { parseProbeLine } from '../../src/ingest/probes.ts';
 import { parseProfiles } from '../../src/ingest/profiles.ts';
@@ -44,13 +50,34 @@ async function all(log: EventLog, type: string): Promise<RecordedEvent[]> {
 }
 
 const line = (o: Record<string, unknown>) =>
-  JSON.stringify({ timestamp: '2026-01-05T10:00:00Z', hostname: 'nova.example.org', service: 'org.openstack.nova', metric: 'org.nagios.Keystone-TCP', status: 'OK', summary: 's', message: 'm', monitoring_host: 'mon', ...o });
+  JSON.stringify({
+    timestamp: '2026-01-05T10:00:00Z',
+    hostname: 'nova.example.org',
+    service: 'org.openstack.nova',
+    metric: 'org.nagios.Keystone-TCP',
+    status: 'OK',
+    summary: 's',
+    message: 'm',
+    monitoring_host: 'mon',
+    ...o,
+  });
 
 test('a probe line is checked field by field, errors naming line and field', (t) => {
-  const bad = parseProbeLine(line({ timestamp: '2026-02-30T10:00:00Z', status: 'GREEN', hostname: '' }), 7, 'probes.jsonl');
+  const bad = parseProbeLine(
+    line({ timestamp: '2026-02-30T10:00:00Z', status: 'GREEN', hostname: '' }),
+    7,
+    'probes.jsonl',
+  );
   t.false(bad.ok);
   if (bad.ok) return;
-  t.deepEqual(bad.errors.map((e) => [e.line, e.field]), [[7, 'timestamp'], [7, 'hostname'], [7, 'status']]);
+  t.deepEqual(
+    bad.errors.map((e) => [e.line, e.field]),
+    [
+      [7, 'timestamp'],
+      [7, 'hostname'],
+      [7, 'status'],
+    ],
+  );
   t.regex(bad.errors[0]!.message, /probes\.jsonl line 7 field timestamp/);
   const exit = parseProbeLine(line({ status: 2, timestamp: '2026-01-05T10:00:00.250Z' }), 1, 'x');
   t.true(exit.ok && exit.result.status === 'CRITICAL' && exit.result.timestamp === '2026-01-05T10:00:00Z');
@@ -59,7 +86,13 @@ test('a probe line is checked field by field, errors naming line and field', (t)
 
 test('probe ingest: accepted, duplicates unchanged, invalid lines rejected into quarantine', async (t) => {
   await withLog(async (log) => {
-    const body = [line({}), line({ metric: 'eu.egi.cloud.OpenStack-VM' }), '', line({ status: 'BROKEN' }), line({})].join('\n');
+    const body = [
+      line({}),
+      line({ metric: 'eu.egi.cloud.OpenStack-VM' }),
+      '',
+      line({ status: 'BROKEN' }),
+      line({}),
+    ].join('\n');
     const first = await ingestProbeResults(log, body, { publisher: 'token:mon' });
     t.like(first, { accepted: 2, unchanged: 1, rejected: 1 });
     t.is(first.errors[0]!.line, 4);
@@ -92,19 +125,35 @@ test('a downtime re-sent unchanged is a no-op; a changed one is a new declaratio
     t.like(await ingestGocdb(log, downtimeXml(1767614400), { publisher: 'gocdb' }), { accepted: 0, unchanged: 1 });
     t.like(await ingestGocdb(log, downtimeXml(1767618000), { publisher: 'gocdb' }), { accepted: 1 });
     const declared = await all(log, 'DowntimeDeclared');
-    t.deepEqual(declared.map((e) => [e.stream, (e.data as { end: string }).end]), [
-      ['downtime-900G0', '2026-01-05T12:00:00Z'],
-      ['downtime-900G0', '2026-01-05T13:00:00Z'],
-    ]);
+    t.deepEqual(
+      declared.map((e) => [e.stream, (e.data as { end: string }).end]),
+      [
+        ['downtime-900G0', '2026-01-05T12:00:00Z'],
+        ['downtime-900G0', '2026-01-05T13:00:00Z'],
+      ],
+    );
   });
 });
 
 test('a profile file: API envelope or bare object, recognised by content; bad fields named', (t) => {
-  const bare = parseProfiles(JSON.stringify({ name: 'P', date: '2026-01-01', services: [{ service: 's', metrics: ['m'] }] }), 'm.json');
+  const bare = parseProfiles(
+    JSON.stringify({ name: 'P', date: '2026-01-01', services: [{ service: 's', metrics: ['m'] }] }),
+    'm.json',
+  );
   t.is(bare[0]!.kind, 'metric');
-  t.throws(() => parseProfiles(JSON.stringify({ status: { code: '200' }, data: [{ name: 'A', date: '2026-01-01', metric_operation: 'AND', profile_operation: 'AND', groups: [] }] }), 'a.json'), {
-    message: /a\.json profile #1 \(aggregation\) field groups/,
-  });
+  t.throws(
+    () =>
+      parseProfiles(
+        JSON.stringify({
+          status: { code: '200' },
+          data: [{ name: 'A', date: '2026-01-01', metric_operation: 'AND', profile_operation: 'AND', groups: [] }],
+        }),
+        'a.json',
+      ),
+    {
+      message: /a\.json profile #1 \(aggregation\) field groups/,
+    },
+  );
 });
 
 test('profiles ingest: re-sent unchanged is a no-op', async (t) => {
@@ -128,7 +177,9 @@ test('pullGocdb asks for the three documents and ingests them (nock)', async (t)
     .query({ method: 'get_downtime', windowstart: '2026-01-03' })
     .reply(200, readFileSync(path.join(fixtures, 'get_downtime.xml'), 'utf8'));
   await withLog(async (log) => {
-    const result = await pullGocdb(log, 'https://goc.example.org/gocdbpi/public/', fetch, { now: new Date('2026-01-10T06:00:00Z') });
+    const result = await pullGocdb(log, 'https://goc.example.org/gocdbpi/public/', fetch, {
+      now: new Date('2026-01-10T06:00:00Z'),
+    });
     t.true(scope.isDone());
     t.is(result.get_site_list.accepted, 3);
     t.is(result.get_service_endpoint.accepted, 4);
@@ -137,7 +188,9 @@ test('pullGocdb asks for the three documents and ingests them (nock)', async (t)
   nock.cleanAll();
   nock('https://goc.example.org').get('/gocdbpi/public/').query(true).reply(503, 'down');
   await withLog(async (log) => {
-    await t.throwsAsync(gocdbPullJob({ gocdbUrl: 'https://goc.example.org/gocdbpi/public/' }).run(log), { message: /HTTP 503/ });
+    await t.throwsAsync(gocdbPullJob({ gocdbUrl: 'https://goc.example.org/gocdbpi/public/' }).run(log), {
+      message: /HTTP 503/,
+    });
   });
   nock.cleanAll();
 });
@@ -148,7 +201,10 @@ if (!hasReference) test.skip(`reference files: ${reference} is absent`, () => {}
 refTest('every file in ../shared/reference/argo and ../shared/reference/gocdb loads', async (t) => {
   await withLog(async (log) => {
     for (const f of readdirSync(path.join(reference, 'gocdb'))) {
-      const s = await ingestGocdb(log, readFileSync(path.join(reference, 'gocdb', f), 'utf8'), { publisher: 'ref', source: f });
+      const s = await ingestGocdb(log, readFileSync(path.join(reference, 'gocdb', f), 'utf8'), {
+        publisher: 'ref',
+        source: f,
+      });
       t.is(s.rejected, 0, f);
       t.true(s.accepted > 0, f);
     }
@@ -156,12 +212,20 @@ refTest('every file in ../shared/reference/argo and ../shared/reference/gocdb lo
     t.deepEqual(doc.downtimes.find((d) => d.downtimeId === '141101G0')!.endpoints.length, 2);
     t.is(doc.downtimes.find((d) => d.downtimeId === '141103G0')!.classification, 'UNSCHEDULED');
     const argo = path.join(reference, 'argo');
-    const probes = await ingestProbeResults(log, readFileSync(path.join(argo, 'metric-data.jsonl'), 'utf8'), { publisher: 'ref' });
+    const probes = await ingestProbeResults(log, readFileSync(path.join(argo, 'metric-data.jsonl'), 'utf8'), {
+      publisher: 'ref',
+    });
     t.like(probes, { accepted: 14, rejected: 0 });
     for (const f of ['operations-egi_ops.json', 'aggregation-profile.json', 'metric-profile.json'])
-      t.is((await ingestProfiles(log, readFileSync(path.join(argo, f), 'utf8'), { publisher: 'ref', source: f })).accepted, 1, f);
+      t.is(
+        (await ingestProfiles(log, readFileSync(path.join(argo, f), 'utf8'), { publisher: 'ref', source: f })).accepted,
+        1,
+        f,
+      );
     // The results and status samples are web-API outputs: they load as JSON of the shape the export mirrors.
-    const results = JSON.parse(readFileSync(path.join(argo, 'results-sites-daily.json'), 'utf8')) as { results: Array<{ endpoints: Array<{ results: unknown[] }> }> };
+    const results = JSON.parse(readFileSync(path.join(argo, 'results-sites-daily.json'), 'utf8')) as {
+      results: Array<{ endpoints: Array<{ results: unknown[] }> }>;
+    };
     t.is(results.results[0]!.endpoints.length, 2);
     const status = JSON.parse(readFileSync(path.join(argo, 'status-endpoints.json'), 'utf8')) as { groups: unknown[] };
     t.is(status.groups.length, 1);

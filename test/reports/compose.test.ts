@@ -9,7 +9,14 @@ import { parsePeriod } from '../../src/reports/period.ts';
 import { renderHtml } from '../../src/reports/render-html.ts';
 import { formatCell, jsonCell, reportTables, tableCsv } from '../../src/reports/render-tables.ts';
 
-const row = (site: string, month: string, vo: string | null, vms: number, wallSeconds: number | null, cpuCount: number | null): SummaryRow => ({
+const row = (
+  site: string,
+  month: string,
+  vo: string | null,
+  vms: number,
+  wallSeconds: number | null,
+  cpuCount: number | null,
+): SummaryRow => ({
   siteName: site,
   cloudComputeService: null,
   year: Number(month.slice(0, 4)),
@@ -61,8 +68,17 @@ test('a quarter sums its three months; the previous quarter is the baseline', (t
       ],
     }),
   );
-  t.deepEqual(c.totals, { current: { vms: 3, wallHours: 2.5, cpuCoreHours: 8 }, previous: { vms: 1, wallHours: 1, cpuCoreHours: 2 } });
-  t.deepEqual(c.period, { name: '2026-Q4', kind: 'quarter', from: '2026-10-01', to: '2026-12-31', months: ['2026-10', '2026-11', '2026-12'] });
+  t.deepEqual(c.totals, {
+    current: { vms: 3, wallHours: 2.5, cpuCoreHours: 8 },
+    previous: { vms: 1, wallHours: 1, cpuCoreHours: 2 },
+  });
+  t.deepEqual(c.period, {
+    name: '2026-Q4',
+    kind: 'quarter',
+    from: '2026-10-01',
+    to: '2026-12-31',
+    months: ['2026-10', '2026-11', '2026-12'],
+  });
   t.deepEqual(c.monthly.map((m) => m.month).slice(0, 2), ['2026-01', '2026-02']);
 });
 
@@ -74,12 +90,17 @@ test('shortfalls name every target missed; an undefined availability is not a nu
     'reliability 84.90 % < 85 %',
     'unknown 10.01 % > 10 %',
   ]);
-  t.deepEqual(shortfalls({ ...site, availability: -1, reliability: -1, unknown: 1 }, DEFAULT_TARGETS), ['availability undefined (no known status)', 'unknown 100.00 % > 10 %']);
+  t.deepEqual(shortfalls({ ...site, availability: -1, reliability: -1, unknown: 1 }, DEFAULT_TARGETS), [
+    'availability undefined (no known status)',
+    'unknown 100.00 % > 10 %',
+  ]);
   t.deepEqual(shortfalls(undefined, DEFAULT_TARGETS), ['not monitored in the period']);
 });
 
 test('a community without a VO is reported as (none) but never counts as an active community', (t) => {
-  const c = composeReport(input({ summaries: [row('S', '2026-11', null, 1, 3600, 1), row('S', '2026-11', 'v', 1, 3600, 1)] }));
+  const c = composeReport(
+    input({ summaries: [row('S', '2026-11', null, 1, 3600, 1), row('S', '2026-11', 'v', 1, 3600, 1)] }),
+  );
   t.deepEqual(c.communities.map((v) => v.vo).sort(), ['(none)', 'v']);
   t.deepEqual(c.activeCommunities, { active: ['v'], joined: ['v'], left: [] });
 });

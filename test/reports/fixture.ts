@@ -24,46 +24,140 @@ const METRICS = ['eu.egi.cloud.OpenStack-VM', 'org.nagios.Keystone-TCP'];
 /** Both FedCloud metrics of a host at 00:00:00 of each day in [from, to], status chosen per day. */
 function dailyProbes(host: string, from: string, to: string, status: (day: DateTime) => string): string[] {
   const lines: string[] = [];
-  for (let d = DateTime.fromISO(from, { zone: 'utc' }); d <= DateTime.fromISO(to, { zone: 'utc' }); d = d.plus({ days: 1 })) {
+  for (
+    let d = DateTime.fromISO(from, { zone: 'utc' });
+    d <= DateTime.fromISO(to, { zone: 'utc' });
+    d = d.plus({ days: 1 })
+  ) {
     for (const metric of METRICS) {
-      lines.push(JSON.stringify({ timestamp: `${d.toISODate()}T00:00:00Z`, hostname: host, service: 'org.openstack.nova', metric, status: status(d), monitoring_host: 'mon.example.org' }));
+      lines.push(
+        JSON.stringify({
+          timestamp: `${d.toISODate()}T00:00:00Z`,
+          hostname: host,
+          service: 'org.openstack.nova',
+          metric,
+          status: status(d),
+          monitoring_host: 'mon.example.org',
+        }),
+      );
     }
   }
   return lines;
 }
 
-const record = (fields: Record<string, string | number>) => Object.entries(fields).map(([k, v]) => `${k}: ${v}`).join('\n');
-const message = (...records: Array<Record<string, string | number>>) => `APEL-cloud-message: v0.4\n${records.map(record).join('\n%%\n')}\n%%\n`;
+const record = (fields: Record<string, string | number>) =>
+  Object.entries(fields)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('\n');
+const message = (...records: Array<Record<string, string | number>>) =>
+  `APEL-cloud-message: v0.4\n${records.map(record).join('\n%%\n')}\n%%\n`;
 const vo = (name: string) => `/${name}/Role=NULL/Capability=NULL`;
 
 /** [received at, message] in the order they are sent. */
 const MESSAGES: Array<[string, string]> = [
   [
     '2026-09-06T00:00:00Z',
-    message({ VMUUID: 'vm-c1', SiteName: 'SITE-C', FQAN: vo('vo.gamma'), Status: 'completed', StartTime: '2026-09-05T00:00:00Z', EndTime: '2026-09-05T05:00:00Z', WallDuration: 18000, CpuCount: 8 }),
+    message({
+      VMUUID: 'vm-c1',
+      SiteName: 'SITE-C',
+      FQAN: vo('vo.gamma'),
+      Status: 'completed',
+      StartTime: '2026-09-05T00:00:00Z',
+      EndTime: '2026-09-05T05:00:00Z',
+      WallDuration: 18000,
+      CpuCount: 8,
+    }),
   ],
   [
     '2026-09-30T12:00:00Z',
     message(
-      { VMUUID: 'vm-a1', SiteName: 'SITE-A', FQAN: vo('vo.alpha'), Status: 'started', StartTime: '2026-09-30T00:00:00Z', WallDuration: 36000, CpuCount: 2 },
-      { VMUUID: 'vm-a3', SiteName: 'SITE-A', FQAN: vo('vo.alpha'), Status: 'started', StartTime: '2026-09-29T00:00:00Z', WallDuration: 7200, CpuCount: 1 },
+      {
+        VMUUID: 'vm-a1',
+        SiteName: 'SITE-A',
+        FQAN: vo('vo.alpha'),
+        Status: 'started',
+        StartTime: '2026-09-30T00:00:00Z',
+        WallDuration: 36000,
+        CpuCount: 2,
+      },
+      {
+        VMUUID: 'vm-a3',
+        SiteName: 'SITE-A',
+        FQAN: vo('vo.alpha'),
+        Status: 'started',
+        StartTime: '2026-09-29T00:00:00Z',
+        WallDuration: 7200,
+        CpuCount: 1,
+      },
     ),
   ],
-  ['2026-10-04T00:00:00Z', message({ VMUUID: 'vm-d1', SiteName: 'SITE-D', FQAN: 'vo.alpha', Status: 'started', StartTime: '2026-10-03T00:00:00Z', WallDuration: 7200, CpuCount: 0.5 })],
+  [
+    '2026-10-04T00:00:00Z',
+    message({
+      VMUUID: 'vm-d1',
+      SiteName: 'SITE-D',
+      FQAN: 'vo.alpha',
+      Status: 'started',
+      StartTime: '2026-10-03T00:00:00Z',
+      WallDuration: 7200,
+      CpuCount: 0.5,
+    }),
+  ],
   [
     '2026-10-28T00:00:00Z',
     message(
-      { VMUUID: 'vm-b1', SiteName: 'SITE-B', FQAN: vo('vo.beta'), Status: 'started', StartTime: '2026-10-20T00:00:00Z', WallDuration: 36000, CpuCount: 1 },
-      { VMUUID: 'vm-b2', SiteName: 'SITE-B', FQAN: vo('vo.beta'), Status: 'started', StartTime: '2026-10-20T00:00:00Z', WallDuration: '1.5', CpuCount: 1 },
+      {
+        VMUUID: 'vm-b1',
+        SiteName: 'SITE-B',
+        FQAN: vo('vo.beta'),
+        Status: 'started',
+        StartTime: '2026-10-20T00:00:00Z',
+        WallDuration: 36000,
+        CpuCount: 1,
+      },
+      {
+        VMUUID: 'vm-b2',
+        SiteName: 'SITE-B',
+        FQAN: vo('vo.beta'),
+        Status: 'started',
+        StartTime: '2026-10-20T00:00:00Z',
+        WallDuration: '1.5',
+        CpuCount: 1,
+      },
     ),
   ],
   [
     '2026-10-29T00:00:00Z',
     message(
-      { VMUUID: 'vm-a1', SiteName: 'SITE-A', FQAN: vo('vo.alpha'), Status: 'started', StartTime: '2026-09-30T00:00:00Z', WallDuration: 136800, CpuCount: 2 },
-      { VMUUID: 'vm-a2', SiteName: 'SITE-A', FQAN: vo('vo.beta'), Status: 'completed', StartTime: '2026-10-10T00:00:00Z', EndTime: '2026-10-11T00:00:00Z', WallDuration: 86400, CpuCount: 4 },
+      {
+        VMUUID: 'vm-a1',
+        SiteName: 'SITE-A',
+        FQAN: vo('vo.alpha'),
+        Status: 'started',
+        StartTime: '2026-09-30T00:00:00Z',
+        WallDuration: 136800,
+        CpuCount: 2,
+      },
+      {
+        VMUUID: 'vm-a2',
+        SiteName: 'SITE-A',
+        FQAN: vo('vo.beta'),
+        Status: 'completed',
+        StartTime: '2026-10-10T00:00:00Z',
+        EndTime: '2026-10-11T00:00:00Z',
+        WallDuration: 86400,
+        CpuCount: 4,
+      },
       // Nova reset the start on a rebuild: the cumulative wall time went down (a negative difference).
-      { VMUUID: 'vm-a3', SiteName: 'SITE-A', FQAN: vo('vo.alpha'), Status: 'started', StartTime: '2026-10-02T00:00:00Z', WallDuration: 3600, CpuCount: 1 },
+      {
+        VMUUID: 'vm-a3',
+        SiteName: 'SITE-A',
+        FQAN: vo('vo.alpha'),
+        Status: 'started',
+        StartTime: '2026-10-02T00:00:00Z',
+        WallDuration: 3600,
+        CpuCount: 1,
+      },
     ),
   ],
 ];
@@ -76,5 +170,6 @@ export async function buildFederation(log: EventLog): Promise<void> {
     ...dailyProbes('c.example.org', '2026-09-01', '2026-10-15', () => 'OK'),
   ];
   await ingestProbeResults(log, probes.join('\n'), { publisher: 'fixture' });
-  for (const [receivedAt, text] of MESSAGES) await ingestApelMessage(log, text, { publisher: 'fixture', receivedAt: new Date(receivedAt) });
+  for (const [receivedAt, text] of MESSAGES)
+    await ingestApelMessage(log, text, { publisher: 'fixture', receivedAt: new Date(receivedAt) });
 }

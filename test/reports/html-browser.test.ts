@@ -25,7 +25,16 @@ async function launch(): Promise<BrowserContext> {
   return chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     viewport: { width: 1200, height: 900 },
   });
 }
@@ -54,7 +63,14 @@ if (!context) {
     await buildFederation(log);
     const runners = await upToDate(log, dir, READ_MODELS);
     const out = path.join(dir, 'out');
-    await generateReport({ log, readModels: async () => runners, period: parsePeriod('2026-10'), dir: out, now: new Date('2026-11-02T06:00:00Z'), trigger: 'cli' });
+    await generateReport({
+      log,
+      readModels: async () => runners,
+      period: parsePeriod('2026-10'),
+      dir: out,
+      now: new Date('2026-11-02T06:00:00Z'),
+      trigger: 'cli',
+    });
     for (const r of runners.values()) await r.close();
     await log.close();
 
@@ -84,7 +100,9 @@ if (!context) {
     t.is(await page.locator('#chart-site-availability rect.bar.under').count(), 1);
     t.is(await page.locator('#chart-site-availability line.target').count(), 1);
     const tableIds = await page.locator('table').evaluateAll((tables) => tables.map((e) => e.id));
-    t.true(tableIds.includes('table-sites') && tableIds.includes('table-communities') && tableIds.includes('table-totals'));
+    t.true(
+      tableIds.includes('table-sites') && tableIds.includes('table-communities') && tableIds.includes('table-totals'),
+    );
     t.is(await page.locator('#table-sites tbody tr').count(), 4);
 
     const shot = await page.screenshot({ fullPage: true, path: path.join(out, 'report.png') });

@@ -1,6 +1,13 @@
 import test from 'ava';
 import { UserError } from '../../src/errors.ts';
-import { monthsOf, parsePeriod, periodDays, previousPeriod, scheduledPeriod, trailingMonths } from '../../src/reports/period.ts';
+import {
+  monthsOf,
+  parsePeriod,
+  periodDays,
+  previousPeriod,
+  scheduledPeriod,
+  trailingMonths,
+} from '../../src/reports/period.ts';
 
 test('months and quarters parse into UTC calendar ranges', (t) => {
   const m = parsePeriod('2026-10');

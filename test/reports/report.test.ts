@@ -22,7 +22,9 @@ function federation(): Promise<bigint> {
   built ??= (async () => {
     const log = await openEventLog({ dataDir: dir });
     await buildFederation(log);
-    const head = await log.headPosition({ eventTypes: [...new Set([...accountingProjection.eventTypes, ...availabilityProjection.eventTypes])] });
+    const head = await log.headPosition({
+      eventTypes: [...new Set([...accountingProjection.eventTypes, ...availabilityProjection.eventTypes])],
+    });
     await log.close();
     return head;
   })();
@@ -34,8 +36,14 @@ async function report(...args: string[]): Promise<number> {
 }
 
 type Rows = Array<Record<string, unknown>>;
-const table = (out: string, name: string): Rows => (JSON.parse(readFileSync(path.join(out, `${name}.json`), 'utf8')) as { rows: Rows }).rows;
-const files = (out: string) => new Map(readdirSync(out).sort().map((f) => [f, readFileSync(path.join(out, f))]));
+const table = (out: string, name: string): Rows =>
+  (JSON.parse(readFileSync(path.join(out, `${name}.json`), 'utf8')) as { rows: Rows }).rows;
+const files = (out: string) =>
+  new Map(
+    readdirSync(out)
+      .sort()
+      .map((f) => [f, readFileSync(path.join(out, f))]),
+  );
 
 test.serial('the October 2026 report of the fixture federation has the hand-computed figures', async (t) => {
   const position = await federation();
@@ -53,7 +61,10 @@ test.serial('the October 2026 report of the fixture federation has the hand-comp
     { measure: 'Wall hours', current: 63, previous: 17, change: 46, changePercent: 270.6 },
     { measure: 'CPU-core hours', current: 162, previous: 62, change: 100, changePercent: 161.3 },
   ]);
-  t.is(readFileSync(path.join(out, 'totals.csv'), 'utf8'), 'measure,current,previous,change,changePercent\nVMs,5,3,2,+66.7\nWall hours,63.00,17.00,46.00,+270.6\nCPU-core hours,162.00,62.00,100.00,+161.3\n');
+  t.is(
+    readFileSync(path.join(out, 'totals.csv'), 'utf8'),
+    'measure,current,previous,change,changePercent\nVMs,5,3,2,+66.7\nWall hours,63.00,17.00,46.00,+270.6\nCPU-core hours,162.00,62.00,100.00,+161.3\n',
+  );
 
   // Availability, October (31 days, no downtimes):
   //   SITE-A OK all month → 100 / 100, unknown 0.
@@ -63,10 +74,50 @@ test.serial('the October 2026 report of the fixture federation has the hand-comp
   //   SITE-D is not monitored at all.
   // Usage per site, October: A = a1+a2+a3 = 3 VMs, 28+24−1 = 51 h, 56+96−1 = 151 core-h; B = 1, 10, 10; D = 1, 2, 1; C = 0.
   t.deepEqual(table(out, 'sites'), [
-    { site: 'SITE-A', ngi: 'NGI_X', vms: 3, wallHours: 51, cpuCoreHours: 151, availability: 100, reliability: 100, unknown: 0, meetsTargets: true },
-    { site: 'SITE-B', ngi: 'NGI_X', vms: 1, wallHours: 10, cpuCoreHours: 10, availability: 67.74, reliability: 67.74, unknown: 0, meetsTargets: false },
-    { site: 'SITE-C', ngi: 'NGI_X', vms: 0, wallHours: 0, cpuCoreHours: 0, availability: 100, reliability: 100, unknown: 48.39, meetsTargets: false },
-    { site: 'SITE-D', ngi: null, vms: 1, wallHours: 2, cpuCoreHours: 1, availability: null, reliability: null, unknown: null, meetsTargets: false },
+    {
+      site: 'SITE-A',
+      ngi: 'NGI_X',
+      vms: 3,
+      wallHours: 51,
+      cpuCoreHours: 151,
+      availability: 100,
+      reliability: 100,
+      unknown: 0,
+      meetsTargets: true,
+    },
+    {
+      site: 'SITE-B',
+      ngi: 'NGI_X',
+      vms: 1,
+      wallHours: 10,
+      cpuCoreHours: 10,
+      availability: 67.74,
+      reliability: 67.74,
+      unknown: 0,
+      meetsTargets: false,
+    },
+    {
+      site: 'SITE-C',
+      ngi: 'NGI_X',
+      vms: 0,
+      wallHours: 0,
+      cpuCoreHours: 0,
+      availability: 100,
+      reliability: 100,
+      unknown: 48.39,
+      meetsTargets: false,
+    },
+    {
+      site: 'SITE-D',
+      ngi: null,
+      vms: 1,
+      wallHours: 2,
+      cpuCoreHours: 1,
+      availability: null,
+      reliability: null,
+      unknown: null,
+      meetsTargets: false,
+    },
   ]);
   t.deepEqual(
     table(out, 'sites-under-target').map((r) => [r['site'], r['shortfalls']]),
@@ -129,8 +180,16 @@ test.serial('the October 2026 report of the fixture federation has the hand-comp
 
   const markdown = readFileSync(path.join(out, 'report.md'), 'utf8');
   t.true(markdown.includes(`at position ${position}`));
-  t.true(markdown.includes('2 active resource centres: SITE-A, SITE-B. Joined since 2026-09: SITE-B. Left since 2026-09: SITE-C.'));
-  t.true(readFileSync(path.join(out, 'report.html'), 'utf8').includes(`<meta name="fedledger-log-position" content="${position}">`));
+  t.true(
+    markdown.includes(
+      '2 active resource centres: SITE-A, SITE-B. Joined since 2026-09: SITE-B. Left since 2026-09: SITE-C.',
+    ),
+  );
+  t.true(
+    readFileSync(path.join(out, 'report.html'), 'utf8').includes(
+      `<meta name="fedledger-log-position" content="${position}">`,
+    ),
+  );
 
   const runs = await (async () => {
     const log = await openEventLog({ dataDir: dir });
@@ -142,7 +201,10 @@ test.serial('the October 2026 report of the fixture federation has the hand-comp
   })();
   t.is(runs.length, 1);
   t.like(runs[0], { period: '2026-10', trigger: 'cli', position, directory: out, scheduledFor: null });
-  t.deepEqual(runs[0]!.files.map((f) => f.name), [...files(out).keys()]);
+  t.deepEqual(
+    runs[0]!.files.map((f) => f.name),
+    [...files(out).keys()],
+  );
 });
 
 test.serial('the same log and period give byte-identical files, also from rebuilt read models', async (t) => {

@@ -8,7 +8,14 @@ export function vmStateEvents(vmUuid: string, n: number, from = 0): NewEvent[] {
     const at = new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString();
     return newEvent(
       'VmStateChanged',
-      { vmUuid, siteName: 'TEST-SITE', state: i % 2 ? 'started' : 'suspended', previousState: null, at, source: 'test' },
+      {
+        vmUuid,
+        siteName: 'TEST-SITE',
+        state: i % 2 ? 'started' : 'suspended',
+        previousState: null,
+        at,
+        source: 'test',
+      },
       [vmUuid, i],
     );
   });

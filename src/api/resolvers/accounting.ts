@@ -5,13 +5,23 @@ import { FedledgerError } from '../../errors.ts';
 import { decodeEvent, streams } from '../../events/catalogue.ts';
 import { queryQualityFlags, queryQuarantine } from '../../../projections/accounting.ts';
 import { resubmitCorrected, SiteMismatchError } from '../../ingest/apel-service.ts';
-import { type Dimension, flagsOf, recordsOf, summarise, type UsageFilter, vmMonthPage, vmMonthSites, vmVos } from '../accounting.ts';
+import {
+  type Dimension,
+  flagsOf,
+  recordsOf,
+  summarise,
+  type UsageFilter,
+  vmMonthPage,
+  vmMonthSites,
+  vmVos,
+} from '../accounting.ts';
 import { type ApiContext, readModel } from '../context.ts';
 import type { AccountingFilter, Resolvers } from '../generated/graphql.ts';
 import { accountingScope, forbidden, requireRole, siteOnly } from '../policy.ts';
 import { pageSize } from './paging.ts';
 
-const iso = (epochSeconds: number | null) => (epochSeconds === null ? null : new Date(epochSeconds * 1000).toISOString());
+const iso = (epochSeconds: number | null) =>
+  epochSeconds === null ? null : new Date(epochSeconds * 1000).toISOString();
 
 /** The caller's filter narrowed to its scope. */
 function scopedFilter(ctx: ApiContext, filter: AccountingFilter | null | undefined): UsageFilter {
@@ -20,7 +30,12 @@ function scopedFilter(ctx: ApiContext, filter: AccountingFilter | null | undefin
   return { ...f, ...scope };
 }
 
-function vmConnection(ctx: ApiContext, filter: UsageFilter, first: number | null | undefined, after: string | null | undefined) {
+function vmConnection(
+  ctx: ApiContext,
+  filter: UsageFilter,
+  first: number | null | undefined,
+  after: string | null | undefined,
+) {
   const page = vmMonthPage(readModel(ctx.services, 'accounting'), filter, pageSize(ctx, first), after);
   return {
     edges: page.rows.map((node, i) => ({ node, cursor: page.cursors[i]! })),
@@ -54,8 +69,15 @@ async function vmEvents(ctx: ApiContext, vmUuid: string) {
   return out;
 }
 
-const publicErrors = (errors: ReadonlyArray<{ message: string; record: number | null; line: number | null; field: string | null; reason: string }>) =>
-  errors.map((e) => ({ message: e.message, record: e.record, line: e.line, field: e.field, reason: e.reason }));
+const publicErrors = (
+  errors: ReadonlyArray<{
+    message: string;
+    record: number | null;
+    line: number | null;
+    field: string | null;
+    reason: string;
+  }>,
+) => errors.map((e) => ({ message: e.message, record: e.record, line: e.line, field: e.field, reason: e.reason }));
 
 export const accountingResolvers: Resolvers = {
   Query: {
@@ -78,7 +100,10 @@ export const accountingResolvers: Resolvers = {
     },
     quarantine: (_, { site, includeResolved }, ctx) => {
       const scoped = siteOnly(ctx.principal, site);
-      return queryQuarantine(readModel(ctx.services, 'accounting'), { ...(scoped ? { site: scoped } : {}), includeResolved: includeResolved ?? false }).map((q) => ({
+      return queryQuarantine(readModel(ctx.services, 'accounting'), {
+        ...(scoped ? { site: scoped } : {}),
+        includeResolved: includeResolved ?? false,
+      }).map((q) => ({
         ...q,
         site: q.siteName,
         errors: publicErrors(q.errors),
@@ -99,9 +124,10 @@ export const accountingResolvers: Resolvers = {
       const { principal } = ctx;
       requireRole(principal, 'staff', 'site');
       if (principal.role === 'site') {
-        const own = queryQuarantine(readModel(ctx.services, 'accounting'), { site: principal.scope!, includeResolved: true }).some(
-          (q) => q.sourceMessageId === sourceMessageId && q.recordIndex === (recordIndex ?? null),
-        );
+        const own = queryQuarantine(readModel(ctx.services, 'accounting'), {
+          site: principal.scope!,
+          includeResolved: true,
+        }).some((q) => q.sourceMessageId === sourceMessageId && q.recordIndex === (recordIndex ?? null));
         if (!own) throw forbidden();
       }
       try {
@@ -111,7 +137,8 @@ export const accountingResolvers: Resolvers = {
         });
         return { ...result, errors: publicErrors(result.errors) };
       } catch (error) {
-        if (error instanceof SiteMismatchError) throw new GraphQLError(error.message, { extensions: { code: 'FORBIDDEN', location: error.location } });
+        if (error instanceof SiteMismatchError)
+          throw new GraphQLError(error.message, { extensions: { code: 'FORBIDDEN', location: error.location } });
         throw error;
       }
     },
@@ -138,11 +165,18 @@ export const accountingResolvers: Resolvers = {
     endTime: (m) => iso(m.end_time),
     receivedAt: (m) => iso(m.received_at)!,
     cumulative: (m) => ({ wallSeconds: m.wall, cpuSeconds: m.cpu, networkInGb: m.net_in, networkOutGb: m.net_out }),
-    monthly: (m) => ({ wallSeconds: m.d_wall, cpuSeconds: m.d_cpu, networkInGb: m.d_net_in, networkOutGb: m.d_net_out }),
+    monthly: (m) => ({
+      wallSeconds: m.d_wall,
+      cpuSeconds: m.d_cpu,
+      networkInGb: m.d_net_in,
+      networkOutGb: m.d_net_out,
+    }),
     records: async (m, _, ctx) => {
       const rows = recordsOf(readModel(ctx.services, 'accounting'), m.vm_uuid, m.ym);
       const wanted = new Set(rows.map((r) => r.event_id));
-      const events = new Map((await vmEvents(ctx, m.vm_uuid)).filter((e) => wanted.has(e.id)).map((e) => [e.id, decodeEvent(e)]));
+      const events = new Map(
+        (await vmEvents(ctx, m.vm_uuid)).filter((e) => wanted.has(e.id)).map((e) => [e.id, decodeEvent(e)]),
+      );
       return rows.map((r) => {
         const event = events.get(r.event_id);
         const data = event?.type === 'CloudUsageRecorded' ? event.data : undefined;

@@ -13,7 +13,8 @@ const dayStart = (day: string) => Date.parse(`${day}T00:00:00Z`) / 1000;
 function latest(ctx: ApiContext, site: string | undefined) {
   ctx.answer.timeDependent = true;
   const { endpoints, sites } = latestStatuses(readModel(ctx.services, 'availability'), ctx.services.now());
-  const visible = (s: string | null) => s !== null && maySeeSite(ctx.principal, s) && (site === undefined || s === site);
+  const visible = (s: string | null) =>
+    s !== null && maySeeSite(ctx.principal, s) && (site === undefined || s === site);
   return { endpoints: endpoints.filter((e) => visible(e.site)), sites: sites.filter((s) => visible(s.site)) };
 }
 
@@ -68,7 +69,11 @@ export const availabilityResolvers: Resolvers = {
           `SELECT id, site, classification, severity, start, end, description FROM downtimes
            WHERE (@site IS NULL OR site = @site) AND (@from IS NULL OR end >= @from) AND (@to IS NULL OR start < @to) ORDER BY start, id`,
         )
-        .all({ site: scope.site ?? null, from: args.from ? dayStart(args.from) : null, to: args.to ? dayStart(args.to) + 86_400 : null }) as Array<{
+        .all({
+          site: scope.site ?? null,
+          from: args.from ? dayStart(args.from) : null,
+          to: args.to ? dayStart(args.to) + 86_400 : null,
+        }) as Array<{
         id: string;
         site: string | null;
         classification: string;
@@ -87,7 +92,9 @@ export const availabilityResolvers: Resolvers = {
     },
     endpoints: (site, _, ctx) =>
       (
-        readModel(ctx.services, 'availability').prepare('SELECT hostname, service, site, counted FROM endpoints WHERE site = ? ORDER BY service, hostname').all(site.name) as Array<{
+        readModel(ctx.services, 'availability')
+          .prepare('SELECT hostname, service, site, counted FROM endpoints WHERE site = ? ORDER BY service, hostname')
+          .all(site.name) as Array<{
           hostname: string;
           service: string;
           site: string | null;
@@ -99,21 +106,22 @@ export const availabilityResolvers: Resolvers = {
     availabilityChanged: {
       subscribe: async function* (_, { sites }, ctx) {
         const scope = availabilityScope(ctx.principal, {});
-        const wanted = (site: string) => maySeeSite(ctx.principal, site) && (!sites || sites.includes(site)) && (!scope.site || site === scope.site);
+        const wanted = (site: string) =>
+          maySeeSite(ctx.principal, site) && (!sites || sites.includes(site)) && (!scope.site || site === scope.site);
         const signal = AbortSignal.any([ctx.request.signal, ctx.services.live.signal]);
         const changes = on(ctx.services.live, 'availability', { signal }) as AsyncIterable<[AvailabilityCommit]>;
         try {
           for await (const [commit] of changes) {
-          const visibleSites = commit.sites.filter(wanted);
-          if (visibleSites.length === 0) continue;
-          yield {
-            availabilityChanged: {
-              position: commit.position,
-              sites: visibleSites,
-              endpoints: commit.endpoints.filter((e) => e.site !== null && wanted(e.site)).map((e) => e.key),
-              latest: latest(ctx, undefined),
-            },
-          };
+            const visibleSites = commit.sites.filter(wanted);
+            if (visibleSites.length === 0) continue;
+            yield {
+              availabilityChanged: {
+                position: commit.position,
+                sites: visibleSites,
+                endpoints: commit.endpoints.filter((e) => e.site !== null && wanted(e.site)).map((e) => e.key),
+                latest: latest(ctx, undefined),
+              },
+            };
           }
         } catch (error) {
           // The client went away or the server is shutting down: end the stream quietly.

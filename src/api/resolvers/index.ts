@@ -30,7 +30,8 @@ const BigIntScalar = new GraphQLScalarType({
     throw new TypeError(`BigInt cannot represent ${String(value)}`);
   },
   parseValue: (value) => {
-    if ((typeof value === 'string' && /^-?\d+$/.test(value)) || (typeof value === 'number' && Number.isInteger(value))) return String(value);
+    if ((typeof value === 'string' && /^-?\d+$/.test(value)) || (typeof value === 'number' && Number.isInteger(value)))
+      return String(value);
     throw new TypeError('BigInt must be an integer or a string of digits');
   },
   parseLiteral: (ast) => {
@@ -41,7 +42,9 @@ const BigIntScalar = new GraphQLScalarType({
 
 function merge(...parts: Resolvers[]): Resolvers {
   const out: Record<string, Record<string, unknown>> = {};
-  for (const part of parts) for (const [type, fields] of Object.entries(part)) out[type] = { ...out[type], ...(fields as Record<string, unknown>) };
+  for (const part of parts)
+    for (const [type, fields] of Object.entries(part))
+      out[type] = { ...out[type], ...(fields as Record<string, unknown>) };
   return out as Resolvers;
 }
 

@@ -12,7 +12,11 @@ export const registerCollect: RegisterCommand = (program, app) => {
     .option('--config <file>', 'collector configuration, JSON or YAML (env FEDLEDGER_COLLECTORS)')
     .option('--once', 'run one collection now and exit (scheduled runs belong to `serve`)')
     .action(async (name: string | undefined, options: { config?: string; once?: boolean }) => {
-      if (!options.once) throw new UserError('COLLECT_NEEDS_ONCE', 'use `collect --once`; `serve` runs the collectors on their cron schedules');
+      if (!options.once)
+        throw new UserError(
+          'COLLECT_NEEDS_ONCE',
+          'use `collect --once`; `serve` runs the collectors on their cron schedules',
+        );
       const config = loadCollectorConfig(options.config);
       const selected = name ? config.sources.filter((s) => s.name === name) : config.sources;
       if (selected.length === 0) throw new UserError('UNKNOWN_SOURCE', `no collector source named ${name}`);
@@ -20,7 +24,10 @@ export const registerCollect: RegisterCommand = (program, app) => {
       const log = await cli.eventLog();
       let failed = 0;
       for (const source of selected) {
-        const bar = new SingleBar({ format: `${source.name} [{bar}] {value}/{total} {label}`, stream: cli.stderr }, Presets.shades_classic);
+        const bar = new SingleBar(
+          { format: `${source.name} [{bar}] {value}/{total} {label}`, stream: cli.stderr },
+          Presets.shades_classic,
+        );
         let started = false;
         const [job] = collectorJobs({ sources: [source] }, log, {
           progress: (done, total, label) => {
@@ -38,6 +45,7 @@ export const registerCollect: RegisterCommand = (program, app) => {
         for (const f of summary.failures) cli.stderr.write(`${source.name}: ${f.scope}: ${f.message} [${f.code}]\n`);
         if (summary.reachability.status === 'CRITICAL') failed++;
       }
-      if (failed) throw new UserError('COLLECT_FAILED', `${failed} of ${selected.length} sources could not be collected`);
+      if (failed)
+        throw new UserError('COLLECT_FAILED', `${failed} of ${selected.length} sources could not be collected`);
     });
 };

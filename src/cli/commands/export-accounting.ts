@@ -27,8 +27,13 @@ function month(flag: string, text: string | undefined): YearMonth | undefined {
 function filterOf(options: RangeOptions): SummaryFilter {
   const from = month('--from', options.from);
   const to = month('--to', options.to);
-  if (from !== undefined && to !== undefined && from > to) throw new UserError('BAD_RANGE', `--from ${options.from} is after --to ${options.to}`);
-  return { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }), ...(options.site ? { site: options.site } : {}) };
+  if (from !== undefined && to !== undefined && from > to)
+    throw new UserError('BAD_RANGE', `--from ${options.from} is after --to ${options.to}`);
+  return {
+    ...(from === undefined ? {} : { from }),
+    ...(to === undefined ? {} : { to }),
+    ...(options.site ? { site: options.site } : {}),
+  };
 }
 
 async function rows(cli: CliApp, options: RangeOptions) {
@@ -45,7 +50,10 @@ export const registerExportAccounting: RegisterCommand = (program, app) => {
     .option('--from <YYYY-MM>', 'first month (inclusive)')
     .option('--to <YYYY-MM>', 'last month (inclusive)')
     .option('--site <site>', 'only this SiteName')
-    .option('--out <dir>', 'write numbered files 0001.msg, 0002.msg, ... into this directory instead of standard output')
+    .option(
+      '--out <dir>',
+      'write numbered files 0001.msg, 0002.msg, ... into this directory instead of standard output',
+    )
     .action(async (options: RangeOptions & { out?: string }) => {
       const cli = app();
       const messages = summaryMessages(await rows(cli, options));

@@ -2,7 +2,19 @@ import { UserError } from '../../errors.ts';
 import { arReport, type ArRow } from '../../availability/queries.ts';
 import { parentCommand, type RegisterCommand } from './index.ts';
 
-const COLUMNS = ['date', 'level', 'site', 'service', 'hostname', 'group', 'availability', 'reliability', 'up', 'unknown', 'down'] as const;
+const COLUMNS = [
+  'date',
+  'level',
+  'site',
+  'service',
+  'hostname',
+  'group',
+  'availability',
+  'reliability',
+  'up',
+  'unknown',
+  'down',
+] as const;
 
 const csvCell = (v: unknown) => {
   if (v === null) return '';
@@ -11,11 +23,16 @@ const csvCell = (v: unknown) => {
 };
 
 export function arExportRows(rows: readonly ArRow[]): Array<Record<(typeof COLUMNS)[number], string | number | null>> {
-  return rows.map((r) => Object.fromEntries(COLUMNS.map((c) => [c, r[c]])) as Record<(typeof COLUMNS)[number], string | number | null>);
+  return rows.map(
+    (r) =>
+      Object.fromEntries(COLUMNS.map((c) => [c, r[c]])) as Record<(typeof COLUMNS)[number], string | number | null>,
+  );
 }
 
 export function arCsv(rows: readonly ArRow[]): string {
-  return [COLUMNS.join(','), ...arExportRows(rows).map((r) => COLUMNS.map((c) => csvCell(r[c])).join(','))].join('\n') + '\n';
+  return (
+    [COLUMNS.join(','), ...arExportRows(rows).map((r) => COLUMNS.map((c) => csvCell(r[c])).join(','))].join('\n') + '\n'
+  );
 }
 
 export const registerExportAr: RegisterCommand = (program, app) => {
@@ -28,8 +45,12 @@ export const registerExportAr: RegisterCommand = (program, app) => {
     .option('--granularity <g>', 'daily or monthly', 'daily')
     .option('--format <f>', 'json or csv', 'json')
     .action(async (o: { from: string; to: string; granularity: string; format: string }) => {
-      if (o.granularity !== 'daily' && o.granularity !== 'monthly') throw new UserError('INVALID_OPTION', `--granularity must be daily or monthly, got ${o.granularity}`, { field: 'granularity' });
-      if (o.format !== 'json' && o.format !== 'csv') throw new UserError('INVALID_OPTION', `--format must be json or csv, got ${o.format}`, { field: 'format' });
+      if (o.granularity !== 'daily' && o.granularity !== 'monthly')
+        throw new UserError('INVALID_OPTION', `--granularity must be daily or monthly, got ${o.granularity}`, {
+          field: 'granularity',
+        });
+      if (o.format !== 'json' && o.format !== 'csv')
+        throw new UserError('INVALID_OPTION', `--format must be json or csv, got ${o.format}`, { field: 'format' });
       const cli = app();
       const runner = (await cli.readModels('availability')).get('availability')!;
       const rows = arReport(runner.db, { from: o.from, to: o.to, granularity: o.granularity, now: new Date() });

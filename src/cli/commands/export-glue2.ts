@@ -10,7 +10,8 @@ export const registerExportGlue2: RegisterCommand = (program, app) => {
     .action(async (options: { site?: string }) => {
       const cli = app();
       const docs = await glue2Documents(await cli.eventLog(), options.site);
-      if (options.site !== undefined && docs.size === 0) throw new UserError('UNKNOWN_SITE', `no collector has seen site ${options.site}`);
+      if (options.site !== undefined && docs.size === 0)
+        throw new UserError('UNKNOWN_SITE', `no collector has seen site ${options.site}`);
       // One site: its document as cloud-info-provider writes it; several: keyed by site.
       const out = options.site !== undefined ? docs.get(options.site) : Object.fromEntries(docs);
       cli.stdout.write(`${JSON.stringify(out, null, 2)}\n`);

@@ -18,7 +18,19 @@ import { registerReport } from './report.ts';
 
 export type RegisterCommand = (program: Command, app: () => CliApp) => void;
 
-export const commands: RegisterCommand[] = [registerProject, registerIngestAvailability, registerExportAr, registerReport, registerIngestApel, registerExportAccounting, registerCollect, registerExportGlue2, registerServe, registerToken, registerDemo];
+export const commands: RegisterCommand[] = [
+  registerProject,
+  registerIngestAvailability,
+  registerExportAr,
+  registerReport,
+  registerIngestApel,
+  registerExportAccounting,
+  registerCollect,
+  registerExportGlue2,
+  registerServe,
+  registerToken,
+  registerDemo,
+];
 
 /** The shared parent command (`ingest`, `export`, ...), created on first use. */
 export function parentCommand(program: Command, name: string, description: string): Command {

@@ -61,13 +61,16 @@ function printResult(cli: CliApp, result: IngestResult, format: string): void {
 }
 
 function checkFormat(format: string): void {
-  if (format !== 'text' && format !== 'json') throw new UserError('BAD_FORMAT', `--format must be text or json, got ${format}`);
+  if (format !== 'text' && format !== 'json')
+    throw new UserError('BAD_FORMAT', `--format must be text or json, got ${format}`);
 }
 
 export const registerIngestApel: RegisterCommand = (program, app) => {
   parentCommand(program, 'ingest', 'read input files into the event log')
     .command('apel')
-    .description('APEL cloud usage messages (v0.1, v0.2, v0.4): files, or directories of messages as SSM senders leave them')
+    .description(
+      'APEL cloud usage messages (v0.1, v0.2, v0.4): files, or directories of messages as SSM senders leave them',
+    )
     .argument('<paths...>')
     .option('--format <format>', 'text or json', 'text')
     .action(async (paths: string[], options: { format: string }) => {
@@ -102,12 +105,23 @@ export const registerIngestApel: RegisterCommand = (program, app) => {
     .action(async (options: { site?: string; all?: boolean }) => {
       const cli = app();
       const db = (await cli.readModels('accounting')).get('accounting')!.db;
-      const rows = queryQuarantine(db, { ...(options.site ? { site: options.site } : {}), includeResolved: options.all ?? false });
-      cli.stdout.write(`${JSON.stringify(rows.map(({ messageText: _m, ...rest }) => rest), null, 2)}\n`);
+      const rows = queryQuarantine(db, {
+        ...(options.site ? { site: options.site } : {}),
+        includeResolved: options.all ?? false,
+      });
+      cli.stdout.write(
+        `${JSON.stringify(
+          rows.map(({ messageText: _m, ...rest }) => rest),
+          null,
+          2,
+        )}\n`,
+      );
     });
   quarantine
     .command('resubmit')
-    .description('re-submit a corrected record (its lines without header; the whole message when the message was rejected as a whole)')
+    .description(
+      're-submit a corrected record (its lines without header; the whole message when the message was rejected as a whole)',
+    )
     .argument('<messageId>', 'sourceMessageId shown by `quarantine list`')
     .argument('<record>', 'record index, or "message"')
     .argument('<file>', 'the corrected text')
@@ -119,7 +133,9 @@ export const registerIngestApel: RegisterCommand = (program, app) => {
       if (index !== null && !(Number.isInteger(index) && index > 0))
         throw new UserError('BAD_ARGUMENT', `record must be a positive integer or "message", got ${record}`);
       const cli = app();
-      const result = await resubmitCorrected(await cli.eventLog(), messageId, index, readMessage(file), { by: options.by });
+      const result = await resubmitCorrected(await cli.eventLog(), messageId, index, readMessage(file), {
+        by: options.by,
+      });
       printResult(cli, result, options.format);
     });
 };

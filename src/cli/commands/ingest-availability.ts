@@ -2,7 +2,12 @@ import { accessSync, constants, createReadStream, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { UserError } from '../../errors.ts';
-import { ingestGocdb, ingestProbeLines, ingestProfiles, type IngestSummary } from '../../ingest/availability-service.ts';
+import {
+  ingestGocdb,
+  ingestProbeLines,
+  ingestProfiles,
+  type IngestSummary,
+} from '../../ingest/availability-service.ts';
 import { parentCommand, type RegisterCommand } from './index.ts';
 
 function readText(file: string): string {
@@ -13,8 +18,15 @@ function readText(file: string): string {
   }
 }
 
-function print(out: NodeJS.WritableStream, err: NodeJS.WritableStream, file: string, s: IngestSummary & { kind?: string }): void {
-  out.write(`${path.basename(file)}${s.kind ? ` (${s.kind})` : ''}: ${s.accepted} accepted, ${s.unchanged} unchanged, ${s.rejected} rejected\n`);
+function print(
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+  file: string,
+  s: IngestSummary & { kind?: string },
+): void {
+  out.write(
+    `${path.basename(file)}${s.kind ? ` (${s.kind})` : ''}: ${s.accepted} accepted, ${s.unchanged} unchanged, ${s.rejected} rejected\n`,
+  );
   for (const e of s.errors) err.write(`${e.message}\n`);
 }
 
@@ -32,7 +44,12 @@ export const registerIngestAvailability: RegisterCommand = (program, app) => {
         throw new UserError('UNREADABLE_FILE', `cannot read ${file}: ${(e as Error).message}`, { message: file });
       }
       const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
-      print(cli.stdout, cli.stderr, file, await ingestProbeLines(await cli.eventLog(), lines, { publisher: `file:${path.basename(file)}`, source: file }));
+      print(
+        cli.stdout,
+        cli.stderr,
+        file,
+        await ingestProbeLines(await cli.eventLog(), lines, { publisher: `file:${path.basename(file)}`, source: file }),
+      );
     });
   ingest
     .command('gocdb')
@@ -40,7 +57,15 @@ export const registerIngestAvailability: RegisterCommand = (program, app) => {
     .argument('<file>')
     .action(async (file: string) => {
       const cli = app();
-      print(cli.stdout, cli.stderr, file, await ingestGocdb(await cli.eventLog(), readText(file), { publisher: `file:${path.basename(file)}`, source: file }));
+      print(
+        cli.stdout,
+        cli.stderr,
+        file,
+        await ingestGocdb(await cli.eventLog(), readText(file), {
+          publisher: `file:${path.basename(file)}`,
+          source: file,
+        }),
+      );
     });
   ingest
     .command('profiles')
@@ -48,6 +73,14 @@ export const registerIngestAvailability: RegisterCommand = (program, app) => {
     .argument('<file>')
     .action(async (file: string) => {
       const cli = app();
-      print(cli.stdout, cli.stderr, file, await ingestProfiles(await cli.eventLog(), readText(file), { publisher: `file:${path.basename(file)}`, source: file }));
+      print(
+        cli.stdout,
+        cli.stderr,
+        file,
+        await ingestProfiles(await cli.eventLog(), readText(file), {
+          publisher: `file:${path.basename(file)}`,
+          source: file,
+        }),
+      );
     });
 };

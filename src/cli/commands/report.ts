@@ -15,7 +15,9 @@ async function generate(cli: CliApp, period: Period, dir: string, trigger: 'cli'
     trigger,
     ...(scheduledFor ? { scheduledFor } : {}),
   });
-  cli.stdout.write(`report ${run.period}: ${run.files.length} files in ${run.directory}, computed at log position ${run.position}\n`);
+  cli.stdout.write(
+    `report ${run.period}: ${run.files.length} files in ${run.directory}, computed at log position ${run.position}\n`,
+  );
 }
 
 export const registerReport: RegisterCommand = (program, app) => {
@@ -24,16 +26,23 @@ export const registerReport: RegisterCommand = (program, app) => {
     .description("the technical board's report for a month or a quarter (Markdown, HTML, and CSV/JSON per table)")
     .option('--period <period>', 'a finished month (2026-10) or quarter (2026-Q3)')
     .option('--out <dir>', 'output directory (default: reports/<period>/ under the data directory)')
-    .option('--schedule', 'run the monthly and quarterly schedule in the foreground (06:00 UTC on the 2nd) until interrupted')
+    .option(
+      '--schedule',
+      'run the monthly and quarterly schedule in the foreground (06:00 UTC on the 2nd) until interrupted',
+    )
     .action(async (options: { period?: string; out?: string; schedule?: boolean }) => {
       const cli = app();
       if (options.schedule) {
-        if (options.period || options.out) throw new UserError('INVALID_ARGUMENTS', '--schedule takes neither --period nor --out');
+        if (options.period || options.out)
+          throw new UserError('INVALID_ARGUMENTS', '--schedule takes neither --period nor --out');
         const scheduler = new ReportScheduler({
           log: await cli.eventLog(),
           clock: systemClock,
           run: (period, due) => generate(cli, period, defaultReportDir(cli.config.dataDir, period), 'schedule', due),
-          onError: (job, period, error) => cli.stderr.write(`fedledger: ${job.name} for ${period.name} failed: ${error instanceof Error ? error.message : String(error)}\n`),
+          onError: (job, period, error) =>
+            cli.stderr.write(
+              `fedledger: ${job.name} for ${period.name} failed: ${error instanceof Error ? error.message : String(error)}\n`,
+            ),
         });
         await scheduler.start();
         await new Promise<void>((resolve) => {
@@ -44,7 +53,10 @@ export const registerReport: RegisterCommand = (program, app) => {
         await scheduler.idle();
         return;
       }
-      if (!options.period) throw new UserError('INVALID_ARGUMENTS', 'report needs --period (e.g. 2026-10 or 2026-Q3) or --schedule', { field: 'period' });
+      if (!options.period)
+        throw new UserError('INVALID_ARGUMENTS', 'report needs --period (e.g. 2026-10 or 2026-Q3) or --schedule', {
+          field: 'period',
+        });
       const period = parsePeriod(options.period);
       await generate(cli, period, options.out ?? defaultReportDir(cli.config.dataDir, period), 'cli');
     });

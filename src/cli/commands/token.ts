@@ -14,18 +14,31 @@ export const registerToken: RegisterCommand = (program, app) => {
     .option('--monitoring', 'an ingest token for probe results (POST /v1/probes) rather than a site')
     .option('--label <text>', 'a note to recognise the token by')
     .action((o: { role: string; site?: string; vo?: string; monitoring?: boolean; label?: string }) => {
-      if (!(ROLES as readonly string[]).includes(o.role)) throw new UserError('TOKEN_ROLE', `--role must be one of ${ROLES.join(', ')}`, { field: 'role' });
+      if (!(ROLES as readonly string[]).includes(o.role))
+        throw new UserError('TOKEN_ROLE', `--role must be one of ${ROLES.join(', ')}`, { field: 'role' });
       const role = o.role as Role;
       if (o.site && o.vo) throw new UserError('TOKEN_SCOPE_UNEXPECTED', 'give --site or --vo, not both');
-      if (role === 'ingest' && o.monitoring === (o.site !== undefined)) throw new UserError('TOKEN_SCOPE_REQUIRED', 'an ingest token needs exactly one of --site or --monitoring');
-      if (role !== 'ingest' && o.monitoring) throw new UserError('TOKEN_SCOPE_UNEXPECTED', '--monitoring is for ingest tokens');
+      if (role === 'ingest' && o.monitoring === (o.site !== undefined))
+        throw new UserError('TOKEN_SCOPE_REQUIRED', 'an ingest token needs exactly one of --site or --monitoring');
+      if (role !== 'ingest' && o.monitoring)
+        throw new UserError('TOKEN_SCOPE_UNEXPECTED', '--monitoring is for ingest tokens');
       const tokens = store();
       try {
         const scope = role === 'community' ? (o.vo ?? null) : (o.site ?? null);
-        if (role === 'community' && o.site) throw new UserError('TOKEN_SCOPE_UNEXPECTED', 'a community token is bound to --vo');
-        if (role !== 'community' && o.vo) throw new UserError('TOKEN_SCOPE_UNEXPECTED', 'only community tokens are bound to a VO');
-        const { token: secret, info } = tokens.create(role, scope, o.label ?? null, new Date(), role === 'ingest' && o.monitoring === true);
-        app().stderr.write(`token ${info.tokenId} (${info.role}${info.scope ? ` ${info.scope}` : ''}); it is shown only now:\n`);
+        if (role === 'community' && o.site)
+          throw new UserError('TOKEN_SCOPE_UNEXPECTED', 'a community token is bound to --vo');
+        if (role !== 'community' && o.vo)
+          throw new UserError('TOKEN_SCOPE_UNEXPECTED', 'only community tokens are bound to a VO');
+        const { token: secret, info } = tokens.create(
+          role,
+          scope,
+          o.label ?? null,
+          new Date(),
+          role === 'ingest' && o.monitoring === true,
+        );
+        app().stderr.write(
+          `token ${info.tokenId} (${info.role}${info.scope ? ` ${info.scope}` : ''}); it is shown only now:\n`,
+        );
         app().stdout.write(`${secret}\n`);
       } finally {
         tokens.close();
@@ -38,7 +51,9 @@ export const registerToken: RegisterCommand = (program, app) => {
       const tokens = store();
       try {
         for (const t of tokens.list())
-          app().stdout.write(`${t.tokenId}\t${t.role}\t${t.scope ?? '-'}\t${t.createdAt}\t${t.revokedAt ? `revoked ${t.revokedAt}` : 'live'}\t${t.label ?? ''}\n`);
+          app().stdout.write(
+            `${t.tokenId}\t${t.role}\t${t.scope ?? '-'}\t${t.createdAt}\t${t.revokedAt ? `revoked ${t.revokedAt}` : 'live'}\t${t.label ?? ''}\n`,
+          );
       } finally {
         tokens.close();
       }

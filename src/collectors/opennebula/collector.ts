@@ -9,7 +9,14 @@ import { performance } from 'node:perf_hooks';
 import type { CloudUsageRecord } from '../../events/catalogue.ts';
 import type { OpenNebulaSource } from '../config.ts';
 import { Secret } from '../secrets.ts';
-import { accountingNow, isoSeconds, type CollectContext, type CollectionResult, type ScopeFailure, type StateChangeOut } from '../types.ts';
+import {
+  accountingNow,
+  isoSeconds,
+  type CollectContext,
+  type CollectionResult,
+  type ScopeFailure,
+  type StateChangeOut,
+} from '../types.ts';
 import { oneStateChanges, oneUsageRecord, toHistory, toVm, type OneHistory, type OneVm } from './records.ts';
 import { OneRpc, parseOneXml } from './xmlrpc.ts';
 
@@ -46,8 +53,19 @@ export class OpenNebulaCollector {
       accounting = this.histories(xml);
       pool = this.vms(await this.rpc.call('one.vmpool.info', ALL_RESOURCES, -1, -1, -1), 'VM_POOL');
     } catch (error) {
-      const failure = { scope: ONE_SCOPE, code: (error as { code?: string }).code ?? 'COLLECT_FAILED', message: (error as Error).message };
-      return { records: [], stateChanges: [], cursors: new Map(), snapshot: null, failures: [failure], reachability: { status: 'CRITICAL', responseMs: null, detail: `oned: ${failure.message}` } };
+      const failure = {
+        scope: ONE_SCOPE,
+        code: (error as { code?: string }).code ?? 'COLLECT_FAILED',
+        message: (error as Error).message,
+      };
+      return {
+        records: [],
+        stateChanges: [],
+        cursors: new Map(),
+        snapshot: null,
+        failures: [failure],
+        reachability: { status: 'CRITICAL', responseMs: null, detail: `oned: ${failure.message}` },
+      };
     }
 
     // VM identity: id + start time (from the record's VM snapshot, or the pool).
@@ -86,11 +104,22 @@ export class OpenNebulaCollector {
         for (const c of oneStateChanges(vm, history)) {
           changes.push({
             requestId: `${c.seq}-${c.edge}`,
-            data: { vmUuid: record.vmUuid, siteName: this.source.site, state: c.state, previousState: c.previousState, at: isoSeconds(c.at), source: `opennebula:${this.source.name}` },
+            data: {
+              vmUuid: record.vmUuid,
+              siteName: this.source.site,
+              state: c.state,
+              previousState: c.previousState,
+              at: isoSeconds(c.at),
+              source: `opennebula:${this.source.name}`,
+            },
           });
         }
       } catch (error) {
-        failures.push({ scope: `vm ${e.id}`, code: (error as { code?: string }).code ?? 'COLLECT_FAILED', message: (error as Error).message });
+        failures.push({
+          scope: `vm ${e.id}`,
+          code: (error as { code?: string }).code ?? 'COLLECT_FAILED',
+          message: (error as Error).message,
+        });
       }
       this.ctx.progress?.(++done, entries.length, `VM ${e.id}`);
     }
@@ -111,7 +140,11 @@ export class OpenNebulaCollector {
   }
 
   /** The VM and its full history; from one.vm.info unless the id was reused by a newer VM. */
-  private async resolve(e: { id: number; stime: number; snapshots: OneHistory[] }): Promise<{ vm: OneVm; history: OneHistory[] }> {
+  private async resolve(e: {
+    id: number;
+    stime: number;
+    snapshots: OneHistory[];
+  }): Promise<{ vm: OneVm; history: OneHistory[] }> {
     const info = this.vms(await this.rpc.call('one.vm.info', e.id), 'VM')[0];
     if (info && info.stime === e.stime) {
       const history = info.history.map((h) => ({ ...h, vm: e.snapshots.find((s) => s.seq === h.seq)?.vm ?? null }));
@@ -133,7 +166,8 @@ export class OpenNebulaCollector {
     const where = `${this.source.name} ${root}`;
     if (root === 'VM') return ((doc['VM'] as Record<string, unknown>[] | undefined) ?? []).map((v) => toVm(v, where));
     const poolNode = doc['VM_POOL'];
-    const list = poolNode && typeof poolNode === 'object' ? ((poolNode as { VM?: Record<string, unknown>[] }).VM ?? []) : [];
+    const list =
+      poolNode && typeof poolNode === 'object' ? ((poolNode as { VM?: Record<string, unknown>[] }).VM ?? []) : [];
     return list.map((v) => toVm(v, where));
   }
 
@@ -146,15 +180,28 @@ export class OpenNebulaCollector {
       g.total++;
       if (vm.state === 3) g.running++;
       groups.set(vm.gname, g);
-      for (const d of vm.disks) if (d.imageId !== null) images.set(d.imageId, { id: d.imageId, name: d.image ?? d.imageId, marketplaceUrl: d.marketplaceUri });
+      for (const d of vm.disks)
+        if (d.imageId !== null)
+          images.set(d.imageId, { id: d.imageId, name: d.image ?? d.imageId, marketplaceUrl: d.marketplaceUri });
     }
     return {
       middleware: 'opennebula',
       endpoints: [{ url: this.source.rpcUrl, type: 'opennebula', interface: 'public', region: null }],
-      images: [...images.values()].map((i) => ({ ...i, osName: null, osVersion: null, architecture: null, description: null })),
+      images: [...images.values()].map((i) => ({
+        ...i,
+        osName: null,
+        osVersion: null,
+        architecture: null,
+        description: null,
+      })),
       flavors: [],
-      shares: [...groups].map(([gname, g]) => ({ projectId: gname, projectName: gname, vo: this.source.groupVo[gname] ?? gname, runningVm: g.running, totalVm: g.total })),
+      shares: [...groups].map(([gname, g]) => ({
+        projectId: gname,
+        projectName: gname,
+        vo: this.source.groupVo[gname] ?? gname,
+        runningVm: g.running,
+        totalVm: g.total,
+      })),
     };
   }
 }
-

@@ -56,7 +56,11 @@ function text(node: unknown): string | null {
 
 function int(node: Node, key: string, where: string): number {
   const value = text(node[key]);
-  if (value === null || !/^-?\d+$/.test(value)) throw new FedledgerError('ONE_BAD_PAYLOAD', `${where}: ${key} is not an integer: ${JSON.stringify(node[key])}`, { message: where, field: key });
+  if (value === null || !/^-?\d+$/.test(value))
+    throw new FedledgerError('ONE_BAD_PAYLOAD', `${where}: ${key} is not an integer: ${JSON.stringify(node[key])}`, {
+      message: where,
+      field: key,
+    });
   return Number(value);
 }
 

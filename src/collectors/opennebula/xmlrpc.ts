@@ -14,16 +14,27 @@ const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').
 
 export function methodCall(method: string, params: readonly RpcParam[]): string {
   const values = params.map((p) =>
-    typeof p === 'number' ? `<param><value><int>${Math.trunc(p)}</int></value></param>` : `<param><value><string>${escapeXml(typeof p === 'string' ? p : p.reveal())}</string></value></param>`,
+    typeof p === 'number'
+      ? `<param><value><int>${Math.trunc(p)}</int></value></param>`
+      : `<param><value><string>${escapeXml(typeof p === 'string' ? p : p.reveal())}</string></value></param>`,
   );
   return `<?xml version="1.0"?>\n<methodCall><methodName>${method}</methodName><params>${values.join('')}</params></methodCall>`;
 }
 
-const envelopeParser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: false, isArray: (name) => name === 'value' });
+const envelopeParser = new XMLParser({
+  ignoreAttributes: true,
+  parseTagValue: false,
+  trimValues: false,
+  isArray: (name) => name === 'value',
+});
 
 /** Element names that repeat in oned documents. */
 const REPEATED = new Set(['HISTORY', 'VM', 'DISK', 'NIC']);
-const bodyParser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, isArray: (name) => REPEATED.has(name) });
+const bodyParser = new XMLParser({
+  ignoreAttributes: true,
+  parseTagValue: false,
+  isArray: (name) => REPEATED.has(name),
+});
 
 export function parseOneXml(xml: string): Record<string, unknown> {
   return bodyParser.parse(xml) as Record<string, unknown>;
@@ -31,12 +42,18 @@ export function parseOneXml(xml: string): Record<string, unknown> {
 
 /** The response body string, or a typed error with oned's message and code. */
 export function parseMethodResponse(xml: string, method: string): string {
-  const doc = envelopeParser.parse(xml) as { methodResponse?: { fault?: unknown; params?: { param?: { value?: unknown[] } } } };
+  const doc = envelopeParser.parse(xml) as {
+    methodResponse?: { fault?: unknown; params?: { param?: { value?: unknown[] } } };
+  };
   const response = doc.methodResponse;
-  if (!response) throw new FedledgerError('ONE_BAD_RESPONSE', `${method}: not an XML-RPC response`, { message: method });
-  if (response.fault !== undefined) throw new FedledgerError('ONE_FAULT', `${method}: XML-RPC fault`, { message: method });
-  const array = (response.params?.param?.value?.[0] as { array?: { data?: { value?: unknown[] } } } | undefined)?.array?.data?.value;
-  if (!array || array.length < 2) throw new FedledgerError('ONE_BAD_RESPONSE', `${method}: expected [success, body, code]`, { message: method });
+  if (!response)
+    throw new FedledgerError('ONE_BAD_RESPONSE', `${method}: not an XML-RPC response`, { message: method });
+  if (response.fault !== undefined)
+    throw new FedledgerError('ONE_FAULT', `${method}: XML-RPC fault`, { message: method });
+  const array = (response.params?.param?.value?.[0] as { array?: { data?: { value?: unknown[] } } } | undefined)?.array
+    ?.data?.value;
+  if (!array || array.length < 2)
+    throw new FedledgerError('ONE_BAD_RESPONSE', `${method}: expected [success, body, code]`, { message: method });
   const scalar = (v: unknown): string => {
     if (typeof v === 'string') return v;
     const typed = Object.values(v as Record<string, unknown>)[0];
@@ -46,7 +63,11 @@ export function parseMethodResponse(xml: string, method: string): string {
   const body = scalar(array[1]);
   if (ok !== '1' && ok !== 'true') {
     const code = array[2] === undefined ? '' : scalar(array[2]).trim();
-    throw new FedledgerError(code === '256' ? 'ONE_AUTHENTICATION' : 'ONE_ERROR', `${method}: ${body.trim()} (code ${code})`, { message: method });
+    throw new FedledgerError(
+      code === '256' ? 'ONE_AUTHENTICATION' : 'ONE_ERROR',
+      `${method}: ${body.trim()} (code ${code})`,
+      { message: method },
+    );
   }
   return body;
 }

@@ -10,7 +10,14 @@ import type { CloudUsageRecord } from '../../events/catalogue.ts';
 import type { OpenStackSource } from '../config.ts';
 import { expectOk, httpRequest, jsonBody } from '../http.ts';
 import type { Secret } from '../secrets.ts';
-import { accountingNow, isoSeconds, type CollectContext, type CollectionResult, type ScopeFailure, type StateChangeOut } from '../types.ts';
+import {
+  accountingNow,
+  isoSeconds,
+  type CollectContext,
+  type CollectionResult,
+  type ScopeFailure,
+  type StateChangeOut,
+} from '../types.ts';
 import { Keystone, serviceUrl, type Token } from './keystone.ts';
 import {
   flavorInfo,
@@ -32,7 +39,9 @@ export const CLOUD_TYPE = 'fedledger (OpenStack)';
 /** Instance actions of deleted servers need ≥ 2.21. */
 const ACTIONS_MICROVERSION = '2.21';
 
-const projectSchema = z.object({ id: z.string(), name: z.string(), VO: z.string().optional(), 'accounting:VO': z.string().optional() }).loose();
+const projectSchema = z
+  .object({ id: z.string(), name: z.string(), VO: z.string().optional(), 'accounting:VO': z.string().optional() })
+  .loose();
 type Project = z.infer<typeof projectSchema>;
 type Share = { projectId: string; projectName: string; vo: string | null; runningVm: number; totalVm: number };
 
@@ -46,10 +55,14 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
   const result = schema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    throw new FedledgerError('OPENSTACK_BAD_PAYLOAD', `${where}: ${issue.path.join('.') || '(root)'}: ${issue.message}`, {
-      message: where,
-      field: issue.path.join('.'),
-    });
+    throw new FedledgerError(
+      'OPENSTACK_BAD_PAYLOAD',
+      `${where}: ${issue.path.join('.') || '(root)'}: ${issue.message}`,
+      {
+        message: where,
+        field: issue.path.join('.'),
+      },
+    );
   }
   return result.data;
 }
@@ -112,7 +125,13 @@ export class OpenStackCollector {
         records.push(...out.records);
         changes.push(...out.changes);
         newCursors.set(project.id, out.cursor);
-        shares.push({ projectId: project.id, projectName: project.name, vo: projectVo(project, this.source.defaultVo), runningVm: out.running, totalVm: out.total });
+        shares.push({
+          projectId: project.id,
+          projectName: project.name,
+          vo: projectVo(project, this.source.defaultVo),
+          runningVm: out.running,
+          totalVm: out.total,
+        });
       } catch (error) {
         failures.push(failure(project.id, error));
       }
@@ -141,7 +160,9 @@ export class OpenStackCollector {
       middleware: 'openstack',
       endpoints: [
         { url: this.keystone.baseUrl, type: 'identity', interface: 'public', region: this.source.region },
-        ...catalog.filter((e) => e.interface === 'public' && e.type !== 'identity').map((e) => ({ url: e.url.replace(/\/+$/, ''), type: e.type, interface: e.interface, region: e.region })),
+        ...catalog
+          .filter((e) => e.interface === 'public' && e.type !== 'identity')
+          .map((e) => ({ url: e.url.replace(/\/+$/, ''), type: e.type, interface: e.interface, region: e.region })),
       ],
       images: [...(this.images?.values() ?? [])].map((i) => ({
         id: i.id,
@@ -159,7 +180,11 @@ export class OpenStackCollector {
 
   private async get(projectId: string | null, url: string, headers: Record<string, string> = {}): Promise<unknown> {
     const response = await this.keystone.withToken(projectId, (token) =>
-      httpRequest(url, { headers: { accept: 'application/json', 'x-auth-token': token.value, ...headers } }, this.ctx.policy),
+      httpRequest(
+        url,
+        { headers: { accept: 'application/json', 'x-auth-token': token.value, ...headers } },
+        this.ctx.policy,
+      ),
     );
     return jsonBody(url, expectOk(url, response));
   }
@@ -191,10 +216,18 @@ export class OpenStackCollector {
     this.lastToken = token;
     const { interface: iface, region } = this.source;
     const compute = serviceUrl(token, ['compute'], iface, region);
-    if (!compute) throw new FedledgerError('OPENSTACK_NO_COMPUTE', `project ${projectId}: no compute endpoint in the catalog`, { field: 'catalog' });
+    if (!compute)
+      throw new FedledgerError('OPENSTACK_NO_COMPUTE', `project ${projectId}: no compute endpoint in the catalog`, {
+        field: 'catalog',
+      });
     // An application credential's token is bound to one project; other projects are read with admin filters.
     const crossProject = token.projectId !== null && token.projectId !== projectId;
-    return { compute, network: serviceUrl(token, ['network'], iface, region), image: serviceUrl(token, ['image'], iface, region), crossProject };
+    return {
+      compute,
+      network: serviceUrl(token, ['network'], iface, region),
+      image: serviceUrl(token, ['image'], iface, region),
+      crossProject,
+    };
   }
 
   private async collectProject(project: Project, cursor: string | null, asOf: number) {
@@ -203,10 +236,16 @@ export class OpenStackCollector {
     const images = ep.image ? await this.loadImages(project.id, ep.image) : new Map<string, GlanceImage>();
     const scopeQuery = ep.crossProject ? `&all_tenants=1&project_id=${encodeURIComponent(project.id)}` : '';
 
-    const current = await this.listServers(project.id, `${ep.compute}/servers/detail?limit=${this.source.pageSize}${scopeQuery}`);
+    const current = await this.listServers(
+      project.id,
+      `${ep.compute}/servers/detail?limit=${this.source.pageSize}${scopeQuery}`,
+    );
     // Deleted servers are only listed with changes-since.
     const changed = cursor
-      ? await this.listServers(project.id, `${ep.compute}/servers/detail?limit=${this.source.pageSize}${scopeQuery}&changes-since=${encodeURIComponent(cursor)}`)
+      ? await this.listServers(
+          project.id,
+          `${ep.compute}/servers/detail?limit=${this.source.pageSize}${scopeQuery}&changes-since=${encodeURIComponent(cursor)}`,
+        )
       : [];
     const servers = new Map<string, NovaServer>();
     for (const s of [...current, ...changed]) {
@@ -240,7 +279,8 @@ export class OpenStackCollector {
       records.push(record);
       if (record.status === 'started') running++;
       // Servers untouched since the cursor have no new actions.
-      if (cursorEpoch === null || updated >= cursorEpoch) changes.push(...(await this.actions(project.id, ep.compute, server)));
+      if (cursorEpoch === null || updated >= cursorEpoch)
+        changes.push(...(await this.actions(project.id, ep.compute, server)));
     }
     return { records, changes, cursor: isoSeconds(newest), running, total: servers.size };
   }
@@ -250,7 +290,10 @@ export class OpenStackCollector {
     let url: string | null = firstUrl;
     while (url) {
       const page: { servers: unknown[]; servers_links?: Array<{ rel: string; href: string }> | undefined } = parse(
-        z.object({ servers: z.array(z.unknown()), servers_links: z.array(z.object({ rel: z.string(), href: z.string() })).optional() }),
+        z.object({
+          servers: z.array(z.unknown()),
+          servers_links: z.array(z.object({ rel: z.string(), href: z.string() })).optional(),
+        }),
         await this.get(projectId, url),
         url,
       );
@@ -276,7 +319,8 @@ export class OpenStackCollector {
 
   private async extraSpecs(projectId: string, compute: string, flavorId: string): Promise<Record<string, string>> {
     const url = `${compute}/flavors/${encodeURIComponent(flavorId)}/os-extra_specs`;
-    return parse(z.object({ extra_specs: z.record(z.string(), z.string()) }), await this.get(projectId, url), url).extra_specs;
+    return parse(z.object({ extra_specs: z.record(z.string(), z.string()) }), await this.get(projectId, url), url)
+      .extra_specs;
   }
 
   /** A flavor missing from the list (deleted, or private to another project). */
@@ -299,7 +343,11 @@ export class OpenStackCollector {
     const root = base.replace(/\/v2$/, '');
     let url: string | null = `${root}/v2/images?limit=${this.source.pageSize}`;
     while (url) {
-      const page: { images: GlanceImage[]; next?: string | undefined } = parse(z.object({ images: z.array(imageSchema), next: z.string().optional() }), await this.get(projectId, url), url);
+      const page: { images: GlanceImage[]; next?: string | undefined } = parse(
+        z.object({ images: z.array(imageSchema), next: z.string().optional() }),
+        await this.get(projectId, url),
+        url,
+      );
       for (const image of page.images) images.set(image.id, image);
       url = page.next ? `${root}${page.next}` : null;
     }
@@ -325,7 +373,10 @@ export class OpenStackCollector {
     const url = `${compute}/servers/${encodeURIComponent(server.id)}/os-instance-actions`;
     const body = parse(
       z.object({ instanceActions: z.array(instanceActionSchema) }),
-      await this.get(projectId, url, { 'openstack-api-version': `compute ${ACTIONS_MICROVERSION}`, 'x-openstack-nova-api-version': ACTIONS_MICROVERSION }),
+      await this.get(projectId, url, {
+        'openstack-api-version': `compute ${ACTIONS_MICROVERSION}`,
+        'x-openstack-nova-api-version': ACTIONS_MICROVERSION,
+      }),
       url,
     );
     return stateChanges(server.id, body.instanceActions).map((c) => ({

@@ -12,7 +12,14 @@ import type { Secret } from '../secrets.ts';
 const catalogSchema = z.array(
   z.object({
     type: z.string(),
-    endpoints: z.array(z.object({ url: z.string(), interface: z.string(), region: z.string().nullish(), region_id: z.string().nullish() })),
+    endpoints: z.array(
+      z.object({
+        url: z.string(),
+        interface: z.string(),
+        region: z.string().nullish(),
+        region_id: z.string().nullish(),
+      }),
+    ),
   }),
 );
 
@@ -76,7 +83,9 @@ export class Keystone {
   }
 
   private scopeKey(projectId: string | null): string {
-    return this.source.auth.method === 'application_credential' ? '(application credential)' : (projectId ?? '(unscoped)');
+    return this.source.auth.method === 'application_credential'
+      ? '(application credential)'
+      : (projectId ?? '(unscoped)');
   }
 
   private async authenticate(projectId: string | null): Promise<Token> {
@@ -85,22 +94,42 @@ export class Keystone {
       auth.method === 'password'
         ? {
             methods: ['password'],
-            password: { user: { name: auth.username, domain: { name: auth.userDomain }, password: this.secret.reveal() } },
+            password: {
+              user: { name: auth.username, domain: { name: auth.userDomain }, password: this.secret.reveal() },
+            },
           }
-        : { methods: ['application_credential'], application_credential: { id: auth.id, secret: this.secret.reveal() } };
+        : {
+            methods: ['application_credential'],
+            application_credential: { id: auth.id, secret: this.secret.reveal() },
+          };
     const scope = auth.method === 'password' && projectId ? { project: { id: projectId } } : undefined;
     const url = `${this.baseUrl}/auth/tokens`;
     const response = await httpRequest(
       url,
-      { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ auth: { identity, ...(scope ? { scope } : {}) } }) },
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ auth: { identity, ...(scope ? { scope } : {}) } }),
+      },
       this.policy,
     );
-    if (response.status === 401) throw new FedledgerError('KEYSTONE_AUTH_FAILED', `${this.source.name}: Keystone refused the credentials`, { message: url });
+    if (response.status === 401)
+      throw new FedledgerError('KEYSTONE_AUTH_FAILED', `${this.source.name}: Keystone refused the credentials`, {
+        message: url,
+      });
     expectOk(url, response);
     const value = response.headers.get('x-subject-token');
-    if (!value) throw new FedledgerError('KEYSTONE_NO_TOKEN', `${this.source.name}: Keystone answered without X-Subject-Token`, { message: url });
+    if (!value)
+      throw new FedledgerError('KEYSTONE_NO_TOKEN', `${this.source.name}: Keystone answered without X-Subject-Token`, {
+        message: url,
+      });
     const parsed = tokenBodySchema.safeParse(jsonBody(url, response));
-    if (!parsed.success) throw new FedledgerError('KEYSTONE_BAD_TOKEN', `${this.source.name}: unexpected token body: ${parsed.error.issues[0]!.message}`, { message: url });
+    if (!parsed.success)
+      throw new FedledgerError(
+        'KEYSTONE_BAD_TOKEN',
+        `${this.source.name}: unexpected token body: ${parsed.error.issues[0]!.message}`,
+        { message: url },
+      );
     const body = parsed.data.token;
     this.issued++;
     return {
@@ -108,16 +137,28 @@ export class Keystone {
       expiresAt: Date.parse(body.expires_at),
       projectId: body.project?.id ?? null,
       catalog: body.catalog.flatMap((service) =>
-        service.endpoints.map((e) => ({ type: service.type, url: e.url, interface: e.interface, region: e.region ?? e.region_id ?? null })),
+        service.endpoints.map((e) => ({
+          type: service.type,
+          url: e.url,
+          interface: e.interface,
+          region: e.region ?? e.region_id ?? null,
+        })),
       ),
     };
   }
 }
 
 /** The URL of a service in a token's catalog, honouring the configured interface and region. */
-export function serviceUrl(token: Token, types: readonly string[], iface: string, region: string | null): string | null {
+export function serviceUrl(
+  token: Token,
+  types: readonly string[],
+  iface: string,
+  region: string | null,
+): string | null {
   for (const type of types) {
-    const match = token.catalog.find((e) => e.type === type && e.interface === iface && (region === null || e.region === region));
+    const match = token.catalog.find(
+      (e) => e.type === type && e.interface === iface && (region === null || e.region === region),
+    );
     if (match) return match.url.replace(/\/+$/, '');
   }
   return null;

@@ -14,7 +14,9 @@ export function openstackEpoch(value: string): number {
   return Math.floor(ms / 1000);
 }
 
-const timeString = z.string().refine((v) => !Number.isNaN(Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? v : `${v}Z`)), 'not a time');
+const timeString = z
+  .string()
+  .refine((v) => !Number.isNaN(Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? v : `${v}Z`)), 'not a time');
 
 export const serverSchema = z.object({
   id: z.string().min(1),
@@ -36,7 +38,9 @@ export const serverSchema = z.object({
   }),
   // "" for a server booted from a volume.
   image: z.union([z.literal(''), z.object({ id: z.string() })]).nullable(),
-  addresses: z.record(z.string(), z.array(z.object({ addr: z.string(), 'OS-EXT-IPS:type': z.string().optional() }))).default({}),
+  addresses: z
+    .record(z.string(), z.array(z.object({ addr: z.string(), 'OS-EXT-IPS:type': z.string().optional() })))
+    .default({}),
   'OS-SRV-USG:terminated_at': timeString.nullable().optional(),
 });
 export type NovaServer = z.infer<typeof serverSchema>;
@@ -82,7 +86,15 @@ export function serverFlavor(server: NovaServer, byId: ReadonlyMap<string, Flavo
   const f = server.flavor;
   if (f.vcpus !== undefined && f.ram !== undefined && f.disk !== undefined) {
     return flavorInfo(
-      { id: f.id ?? f.original_name ?? '', name: f.original_name ?? f.id ?? '', vcpus: f.vcpus, ram: f.ram, disk: f.disk, 'OS-FLV-EXT-DATA:ephemeral': f.ephemeral ?? 0, 'os-flavor-access:is_public': true },
+      {
+        id: f.id ?? f.original_name ?? '',
+        name: f.original_name ?? f.id ?? '',
+        vcpus: f.vcpus,
+        ram: f.ram,
+        disk: f.disk,
+        'OS-FLV-EXT-DATA:ephemeral': f.ephemeral ?? 0,
+        'os-flavor-access:is_public': true,
+      },
       f.extra_specs ?? {},
     );
   }
@@ -166,7 +178,12 @@ export function novaUsageRecord(server: NovaServer, ctx: NovaRecordContext): Clo
   const floatingInAddresses = Object.values(server.addresses)
     .flat()
     .filter((a) => a['OS-EXT-IPS:type'] === 'floating').length;
-  const imageId = server.image === '' || server.image === null ? null : ctx.image ? (marketplaceUri(ctx.image) ?? ctx.image.id) : server.image.id;
+  const imageId =
+    server.image === '' || server.image === null
+      ? null
+      : ctx.image
+        ? (marketplaceUri(ctx.image) ?? ctx.image.id)
+        : server.image.id;
   return {
     vmUuid: server.id,
     siteName: ctx.siteName,
@@ -248,7 +265,9 @@ export interface StateChange {
  * status stays "started": it is when the vCPU count changed.
  */
 export function stateChanges(vmUuid: string, actions: readonly InstanceAction[]): StateChange[] {
-  const ordered = [...actions].sort((a, b) => openstackEpoch(a.start_time) - openstackEpoch(b.start_time) || (a.request_id < b.request_id ? -1 : 1));
+  const ordered = [...actions].sort(
+    (a, b) => openstackEpoch(a.start_time) - openstackEpoch(b.start_time) || (a.request_id < b.request_id ? -1 : 1),
+  );
   const changes: StateChange[] = [];
   let previous: string | null = null;
   for (const action of ordered) {
@@ -256,7 +275,14 @@ export function stateChanges(vmUuid: string, actions: readonly InstanceAction[])
     if (status === undefined) continue;
     const state = apelStatusFromNova(status);
     if (state === previous && action.action !== 'resize') continue;
-    changes.push({ vmUuid, requestId: action.request_id, action: action.action, state, previousState: previous, at: openstackEpoch(action.start_time) });
+    changes.push({
+      vmUuid,
+      requestId: action.request_id,
+      action: action.action,
+      state,
+      previousState: previous,
+      at: openstackEpoch(action.start_time),
+    });
     previous = state;
   }
   return changes;
