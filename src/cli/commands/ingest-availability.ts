@@ -51,36 +51,28 @@ export const registerIngestAvailability: RegisterCommand = (program, app) => {
         await ingestProbeLines(await cli.eventLog(), lines, { publisher: `file:${path.basename(file)}`, source: file }),
       );
     });
-  ingest
-    .command('gocdb')
-    .description('a GOCDB get_site_list, get_service_endpoint or get_downtime XML document')
-    .argument('<file>')
-    .action(async (file: string) => {
-      const cli = app();
-      print(
-        cli.stdout,
-        cli.stderr,
-        file,
-        await ingestGocdb(await cli.eventLog(), readText(file), {
-          publisher: `file:${path.basename(file)}`,
-          source: file,
-        }),
-      );
-    });
-  ingest
-    .command('profiles')
-    .description('ARGO operations, aggregation or metric profiles (API envelope or bare object)')
-    .argument('<file>')
-    .action(async (file: string) => {
-      const cli = app();
-      print(
-        cli.stdout,
-        cli.stderr,
-        file,
-        await ingestProfiles(await cli.eventLog(), readText(file), {
-          publisher: `file:${path.basename(file)}`,
-          source: file,
-        }),
-      );
-    });
+  // Whole documents, read at once and recognised by content.
+  const documents = [
+    {
+      name: 'gocdb',
+      description: 'a GOCDB get_site_list, get_service_endpoint or get_downtime XML document',
+      ingest: ingestGocdb,
+    },
+    {
+      name: 'profiles',
+      description: 'ARGO operations, aggregation or metric profiles (API envelope or bare object)',
+      ingest: ingestProfiles,
+    },
+  ] as const;
+  for (const document of documents) {
+    ingest
+      .command(document.name)
+      .description(document.description)
+      .argument('<file>')
+      .action(async (file: string) => {
+        const cli = app();
+        const options = { publisher: `file:${path.basename(file)}`, source: file };
+        print(cli.stdout, cli.stderr, file, await document.ingest(await cli.eventLog(), readText(file), options));
+      });
+  }
 };
