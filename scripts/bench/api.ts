@@ -122,7 +122,8 @@ async function startServer(dataDir: string, logLevel: string): Promise<{ url: st
     process.execPath,
     ['--import=tsx', 'src/cli.ts', '--data-dir', dataDir, 'serve', '--port', String(port), '--host', '127.0.0.1'],
     {
-      env: { ...process.env, FEDLEDGER_LOG_LEVEL: logLevel, EVENTSTORE_URL: '' },
+      // The report schedule would write last month's and quarter's reports at start: work the polling clients should not share.
+      env: { ...process.env, FEDLEDGER_LOG_LEVEL: logLevel, EVENTSTORE_URL: '', FEDLEDGER_REPORT_SCHEDULE: 'false' },
       stdio: ['ignore', openSync(path.join(dataDir, 'serve.log'), 'w'), 'inherit'],
     },
   );
