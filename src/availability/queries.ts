@@ -170,6 +170,18 @@ function periodOf(day: number, q: ArQuery): string {
 const fraction = (part: number, total: number) => (total > 0 ? part / total : 0);
 
 /** Daily, monthly or custom-range A/R for endpoints, services, sites and groups of sites. */
+/** The mean of rows' figures, as a group of sites takes them: ratios over the defined ones only. */
+function meanFigures(list: readonly ArRow[]): Pick<ArRow, 'availability' | 'reliability' | 'up' | 'unknown' | 'down'> {
+  const mean = (f: (r: ArRow) => number) => list.reduce((a, r) => a + f(r), 0) / list.length;
+  return {
+    availability: meanDefined(list.map((r) => r.availability)),
+    reliability: meanDefined(list.map((r) => r.reliability)),
+    up: mean((r) => r.up),
+    unknown: mean((r) => r.unknown),
+    down: mean((r) => r.down),
+  };
+}
+
 export function arReport(db: Database.Database, q: ArQuery): ArRow[] {
   const levels = q.levels ?? LEVELS;
   const { days, today, elapsed } = daysOf(q.from, q.to, q.now);
@@ -248,7 +260,6 @@ function groupRows(
     const periods = new Map<string, ArRow[]>();
     for (const day of days) {
       const siteRows = sites.map((s) => siteDaily.get(s)!.get(day)!);
-      const mean = (f: (r: ArRow) => number) => siteRows.reduce((a, r) => a + f(r), 0) / siteRows.length;
       const daily: ArRow = {
         date: dayName(day),
         level: 'group',
@@ -256,11 +267,7 @@ function groupRows(
         service: null,
         hostname: null,
         group: ngi,
-        availability: meanDefined(siteRows.map((r) => r.availability)),
-        reliability: meanDefined(siteRows.map((r) => r.reliability)),
-        up: mean((r) => r.up),
-        unknown: mean((r) => r.unknown),
-        down: mean((r) => r.down),
+        ...meanFigures(siteRows),
         seconds: null,
       };
       const period = periodOf(day, q);
@@ -271,16 +278,7 @@ function groupRows(
         rows.push(list[0]!);
         continue;
       }
-      const mean = (f: (r: ArRow) => number) => list.reduce((a, r) => a + f(r), 0) / list.length;
-      rows.push({
-        ...list[0]!,
-        date: period,
-        availability: meanDefined(list.map((r) => r.availability)),
-        reliability: meanDefined(list.map((r) => r.reliability)),
-        up: mean((r) => r.up),
-        unknown: mean((r) => r.unknown),
-        down: mean((r) => r.down),
-      });
+      rows.push({ ...list[0]!, date: period, ...meanFigures(list) });
     }
   }
   return rows;
