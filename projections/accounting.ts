@@ -608,20 +608,23 @@ export interface QualityFlag {
   detail: string;
 }
 
+/** A row of acc_flags, as queries read it. */
+export interface FlagRow {
+  kind: string;
+  site_name: string;
+  vm_uuid: string;
+  ym: number | null;
+  event_id: string | null;
+  detail: string;
+}
+
 export function queryQualityFlags(db: Database.Database, site?: string): QualityFlag[] {
   return (
     db
       .prepare(
         'SELECT * FROM acc_flags WHERE (@site IS NULL OR site_name = @site) ORDER BY site_name, vm_uuid, ym, kind, id',
       )
-      .all({ site: site ?? null }) as {
-      kind: string;
-      site_name: string;
-      vm_uuid: string;
-      ym: number | null;
-      event_id: string | null;
-      detail: string;
-    }[]
+      .all({ site: site ?? null }) as FlagRow[]
   ).map((r) => ({
     kind: r.kind,
     siteName: r.site_name,

@@ -7,7 +7,7 @@
 import type Database from 'better-sqlite3';
 import { GraphQLError } from 'graphql';
 import { formatYearMonth, parseYearMonth } from '../accounting/measurement.ts';
-import type { VmMonthRow } from '../../projections/accounting.ts';
+import type { FlagRow, VmMonthRow } from '../../projections/accounting.ts';
 
 export const DIMENSIONS = {
   site: 'site_name',
@@ -205,20 +205,9 @@ export function vmVos(db: Database.Database, vmUuid: string): Array<string | nul
   ).map((r) => r.vo);
 }
 
-export function flagsOf(
-  db: Database.Database,
-  vmUuid: string,
-  ym: number,
-): Array<{
-  kind: string;
-  site_name: string;
-  vm_uuid: string;
-  ym: number | null;
-  event_id: string | null;
-  detail: string;
-}> {
+export function flagsOf(db: Database.Database, vmUuid: string, ym: number): FlagRow[] {
   return prepared(
     db,
     'SELECT kind, site_name, vm_uuid, ym, event_id, detail FROM acc_flags WHERE vm_uuid = ? AND ym = ? ORDER BY kind, id',
-  ).all(vmUuid, ym) as never;
+  ).all(vmUuid, ym) as FlagRow[];
 }
