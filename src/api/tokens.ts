@@ -2,7 +2,8 @@
  * API tokens: random secrets shown once, stored only as their SHA-256 (a
  * 256-bit random secret needs no slow hash: there is nothing to brute-force),
  * each bound to a role and a scope, in `tokens.sqlite` in the data directory.
- * Revocation is seen at once by every process sharing the file.
+ * Revocation is seen at once by every process sharing the file: live tokens
+ * are remembered in memory only until the file changes (SQLite's data_version).
  */
 import Database from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
@@ -39,10 +40,16 @@ export const TOKENS_FILE = 'tokens.sqlite';
 const PREFIX = 'flt_';
 
 const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
+/** Live tokens remembered between changes of the file; past this the memory starts over. */
+const REMEMBERED_LIMIT = 10_000;
 
 export class TokenStore {
   private readonly db: Database.Database;
   private readonly byHash;
+  private readonly dataVersion;
+  /** Live tokens by hash, valid while the file's data_version is `rememberedAt`. */
+  private readonly remembered = new Map<string, Principal>();
+  private rememberedAt = -1;
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
@@ -59,6 +66,7 @@ export class TokenStore {
       revoked_at TEXT
     )`);
     this.byHash = this.db.prepare('SELECT id, role, scope FROM tokens WHERE hash = ? AND revoked_at IS NULL');
+    this.dataVersion = this.db.prepare('PRAGMA data_version').pluck();
   }
 
   /** Creates a token and returns its secret: the only time it is ever available. */
@@ -85,8 +93,20 @@ export class TokenStore {
   /** The principal of a live token, or undefined for an unknown or revoked one. */
   verify(token: string): Principal | undefined {
     if (!token.startsWith(PREFIX)) return undefined;
-    const row = this.byHash.get(hashOf(token)) as { id: string; role: Role; scope: string | null } | undefined;
-    return row && { tokenId: row.id, role: row.role, scope: row.scope };
+    // Every API request comes here; while no token was created or revoked, a known one needs no lookup.
+    const version = this.dataVersion.get() as number;
+    if (version !== this.rememberedAt || this.remembered.size >= REMEMBERED_LIMIT) {
+      this.remembered.clear();
+      this.rememberedAt = version;
+    }
+    const hash = hashOf(token);
+    const known = this.remembered.get(hash);
+    if (known) return known;
+    const row = this.byHash.get(hash) as { id: string; role: Role; scope: string | null } | undefined;
+    if (!row) return undefined;
+    const principal: Principal = { tokenId: row.id, role: row.role, scope: row.scope };
+    this.remembered.set(hash, principal);
+    return principal;
   }
 
   list(): TokenInfo[] {
@@ -116,6 +136,8 @@ export class TokenStore {
       .prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL')
       .run(now.toISOString(), tokenId).changes;
     if (changed === 0) throw new UserError('TOKEN_NOT_FOUND', `no live token with id ${tokenId}`, { field: 'id' });
+    // data_version moves only for other connections' writes.
+    this.remembered.clear();
   }
 
   close(): void {

@@ -89,7 +89,8 @@ function profileResolver(db: Database.Database): (day: number) => ProfileSet {
 }
 
 interface StoredDay {
-  timeline: string;
+  /** Null except for today (see `storedDays`). */
+  timeline: string | null;
   up: number;
   unknown: number;
   down: number;
@@ -139,24 +140,41 @@ function entities(db: Database.Database, q: Pick<ArQuery, 'site' | 'group' | 'se
 }
 
 /** Stored days in the range, by entity key then day name. */
-function storedDays(db: Database.Database, firstDay: string, lastDay: string): Map<string, Map<string, StoredDay>> {
+/**
+ * Stored days of the period by entity key, narrowed to one site when the query names one (a dashboard polls
+ * its own site). Timelines are read for today only: past days carry their seconds.
+ */
+function storedDays(
+  db: Database.Database,
+  firstDay: string,
+  lastDay: string,
+  today: string,
+  site: string | undefined,
+): Map<string, Map<string, StoredDay>> {
   const out = new Map<string, Map<string, StoredDay>>();
   const put = (key: string, day: string, row: StoredDay) => {
     let m = out.get(key);
     if (!m) out.set(key, (m = new Map()));
     m.set(day, row);
   };
+  const oneSite = site ?? null;
   for (const r of db
     .prepare(
-      'SELECT endpoint, day, timeline, up, unknown, down, critical, total FROM endpoint_days WHERE day BETWEEN ? AND ?',
+      `SELECT endpoint, day, CASE WHEN day = @today THEN timeline END AS timeline, up, unknown, down, critical, total
+       FROM endpoint_days WHERE day BETWEEN @firstDay AND @lastDay
+       AND (@oneSite IS NULL OR endpoint IN (SELECT id FROM endpoints WHERE site = @oneSite))`,
     )
-    .all(firstDay, lastDay) as Array<StoredDay & { endpoint: number; day: string }>)
+    .all({ firstDay, lastDay, today, oneSite }) as Array<StoredDay & { endpoint: number; day: string }>)
     put(`e${r.endpoint}`, r.day, r);
   for (const r of db
     .prepare(
-      `SELECT level, site, name, day, timeline, up, unknown, down, critical, total FROM level_days WHERE level IN ('service', 'site') AND day BETWEEN ? AND ?`,
+      `SELECT level, site, name, day, CASE WHEN day = @today THEN timeline END AS timeline, up, unknown, down, critical, total
+       FROM level_days WHERE level IN ('service', 'site') AND day BETWEEN @firstDay AND @lastDay
+       AND (@oneSite IS NULL OR site = @oneSite)`,
     )
-    .all(firstDay, lastDay) as Array<StoredDay & { level: string; site: string; name: string; day: string }>)
+    .all({ firstDay, lastDay, today, oneSite }) as Array<
+    StoredDay & { level: string; site: string; name: string; day: string }
+  >)
     put(`${r.level}\u0000${r.site}\u0000${r.name}`, r.day, r);
   return out;
 }
@@ -187,7 +205,7 @@ export function arReport(db: Database.Database, q: ArQuery): ArRow[] {
   const { days, today, elapsed } = daysOf(q.from, q.to, q.now);
   if (days.length === 0) return [];
   const profiles = profileResolver(db);
-  const stored = storedDays(db, dayName(days[0]!), dayName(days[days.length - 1]!));
+  const stored = storedDays(db, dayName(days[0]!), dayName(days[days.length - 1]!), dayName(today), q.site);
   const rows: ArRow[] = [];
   // Site values per (site, day) feed the groups of sites.
   const siteDaily = new Map<string, Map<number, ArRow>>();
@@ -203,7 +221,7 @@ export function arReport(db: Database.Database, q: ArQuery): ArRow[] {
       let s: Seconds;
       if (!row) s = { ...zeroSeconds(), unknown: until, total: until };
       else if (day === today)
-        s = secondsOf(decodeTimeline(row.timeline), profiles(day).operations.profile.defaults, until);
+        s = secondsOf(decodeTimeline(row.timeline!), profiles(day).operations.profile.defaults, until);
       else s = { up: row.up, unknown: row.unknown, down: row.down, critical: row.critical, total: row.total };
       const period = periodOf(day, q);
       periods.set(period, addSeconds(periods.get(period) ?? zeroSeconds(), s));

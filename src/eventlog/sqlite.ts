@@ -99,6 +99,9 @@ export class SqliteEventLog implements EventLog {
   private readonly stmt;
   private readonly revisions = new Map<string, bigint>();
   private dataVersion = -1;
+  /** Last position of each event type, as of position `typeHeadsUpTo` (see `headPosition`). */
+  private readonly typeHeads = new Map<string, bigint>();
+  private typeHeadsUpTo = -1n;
 
   constructor(readonly file: string) {
     this.db = new Database(file);
@@ -119,6 +122,9 @@ export class SqliteEventLog implements EventLog {
         'INSERT INTO events (id, stream, revision, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING',
       ),
       head: this.db.prepare('SELECT max(position) AS p FROM events').safeIntegers(true),
+      typeHeadsAfter: this.db
+        .prepare('SELECT type, max(position) AS p FROM events WHERE position > ? GROUP BY type')
+        .safeIntegers(true),
     };
   }
 
@@ -330,12 +336,31 @@ export class SqliteEventLog implements EventLog {
       const row = this.stmt.head.get() as { p: bigint | null };
       return row.p ?? -1n;
     }
+    if (filter.eventTypes?.length && !filter.streamPrefixes?.length) return this.typeHead(filter.eventTypes);
     const { sql: where, params } = filterSql(filter);
     const row = this.db
       .prepare(`SELECT max(position) AS p FROM events WHERE 1${where}`)
       .safeIntegers(true)
       .get(...params) as { p: bigint | null };
     return row.p ?? -1n;
+  }
+
+  /**
+   * The last position of any of these types. Readiness, metrics and every catch-up ask this; the log is
+   * scanned once per process and then only past the last position seen (appends only ever add higher ones).
+   */
+  private typeHead(types: readonly string[]): bigint {
+    const rows = this.stmt.typeHeadsAfter.all(this.typeHeadsUpTo) as { type: string; p: bigint }[];
+    for (const { type, p } of rows) {
+      this.typeHeads.set(type, p);
+      if (p > this.typeHeadsUpTo) this.typeHeadsUpTo = p;
+    }
+    let head = -1n;
+    for (const type of types) {
+      const p = this.typeHeads.get(type);
+      if (p !== undefined && p > head) head = p;
+    }
+    return head;
   }
 
   async close(): Promise<void> {

@@ -15,16 +15,16 @@ test('fedledger token create prints a token once, stores only its hash; list and
   t.is(created.code, 0, created.stderr);
   const token = created.stdout.trim();
   t.regex(token, /^flt_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
-  const store = new TokenStore(dir);
-  t.deepEqual(store.verify(token), { tokenId: token.slice(4, 16), role: 'site', scope: 'CESNET-MCC' });
-  store.close();
+  // A serving process that has already seen the token must see its revocation by another process at once.
+  const serving = new TokenStore(dir);
+  t.teardown(() => serving.close());
+  t.deepEqual(serving.verify(token), { tokenId: token.slice(4, 16), role: 'site', scope: 'CESNET-MCC' });
+  t.deepEqual(serving.verify(token), { tokenId: token.slice(4, 16), role: 'site', scope: 'CESNET-MCC' });
   const listed = fedledger('--data-dir', dir, 'token', 'list');
   t.regex(listed.stdout, new RegExp(`^${token.slice(4, 16)}\tsite\tCESNET-MCC\t.*\tlive`, 'm'));
   t.false(listed.stdout.includes(token.slice(17)), 'the secret is never listed');
   t.is(fedledger('--data-dir', dir, 'token', 'revoke', token.slice(4, 16)).code, 0);
-  const again = new TokenStore(dir);
-  t.is(again.verify(token), undefined);
-  again.close();
+  t.is(serving.verify(token), undefined);
   const missingScope = fedledger('--data-dir', dir, 'token', 'create', '--role', 'site');
   t.is(missingScope.code, 1);
   t.regex(missingScope.stderr, /needs --site \[TOKEN_SCOPE_REQUIRED\]/);
