@@ -42,13 +42,16 @@ function rawDb(file: string): Database.Database {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('wal_autocheckpoint = 10000');
-  db.exec(`CREATE TABLE events (position INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, stream TEXT NOT NULL, revision INTEGER NOT NULL,
+  db.exec(`CREATE TABLE streams (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+    CREATE TABLE events (position INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, stream INTEGER NOT NULL, revision INTEGER NOT NULL,
     type TEXT NOT NULL, data TEXT NOT NULL, metadata TEXT, created INTEGER NOT NULL);
     CREATE UNIQUE INDEX events_stream_revision ON events (stream, revision)`);
+  const insert = db.prepare('INSERT INTO streams (id, name) VALUES (?, ?)');
+  for (let i = 0; i < 100; i++) insert.run(i, `raw-${i}`);
   return db;
 }
 
-const rawRevisions = new Map<string, number>();
+const rawRevisions = new Map<number, number>();
 let rawCalls = 0;
 /** Raw inserts of the same events, `perTx` per transaction, each transaction to one of 100 streams as the store's calls are. */
 function rawAppend(db: Database.Database, events: NewEvent[], perTx: number): void {
@@ -56,11 +59,12 @@ function rawAppend(db: Database.Database, events: NewEvent[], perTx: number): vo
     'INSERT INTO events (id, stream, revision, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
   const tx = db.transaction((chunk: NewEvent[]) => {
-    const stream = `raw-${rawCalls++ % 100}`;
+    const stream = rawCalls++ % 100;
     let revision = rawRevisions.get(stream) ?? -1;
     for (const e of chunk) {
       revision += 1;
-      insert.run(e.id, stream, revision, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata), Date.now());
+      const id = Buffer.from(e.id.replaceAll('-', ''), 'hex');
+      insert.run(id, stream, revision, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata), Date.now());
     }
     rawRevisions.set(stream, revision);
   });
@@ -128,7 +132,8 @@ report(
 const total = Number(await log.headPosition());
 const rawRead = () => {
   let n = 0;
-  for (const row of raw.prepare('SELECT * FROM events ORDER BY position').iterate() as Iterable<{
+  const query = 'SELECT e.*, s.name FROM events e CROSS JOIN streams s ON s.id = e.stream ORDER BY e.position';
+  for (const row of raw.prepare(query).iterate() as Iterable<{
     data: string;
     metadata: string;
   }>) {

@@ -53,6 +53,7 @@ import {
   type EventFilter,
   type EventLog,
   EventLogUnavailableError,
+  checkEventIds,
   type ExpectedRevision,
   type JsonObject,
   type NewEvent,
@@ -376,6 +377,7 @@ export class EsdbEventLog implements EventLog {
   }
 
   async append(stream: string, events: readonly NewEvent[], expected: ExpectedRevision = 'any'): Promise<AppendResult> {
+    checkEventIds(events);
     const unique = [...new Map(events.map((e) => [e.id, e])).values()];
     // Ids stored before this call, as first seen: the rest count as written even if an earlier attempt wrote them.
     let preexisting: Set<string> | undefined;

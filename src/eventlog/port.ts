@@ -106,6 +106,19 @@ export class StreamNotFoundError extends FedledgerError {
   }
 }
 
+export class InvalidEventIdError extends FedledgerError {
+  constructor(readonly id: string) {
+    super('INVALID_EVENT_ID', `event id ${JSON.stringify(id)} is not a UUID`);
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Both stores key events by UUID; anything else is refused before a write. */
+export function checkEventIds(events: readonly NewEvent[]): void {
+  for (const e of events) if (!UUID.test(e.id)) throw new InvalidEventIdError(e.id);
+}
+
 export class EventLogUnavailableError extends FedledgerError {
   constructor(
     message: string,

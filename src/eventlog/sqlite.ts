@@ -3,6 +3,11 @@
  * Appends issued in the same tick are grouped into one transaction so they
  * share one fsync (group commit). Event ids are unique across the store, so
  * re-appending stored ids is a no-op that returns the original result.
+ *
+ * Both indexes have compact keys: the event id as its 16 bytes, the stream as
+ * an integer id (names in `streams`). Appends to many streams land at random
+ * places in the stream index; with 50-byte text keys each commit rewrote
+ * several times more index pages than with 12-byte ones (bench:eventlog).
  */
 import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
@@ -18,6 +23,7 @@ import {
   type RecordedEvent,
   type SubscribeOptions,
   type Subscription,
+  checkEventIds,
   StreamNotFoundError,
   WrongExpectedVersionError,
 } from './port.ts';
@@ -28,9 +34,17 @@ const REVISION_CACHE_LIMIT = 200_000;
 /** How often a live subscription looks for appends made by other processes. */
 const CROSS_PROCESS_POLL_MS = 250;
 
+/** An event ready for its row: id as bytes, payloads serialised before the write lock is taken. */
+interface EventToWrite {
+  id: Buffer;
+  type: string;
+  data: string;
+  metadata: string | null;
+}
+
 interface PendingAppend {
   stream: string;
-  events: readonly NewEvent[];
+  events: readonly EventToWrite[];
   expected: ExpectedRevision;
   resolve: (r: AppendResult) => void;
   reject: (e: unknown) => void;
@@ -38,7 +52,7 @@ interface PendingAppend {
 
 interface EventRow {
   position: bigint;
-  id: string;
+  id: Buffer;
   stream: string;
   revision: bigint;
   type: string;
@@ -47,24 +61,62 @@ interface EventRow {
   created: bigint;
 }
 
+/** Format of the file, in PRAGMA user_version: 0 is a new file or the first format (text ids and stream names). */
+const FORMAT = 2;
+
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS events (
+CREATE TABLE streams (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE events (
   position INTEGER PRIMARY KEY,
-  id TEXT NOT NULL UNIQUE,
-  stream TEXT NOT NULL,
+  id BLOB NOT NULL UNIQUE,
+  stream INTEGER NOT NULL REFERENCES streams (id),
   revision INTEGER NOT NULL,
   type TEXT NOT NULL,
   data TEXT NOT NULL,
   metadata TEXT,
   created INTEGER NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS events_stream_revision ON events (stream, revision);
+CREATE UNIQUE INDEX events_stream_revision ON events (stream, revision);
 `;
+
+/** From the first format: same events, same positions, ids and stream names moved to their compact keys. */
+const MIGRATE_FROM_FIRST_FORMAT = `
+ALTER TABLE events RENAME TO events_first_format;
+DROP INDEX events_stream_revision;
+${SCHEMA}
+INSERT INTO streams (name) SELECT stream FROM events_first_format GROUP BY stream ORDER BY min(position);
+INSERT INTO events (position, id, stream, revision, type, data, metadata, created)
+  SELECT e.position, unhex(replace(e.id, '-', '')), s.id, e.revision, e.type, e.data, e.metadata, e.created
+  FROM events_first_format e JOIN streams s ON s.name = e.stream ORDER BY e.position;
+DROP TABLE events_first_format;
+`;
+
+/** Columns of a stored event with its stream's name; the CROSS JOIN keeps events as the outer loop. */
+const EVENT_COLUMNS =
+  'e.position, e.id, s.name AS stream, e.revision, e.type, e.data, e.metadata, e.created FROM events e CROSS JOIN streams s ON s.id = e.stream';
+
+const idBytes = (id: string) => Buffer.from(id.replaceAll('-', ''), 'hex');
+
+function idText(bytes: Buffer): string {
+  const h = bytes.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+function prepareSchema(db: Database.Database): void {
+  db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version === FORMAT) return;
+    if (version > FORMAT) throw new Error(`event store format ${version} is newer than this build reads (${FORMAT})`);
+    const hasEvents = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").get();
+    db.exec(hasEvents ? MIGRATE_FROM_FIRST_FORMAT : SCHEMA);
+    db.pragma(`user_version = ${FORMAT}`);
+  }).immediate();
+}
 
 function toRecorded(row: EventRow): RecordedEvent {
   return {
     position: row.position,
-    id: row.id,
+    id: idText(row.id),
     stream: row.stream,
     revision: row.revision,
     type: row.type,
@@ -79,11 +131,11 @@ function filterSql(filter: EventFilter | undefined): { sql: string; params: unkn
   const parts: string[] = [];
   const params: unknown[] = [];
   if (filter?.eventTypes && filter.eventTypes.length > 0) {
-    parts.push(`type IN (${filter.eventTypes.map(() => '?').join(',')})`);
+    parts.push(`e.type IN (${filter.eventTypes.map(() => '?').join(',')})`);
     params.push(...filter.eventTypes);
   }
   if (filter?.streamPrefixes && filter.streamPrefixes.length > 0) {
-    parts.push(`(${filter.streamPrefixes.map(() => 'substr(stream, 1, ?) = ?').join(' OR ')})`);
+    parts.push(`(${filter.streamPrefixes.map(() => 'substr(s.name, 1, ?) = ?').join(' OR ')})`);
     for (const p of filter.streamPrefixes) params.push(p.length, p);
   }
   return { sql: parts.length ? ` AND ${parts.join(' AND ')}` : '', params };
@@ -98,6 +150,8 @@ export class SqliteEventLog implements EventLog {
   private closed = false;
   private readonly stmt;
   private readonly revisions = new Map<string, bigint>();
+  /** Stream ids by name; an id never changes once committed. */
+  private readonly streamIds = new Map<string, bigint>();
   private dataVersion = -1;
   /** Last position of each event type, as of position `typeHeadsUpTo` (see `headPosition`). */
   private readonly typeHeads = new Map<string, bigint>();
@@ -112,10 +166,12 @@ export class SqliteEventLog implements EventLog {
     this.db.pragma('wal_autocheckpoint = 10000');
     // SQLite's default 2 MiB page cache spills dirty index pages in the middle of a large group commit.
     this.db.pragma('cache_size = -131072');
-    this.db.exec(SCHEMA);
+    prepareSchema(this.db);
     this.committed.setMaxListeners(0);
     this.stmt = {
       byId: this.db.prepare('SELECT revision, position FROM events WHERE id = ?').safeIntegers(true),
+      streamId: this.db.prepare('SELECT id FROM streams WHERE name = ?').pluck().safeIntegers(true),
+      insertStream: this.db.prepare('INSERT INTO streams (name) VALUES (?)').safeIntegers(true),
       streamRevision: this.db.prepare('SELECT max(revision) FROM events WHERE stream = ?').pluck().safeIntegers(true),
       dataVersion: this.db.prepare('PRAGMA data_version').pluck(),
       insertNew: this.db.prepare(
@@ -130,8 +186,20 @@ export class SqliteEventLog implements EventLog {
 
   append(stream: string, events: readonly NewEvent[], expected: ExpectedRevision = 'any'): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new Error('event log is closed'));
+    let rows: EventToWrite[];
+    try {
+      checkEventIds(events);
+      rows = events.map((e) => ({
+        id: idBytes(e.id),
+        type: e.type,
+        data: JSON.stringify(e.data),
+        metadata: e.metadata ? JSON.stringify(e.metadata) : null,
+      }));
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise((resolve, reject) => {
-      this.queue.push({ stream, events, expected, resolve, reject });
+      this.queue.push({ stream, events: rows, expected, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -158,8 +226,9 @@ export class SqliteEventLog implements EventLog {
         })
         .immediate();
     } catch (error) {
-      // Rolled back: revisions cached during the transaction never happened.
+      // Rolled back: revisions and streams cached during the transaction never happened.
       this.revisions.clear();
+      this.streamIds.clear();
       for (const request of batch) request.reject(error);
       return;
     }
@@ -179,6 +248,7 @@ export class SqliteEventLog implements EventLog {
   private validateRevisionCache(): void {
     const version = this.stmt.dataVersion.get() as number;
     if (version !== this.dataVersion || this.revisions.size > REVISION_CACHE_LIMIT) this.revisions.clear();
+    if (this.streamIds.size > REVISION_CACHE_LIMIT) this.streamIds.clear();
     this.dataVersion = version;
   }
 
@@ -199,14 +269,15 @@ export class SqliteEventLog implements EventLog {
     let position = 0n;
     let written = 0;
     const created = Date.now();
+    const streamId = this.streamId(stream, true)!;
     for (const event of events) {
       const info = this.stmt.insertNew.run(
         event.id,
-        stream,
+        streamId,
         revision + 1n,
         event.type,
-        JSON.stringify(event.data),
-        event.metadata ? JSON.stringify(event.metadata) : null,
+        event.data,
+        event.metadata,
         created,
       );
       if (info.changes === 0) continue;
@@ -222,17 +293,27 @@ export class SqliteEventLog implements EventLog {
     return { nextRevision: revision, position, written };
   }
 
+  /** The stream's id; with `create`, a new stream gets one (inside the append's transaction). */
+  private streamId(name: string, create = false): bigint | undefined {
+    let id = this.streamIds.get(name) ?? (this.stmt.streamId.get(name) as bigint | undefined);
+    if (id === undefined && create) id = BigInt(this.stmt.insertStream.run(name).lastInsertRowid);
+    if (id !== undefined) this.streamIds.set(name, id);
+    return id;
+  }
+
   /** The stream's last revision, from the cache when no other connection has written since it was filled. */
   private currentRevision(stream: string): bigint | undefined {
     const cached = this.revisions.get(stream);
     if (cached !== undefined) return cached;
-    const stored = (this.stmt.streamRevision.get(stream) as bigint | null) ?? undefined;
+    const id = this.streamId(stream);
+    if (id === undefined) return undefined;
+    const stored = (this.stmt.streamRevision.get(id) as bigint | null) ?? undefined;
     if (stored !== undefined) this.revisions.set(stream, stored);
     return stored;
   }
 
   /** Where the last of these events was stored, when every one of them already is. */
-  private storedResult(events: readonly NewEvent[]): { revision: bigint; position: bigint } | undefined {
+  private storedResult(events: readonly EventToWrite[]): { revision: bigint; position: bigint } | undefined {
     let last: { revision: bigint; position: bigint } | undefined;
     for (const event of events) {
       const stored = this.stmt.byId.get(event.id) as { revision: bigint; position: bigint } | undefined;
@@ -244,16 +325,17 @@ export class SqliteEventLog implements EventLog {
 
   async *readStream(stream: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
     const backwards = options.direction === 'backwards';
-    const last = (this.stmt.streamRevision.get(stream) as bigint | null) ?? undefined;
+    const id = this.streamId(stream);
+    const last = id === undefined ? undefined : ((this.stmt.streamRevision.get(id) as bigint | null) ?? undefined);
     if (last === undefined) throw new StreamNotFoundError(stream);
     let remaining = options.maxCount ?? Infinity;
     let from = options.fromRevision ?? (backwards ? last : 0n);
     const sql = backwards
-      ? 'SELECT * FROM events WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT ?'
-      : 'SELECT * FROM events WHERE stream = ? AND revision >= ? ORDER BY revision ASC LIMIT ?';
+      ? `SELECT ${EVENT_COLUMNS} WHERE e.stream = ? AND e.revision <= ? ORDER BY e.revision DESC LIMIT ?`
+      : `SELECT ${EVENT_COLUMNS} WHERE e.stream = ? AND e.revision >= ? ORDER BY e.revision ASC LIMIT ?`;
     const query = this.db.prepare(sql).safeIntegers(true);
     while (remaining > 0) {
-      const rows = query.all(stream, from, Math.min(PAGE, remaining)) as EventRow[];
+      const rows = query.all(id, from, Math.min(PAGE, remaining)) as EventRow[];
       for (const row of rows) yield toRecorded(row);
       if (rows.length < Math.min(PAGE, remaining)) return;
       remaining -= rows.length;
@@ -267,8 +349,8 @@ export class SqliteEventLog implements EventLog {
     const query = this.db
       .prepare(
         backwards
-          ? `SELECT * FROM events WHERE position <= ?${where} ORDER BY position DESC LIMIT ?`
-          : `SELECT * FROM events WHERE position >= ?${where} ORDER BY position ASC LIMIT ?`,
+          ? `SELECT ${EVENT_COLUMNS} WHERE e.position <= ?${where} ORDER BY e.position DESC LIMIT ?`
+          : `SELECT ${EVENT_COLUMNS} WHERE e.position >= ?${where} ORDER BY e.position ASC LIMIT ?`,
       )
       .safeIntegers(true);
     let remaining = options.maxCount ?? Infinity;
@@ -286,7 +368,9 @@ export class SqliteEventLog implements EventLog {
   subscribe(options: SubscribeOptions = {}): Subscription {
     const { sql: where, params } = filterSql(options.filter);
     const query = this.db
-      .prepare(`SELECT * FROM events WHERE position > ? AND position <= ?${where} ORDER BY position ASC LIMIT ${PAGE}`)
+      .prepare(
+        `SELECT ${EVENT_COLUMNS} WHERE e.position > ? AND e.position <= ?${where} ORDER BY e.position ASC LIMIT ${PAGE}`,
+      )
       .safeIntegers(true);
     const head = this.stmt.head;
     let after = options.afterPosition ?? 0n;
@@ -339,7 +423,7 @@ export class SqliteEventLog implements EventLog {
     if (filter.eventTypes?.length && !filter.streamPrefixes?.length) return this.typeHead(filter.eventTypes);
     const { sql: where, params } = filterSql(filter);
     const row = this.db
-      .prepare(`SELECT max(position) AS p FROM events WHERE 1${where}`)
+      .prepare(`SELECT max(e.position) AS p FROM events e CROSS JOIN streams s ON s.id = e.stream WHERE 1${where}`)
       .safeIntegers(true)
       .get(...params) as { p: bigint | null };
     return row.p ?? -1n;

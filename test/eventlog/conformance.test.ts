@@ -250,3 +250,11 @@ conformance('stream names with unusual characters', async (t, log, p) => {
     [`${p}a%b_c`],
   );
 });
+
+conformance('an event id that is not a UUID is refused, and nothing of the append is written', async (t, log, p) => {
+  const s = `${p}bad-id`;
+  const error = await t.throwsAsync(log.append(s, [...events(1), { id: 'record-17', type: 'TestHappened', data: {} }]));
+  t.like(error, { code: 'INVALID_EVENT_ID' });
+  t.regex(error!.message, /"record-17" is not a UUID/);
+  await t.throwsAsync(collect(log.readStream(s)), { instanceOf: StreamNotFoundError });
+});
