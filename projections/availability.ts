@@ -182,7 +182,10 @@ class Model {
         `SELECT e.id, e.service, d.timeline FROM endpoints e LEFT JOIN endpoint_days d ON d.endpoint = e.id AND d.day = ?
          WHERE e.site = ? AND e.counted = 1`,
       ),
-      deleteLevelDays: db.prepare('DELETE FROM level_days WHERE site = ? AND day = ?'),
+      // The level list lets SQLite seek (level, day, site) in level_days_day; without it every recompute scanned the table.
+      deleteLevelDays: db.prepare(
+        "DELETE FROM level_days WHERE level IN ('service', 'group', 'site') AND site = ? AND day = ?",
+      ),
       insertLevelDay: db.prepare(
         'INSERT INTO level_days (site, level, name, day, timeline, up, unknown, down, critical, total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
