@@ -175,25 +175,9 @@ export function vmMonthPage(
   return { rows, cursors: rows.map(encodeCursor), hasNextPage };
 }
 
-export interface RecordRow {
-  position: number;
-  event_id: string;
-  received_at: number;
-  publisher: string;
-  source_message_id: string;
-  record_index: number;
-}
-
-export function recordsOf(db: Database.Database, vmUuid: string, ym: number): RecordRow[] {
-  return prepared(
-    db,
-    'SELECT position, event_id, received_at, publisher, source_message_id, record_index FROM acc_records WHERE vm_uuid = ? AND ym = ? ORDER BY position',
-  ).all(vmUuid, ym) as RecordRow[];
-}
-
 export function vmMonthSites(db: Database.Database, vmUuid: string): string[] {
   return (
-    prepared(db, 'SELECT DISTINCT site_name FROM acc_records WHERE vm_uuid = ?').all(vmUuid) as Array<{
+    prepared(db, 'SELECT site_name FROM acc_vm_sites WHERE vm_uuid = ?').all(vmUuid) as Array<{
       site_name: string;
     }>
   ).map((r) => r.site_name);

@@ -91,7 +91,7 @@ export function gatherInput(models: ReadModelDbs, period: Period, targets: Targe
     lastReceived: (
       models.accounting
         .prepare(
-          'SELECT site_name, max(received_at) AS at FROM acc_records WHERE received_at < ? GROUP BY site_name ORDER BY site_name',
+          'SELECT site_name, max(received_at) AS at FROM acc_receipts WHERE received_at < ? GROUP BY site_name ORDER BY site_name',
         )
         .all(end) as Array<{ site_name: string; at: number }>
     ).map((r) => ({ site: r.site_name, at: r.at })),

@@ -1,6 +1,6 @@
 /** Accounting queries: summaries, VM-months, a VM's history, quarantine, quality warnings, re-submission. */
 import { GraphQLError } from 'graphql';
-import { formatYearMonth } from '../../accounting/measurement.ts';
+import { formatYearMonth, measurementTime, yearMonthOf } from '../../accounting/measurement.ts';
 import { FedledgerError } from '../../errors.ts';
 import { decodeEvent, streams } from '../../events/catalogue.ts';
 import { queryQualityFlags, queryQuarantine } from '../../../projections/accounting.ts';
@@ -8,7 +8,6 @@ import { resubmitCorrected, SiteMismatchError } from '../../ingest/apel-service.
 import {
   type Dimension,
   flagsOf,
-  recordsOf,
   summarise,
   type UsageFilter,
   vmMonthPage,
@@ -171,27 +170,28 @@ export const accountingResolvers: Resolvers = {
       networkInGb: m.d_net_in,
       networkOutGb: m.d_net_out,
     }),
+    // The VM's stream holds every record it was sent; those measured in this month made the VM-month.
     records: async (m, _, ctx) => {
-      const rows = recordsOf(readModel(ctx.services, 'accounting'), m.vm_uuid, m.ym);
-      const wanted = new Set(rows.map((r) => r.event_id));
-      const events = new Map(
-        (await vmEvents(ctx, m.vm_uuid)).filter((e) => wanted.has(e.id)).map((e) => [e.id, decodeEvent(e)]),
-      );
-      return rows.map((r) => {
-        const event = events.get(r.event_id);
-        const data = event?.type === 'CloudUsageRecorded' ? event.data : undefined;
-        return {
-          eventId: r.event_id,
-          position: r.position,
-          kept: r.position === m.kept_position,
-          receivedAt: iso(r.received_at)!,
-          publisher: r.publisher,
-          sourceMessageId: r.source_message_id,
-          recordIndex: r.record_index,
-          messageVersion: data?.messageVersion ?? null,
-          record: data ? JSON.stringify(data.record) : null,
-        };
-      });
+      const rows = [];
+      for (const stored of await vmEvents(ctx, m.vm_uuid)) {
+        const event = decodeEvent(stored);
+        if (event.type !== 'CloudUsageRecorded') continue;
+        const measured = measurementTime(event.data.record);
+        if (measured === null || yearMonthOf(measured) !== m.ym) continue;
+        const position = Number(stored.position);
+        rows.push({
+          eventId: stored.id,
+          position,
+          kept: position === m.kept_position,
+          receivedAt: iso(Math.floor(Date.parse(event.data.receivedAt) / 1000))!,
+          publisher: event.data.publisher,
+          sourceMessageId: event.data.sourceMessageId,
+          recordIndex: event.data.recordIndex,
+          messageVersion: event.data.messageVersion,
+          record: JSON.stringify(event.data.record),
+        });
+      }
+      return rows;
     },
     warnings: (m, _, ctx) =>
       flagsOf(readModel(ctx.services, 'accounting'), m.vm_uuid, m.ym).map((f) => ({
