@@ -132,8 +132,7 @@ report(
 const total = Number(await log.headPosition());
 const rawRead = () => {
   let n = 0;
-  const query = 'SELECT e.*, s.name FROM events e CROSS JOIN streams s ON s.id = e.stream ORDER BY e.position';
-  for (const row of raw.prepare(query).iterate() as Iterable<{
+  for (const row of raw.prepare('SELECT * FROM events ORDER BY position').iterate() as Iterable<{
     data: string;
     metadata: string;
   }>) {
