@@ -89,6 +89,12 @@ export const encodeTimeline = (t: Timeline) => JSON.stringify(t.map((p) => [p.at
 export const decodeTimeline = (text: string): Timeline =>
   (JSON.parse(text) as Array<[number, string]>).map(([at, state]) => ({ at, state }));
 
+/** A day's stored columns: the encoded timeline and its seconds (up, unknown, down, critical, total). */
+function storedDay(timeline: Timeline, profiles: ProfileSet): [string, number, number, number, number, number] {
+  const s = secondsOf(timeline, profiles.operations.profile.defaults);
+  return [encodeTimeline(timeline), s.up, s.unknown, s.down, s.critical, s.total];
+}
+
 interface StoredProfile {
   parsed: ParsedProfile;
   position: number;
@@ -382,17 +388,7 @@ class Model {
       this.s.deleteEndpointDay.run(endpoint, dayName(day));
       return;
     }
-    const s = secondsOf(timeline, profiles.operations.profile.defaults);
-    this.s.upsertEndpointDay.run(
-      endpoint,
-      dayName(day),
-      encodeTimeline(timeline),
-      s.up,
-      s.unknown,
-      s.down,
-      s.critical,
-      s.total,
-    );
+    this.s.upsertEndpointDay.run(endpoint, dayName(day), ...storedDay(timeline, profiles));
   }
 
   private recomputeSiteDay(site: string, day: number): void {
@@ -405,21 +401,8 @@ class Model {
       rows.map((r) => ({ service: r.service, timeline: r.timeline === null ? missing : decodeTimeline(r.timeline) })),
     );
     this.s.deleteLevelDays.run(site, name);
-    const put = (level: string, levelName: string, timeline: Timeline) => {
-      const s = secondsOf(timeline, profiles.operations.profile.defaults);
-      this.s.insertLevelDay.run(
-        site,
-        level,
-        levelName,
-        name,
-        encodeTimeline(timeline),
-        s.up,
-        s.unknown,
-        s.down,
-        s.critical,
-        s.total,
-      );
-    };
+    const put = (level: string, levelName: string, timeline: Timeline) =>
+      this.s.insertLevelDay.run(site, level, levelName, name, ...storedDay(timeline, profiles));
     for (const [service, timeline] of result.services) put('service', service, timeline);
     for (const [group, timeline] of result.groups) put('group', group, timeline);
     if (result.site) put('site', '', result.site);

@@ -320,6 +320,16 @@ export interface StatusTimeline {
 
 const iso = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString().replace('.000Z', 'Z');
 
+/** A stored day's timeline with the names of what it belongs to (null where the level has none). */
+interface TimelineRow {
+  hostname: string | null;
+  service: string | null;
+  site: string | null;
+  name: string | null;
+  day: string;
+  timeline: string;
+}
+
 /** Status timelines over whole UTC days, per endpoint, service, function group or site. */
 export function statusTimelines(
   db: Database.Database,
@@ -345,27 +355,13 @@ export function statusTimelines(
             `SELECT e.hostname, e.service, e.site, NULL AS name, d.day, d.timeline FROM endpoint_days d JOIN endpoints e ON e.id = d.endpoint
              WHERE d.day BETWEEN ? AND ? ORDER BY e.site, e.service, e.hostname, d.day`,
           )
-          .all(first, last) as Array<{
-          hostname: string | null;
-          service: string | null;
-          site: string | null;
-          name: string | null;
-          day: string;
-          timeline: string;
-        }>)
+          .all(first, last) as TimelineRow[])
       : (db
           .prepare(
             `SELECT NULL AS hostname, CASE level WHEN 'service' THEN name END AS service, site, CASE level WHEN 'group' THEN name END AS name, day, timeline
              FROM level_days WHERE level = ? AND day BETWEEN ? AND ? ORDER BY site, name, day`,
           )
-          .all(q.level === 'function-group' ? 'group' : q.level, first, last) as Array<{
-          hostname: string | null;
-          service: string | null;
-          site: string | null;
-          name: string | null;
-          day: string;
-          timeline: string;
-        }>);
+          .all(q.level === 'function-group' ? 'group' : q.level, first, last) as TimelineRow[]);
   const out = new Map<string, { t: StatusTimeline; byDay: Map<string, string> }>();
   for (const r of rows) {
     if (

@@ -289,7 +289,9 @@ export class SqliteEventLog implements EventLog {
 
   /** The stream's id; with `create`, a new stream gets one (inside the append's transaction). */
   private streamId(name: string, create = false): bigint | undefined {
-    let id = this.streamIds.get(name) ?? (this.stmt.streamId.get(name) as bigint | undefined);
+    const cached = this.streamIds.get(name);
+    if (cached !== undefined) return cached;
+    let id = this.stmt.streamId.get(name) as bigint | undefined;
     if (id === undefined && create) id = BigInt(this.stmt.insertStream.run(name).lastInsertRowid);
     if (id !== undefined) this.streamIds.set(name, id);
     return id;
