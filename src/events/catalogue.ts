@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { FedledgerError } from '../errors.ts';
 import type { JsonObject, NewEvent, RecordedEvent } from '../eventlog/port.ts';
-import { deterministicUuid } from './ids.ts';
+import { deterministicUuid, type IdOrder } from './ids.ts';
 
 const isoInstant = z.string().datetime({ offset: false, precision: undefined });
 const nullableString = z.string().nullable();
@@ -237,12 +237,15 @@ export const EVENT_VERSIONS: Record<EventType, number> = Object.fromEntries(EVEN
 
 const epochMs = (iso: string) => Date.parse(iso);
 
-/** The time a fact is about, from its content only, where it has one (see `deterministicUuid`). */
-const FACT_TIME: { [T in EventType]?: (data: EventData<T>) => number } = {
-  CloudUsageRecorded: ({ record: r }) =>
-    1000 * (r.recordCreateTime ?? (r.endTime || (r.startTime ?? 0) + (r.suspendDuration ?? 0) + (r.wallDuration ?? 0))),
-  VmStateChanged: (d) => epochMs(d.at),
-  ProbeResultRecorded: (d) => epochMs(d.timestamp),
+/** Where a fact's id sorts, from its content only, where it has a time of its own (see `deterministicUuid`). */
+const ID_ORDER: { [T in EventType]?: (data: EventData<T>) => IdOrder } = {
+  CloudUsageRecorded: ({ record: r }) => ({
+    timeMs:
+      1000 *
+      (r.recordCreateTime ?? (r.endTime || (r.startTime ?? 0) + (r.suspendDuration ?? 0) + (r.wallDuration ?? 0))),
+  }),
+  VmStateChanged: (d) => ({ timeMs: epochMs(d.at) }),
+  ProbeResultRecorded: (d) => ({ timeMs: epochMs(d.timestamp), place: `${d.hostname}/${d.service}` }),
 };
 
 /** Stream names: one stream per natural aggregate. */
@@ -278,9 +281,9 @@ function validate<T extends EventType>(type: T, data: unknown): EventData<T> {
  */
 export function newEvent<T extends EventType>(type: T, data: EventData<T>, identity: unknown): NewEvent {
   const valid = validate(type, data);
-  const factTime = FACT_TIME[type] as ((d: EventData<T>) => number) | undefined;
+  const order = ID_ORDER[type] as ((d: EventData<T>) => IdOrder) | undefined;
   return {
-    id: deterministicUuid([type, identity], factTime?.(valid)),
+    id: deterministicUuid([type, identity], order?.(valid)),
     type,
     data: valid as unknown as JsonObject,
     metadata: { schemaVersion: EVENT_VERSIONS[type] },
