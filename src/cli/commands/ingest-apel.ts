@@ -7,8 +7,17 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../errors.ts';
-import { type IncomingMessage, type IngestResult, ingestMany, resubmitCorrected } from '../../ingest/apel-service.ts';
+import {
+  addResults,
+  EMPTY_RESULT,
+  type IncomingMessage,
+  type IngestResult,
+  ingestMany,
+  resubmitCorrected,
+} from '../../ingest/apel-service.ts';
 import { queryQuarantine } from '../../../projections/accounting.ts';
+import type { EventLog } from '../../eventlog/port.ts';
+import { projectingAlongside } from '../../projection/worker.ts';
 import type { CliApp } from '../app.ts';
 import { parentCommand, type RegisterCommand } from './index.ts';
 
@@ -60,6 +69,22 @@ function printResult(cli: CliApp, result: IngestResult, format: string): void {
   }
 }
 
+/** Files and directories in the order given; a directory's messages are marked done as they are ingested. */
+async function ingestPaths(log: EventLog, paths: readonly string[]): Promise<IngestResult> {
+  let total = EMPTY_RESULT;
+  for (const p of paths) {
+    if (!existsSync(p)) throw new UserError('UNREADABLE_FILE', `no such file or directory: ${p}`, { message: p });
+    const isDir = statSync(p).isDirectory();
+    const files = isDir ? pendingMessageFiles(p) : [p];
+    const result = await ingestMany(log, messagesOf(files), {
+      publisher: `cli:${path.basename(path.resolve(p))}`,
+      ...(isDir ? { onIngested: (name: string) => writeFileSync(name + DONE_SUFFIX, '') } : {}),
+    });
+    total = addResults(total, result);
+  }
+  return total;
+}
+
 function checkFormat(format: string): void {
   if (format !== 'text' && format !== 'json')
     throw new UserError('BAD_FORMAT', `--format must be text or json, got ${format}`);
@@ -73,26 +98,15 @@ export const registerIngestApel: RegisterCommand = (program, app) => {
     )
     .argument('<paths...>')
     .option('--format <format>', 'text or json', 'text')
-    .action(async (paths: string[], options: { format: string }) => {
+    .option('--project', 'bring the accounting read model along while ingesting, on a worker thread')
+    .action(async (paths: string[], options: { format: string; project?: boolean }) => {
       checkFormat(options.format);
       const cli = app();
       const log = await cli.eventLog();
-      let total: IngestResult = { accepted: 0, unchanged: 0, rejected: 0, errors: [] };
-      for (const p of paths) {
-        if (!existsSync(p)) throw new UserError('UNREADABLE_FILE', `no such file or directory: ${p}`, { message: p });
-        const isDir = statSync(p).isDirectory();
-        const files = isDir ? pendingMessageFiles(p) : [p];
-        const result = await ingestMany(log, messagesOf(files), {
-          publisher: `cli:${path.basename(path.resolve(p))}`,
-          ...(isDir ? { onIngested: (name: string) => writeFileSync(name + DONE_SUFFIX, '') } : {}),
-        });
-        total = {
-          accepted: total.accepted + result.accepted,
-          unchanged: total.unchanged + result.unchanged,
-          rejected: total.rejected + result.rejected,
-          errors: [...total.errors, ...result.errors],
-        };
-      }
+      const ingest = () => ingestPaths(log, paths);
+      const total = options.project
+        ? (await projectingAlongside(cli.config, ['accounting'], ingest)).result
+        : await ingest();
       printResult(cli, total, options.format);
     });
 

@@ -8,6 +8,7 @@ import {
   ingestProfiles,
   type IngestSummary,
 } from '../../ingest/availability-service.ts';
+import { projectingAlongside } from '../../projection/worker.ts';
 import { parentCommand, type RegisterCommand } from './index.ts';
 
 function readText(file: string): string {
@@ -36,20 +37,24 @@ export const registerIngestAvailability: RegisterCommand = (program, app) => {
     .command('probes')
     .description("probe results as JSON lines in ARGO's metric-data shape")
     .argument('<file>')
-    .action(async (file: string) => {
+    .option('--project', 'bring the availability read model along while ingesting, on a worker thread')
+    .action(async (file: string, options: { project?: boolean }) => {
       const cli = app();
       try {
         accessSync(file, constants.R_OK);
       } catch (e) {
         throw new UserError('UNREADABLE_FILE', `cannot read ${file}: ${(e as Error).message}`, { message: file });
       }
-      const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
-      print(
-        cli.stdout,
-        cli.stderr,
-        file,
-        await ingestProbeLines(await cli.eventLog(), lines, { publisher: `file:${path.basename(file)}`, source: file }),
-      );
+      const log = await cli.eventLog();
+      const ingest = () =>
+        ingestProbeLines(log, createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity }), {
+          publisher: `file:${path.basename(file)}`,
+          source: file,
+        });
+      const summary = options.project
+        ? (await projectingAlongside(cli.config, ['availability'], ingest)).result
+        : await ingest();
+      print(cli.stdout, cli.stderr, file, summary);
     });
   // Whole documents, read at once and recognised by content.
   const documents = [
