@@ -5,7 +5,14 @@
  */
 import { FedledgerError, UserError } from '../errors.ts';
 import type { EventLog, NewEvent } from '../eventlog/port.ts';
-import { type CloudUsageRecord, decodeEvent, newEvent, type RecordError, streams } from '../events/catalogue.ts';
+import {
+  type CloudUsageRecord,
+  decodeEvent,
+  newEvent,
+  parsedEvent,
+  type RecordError,
+  streams,
+} from '../events/catalogue.ts';
 import { sha256Hex } from '../events/ids.ts';
 import {
   EMPTY_RECORD,
@@ -76,12 +83,17 @@ function recordIdentity(record: CloudUsageRecord): string {
   return JSON.stringify(values);
 }
 
-/** The event for one accepted record: its id is the VM plus the record's content, so an identical re-send is a no-op. */
+/**
+ * The event for one accepted record: its id is the VM plus the record's content, so an identical re-send is a no-op.
+ * Records from the APEL parser (`from: 'parser'`) already passed rules stricter than the event's schema.
+ */
 export function usageEvent(
   record: CloudUsageRecord,
   meta: { receivedAt: string; publisher: string; sourceMessageId: string; recordIndex: number; messageVersion: string },
+  from: 'parser' | 'elsewhere' = 'elsewhere',
 ): NewEvent {
-  return newEvent('CloudUsageRecorded', { record, ...meta }, recordIdentity(record));
+  const build = from === 'parser' ? parsedEvent : newEvent;
+  return build('CloudUsageRecorded', { record, ...meta }, recordIdentity(record));
 }
 
 function checkSites(
@@ -113,13 +125,17 @@ export async function ingestApelMessage(log: EventLog, text: string, options: In
   const messageVersion = parsed.version ?? 'unknown';
   const appends: Promise<{ written: number }>[] = parsed.records.map((r) =>
     log.append(streams.vm(r.record.vmUuid), [
-      usageEvent(r.record, {
-        receivedAt,
-        publisher: options.publisher,
-        sourceMessageId,
-        recordIndex: r.index,
-        messageVersion,
-      }),
+      usageEvent(
+        r.record,
+        {
+          receivedAt,
+          publisher: options.publisher,
+          sourceMessageId,
+          recordIndex: r.index,
+          messageVersion,
+        },
+        'parser',
+      ),
     ]),
   );
   const quarantined = parsed.rejected.map((r) =>
@@ -274,13 +290,17 @@ export async function resubmitCorrected(
     if (options.allowedSite !== undefined) checkSites(name, parsed.records, [], options.allowedSite);
     const record = parsed.records[0]!.record;
     const written = await log.append(streams.vm(record.vmUuid), [
-      usageEvent(record, {
-        receivedAt: receivedAt.toISOString(),
-        publisher: original.publisher,
-        sourceMessageId,
-        recordIndex,
-        messageVersion: parsed.version!,
-      }),
+      usageEvent(
+        record,
+        {
+          receivedAt: receivedAt.toISOString(),
+          publisher: original.publisher,
+          sourceMessageId,
+          recordIndex,
+          messageVersion: parsed.version!,
+        },
+        'parser',
+      ),
     ]);
     result = { accepted: written.written, unchanged: 1 - written.written, rejected: 0, errors: [] };
   }

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { appendByStream } from '../eventlog/append-by-stream.ts';
 import type { EventLog, NewEvent } from '../eventlog/port.ts';
-import { type RecordError, newEvent, streams } from '../events/catalogue.ts';
+import { type RecordError, newEvent, parsedEvent, streams } from '../events/catalogue.ts';
 import { sha256Hex } from '../events/ids.ts';
 import { FedledgerError } from '../errors.ts';
 import { parseGocdb, type GocdbKind } from './gocdb.ts';
@@ -68,7 +68,8 @@ export async function ingestProbeLines(
     const r = parsed.result;
     pending.push({
       stream: streams.probes(r.hostname, r.service),
-      event: newEvent('ProbeResultRecorded', r, probeIdentity(r)),
+      // The line parser's rules are stricter than the event's schema.
+      event: parsedEvent('ProbeResultRecorded', r, probeIdentity(r)),
     });
     if (pending.length >= GROUP) await flush();
   }
