@@ -84,57 +84,83 @@ const V04_ONLY: Record<string, FieldSpec> = {
   Benchmark: { key: 'benchmark', kind: 'decimal' },
 };
 
-const FIELDS_BY_VERSION: Record<ApelCloudVersion, Record<string, FieldSpec>> = {
-  'v0.1': V02_FIELDS,
-  'v0.2': V02_FIELDS,
-  'v0.4': { ...V02_FIELDS, ...V04_ONLY },
-};
-
 /** Keys APEL accepts and ignores. */
-const IGNORED = new Set(['UpdateTime', 'MeasurementTime', 'MeasurementMonth', 'MeasurementYear']);
-const MANDATORY = ['VMUUID', 'SiteName'] as const;
-const NULLS = new Set(['', 'None', 'NULL']);
+const IGNORED = ['UpdateTime', 'MeasurementTime', 'MeasurementMonth', 'MeasurementYear'];
 
-const INTEGER = /^\d+$/;
+/** A key a version accepts: its slot in a record's table of first lines, and its field (null: ignored). */
+interface AcceptedKey {
+  slot: number;
+  spec: FieldSpec | null;
+}
+
+/** Every key any version accepts, in slot order: a record notes where each was first given by slot, not by name. */
+const SLOTS = [...Object.keys(V02_FIELDS), ...Object.keys(V04_ONLY), ...IGNORED];
+
+/** Looked up once per line, so a Map (and no prototype keys such as `constructor`). */
+function acceptedKeys(specs: Record<string, FieldSpec>): ReadonlyMap<string, AcceptedKey> {
+  const names = [...Object.keys(specs), ...IGNORED];
+  return new Map(names.map((name) => [name, { slot: SLOTS.indexOf(name), spec: specs[name] ?? null }]));
+}
+
+const KEYS_BY_VERSION: Record<ApelCloudVersion, ReadonlyMap<string, AcceptedKey>> = {
+  'v0.1': acceptedKeys(V02_FIELDS),
+  'v0.2': acceptedKeys(V02_FIELDS),
+  'v0.4': acceptedKeys({ ...V02_FIELDS, ...V04_ONLY }),
+};
+const MANDATORY = ['VMUUID', 'SiteName'] as const;
+
 const DECIMAL = /^\d+(\.\d+)?$/;
 const NEGATIVE_NUMBER = /^-\d+(\.\d+)?$/;
 const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+const BOM = 0xfeff;
+const LF = '\n';
+const CR = 13;
+/** Character codes of `0` and `9`. */
+const ZERO = 48;
+const NINE = 57;
 
-export const EMPTY_RECORD: Readonly<CloudUsageRecord> = Object.freeze({
-  vmUuid: '',
-  siteName: '',
-  machineName: null,
-  localUserId: null,
-  localGroupId: null,
-  globalUserName: null,
-  fqan: null,
-  vo: null,
-  voGroup: null,
-  voRole: null,
-  status: null,
-  startTime: null,
-  endTime: null,
-  suspendDuration: null,
-  wallDuration: null,
-  cpuDuration: null,
-  cpuCount: null,
-  networkType: null,
-  networkInbound: null,
-  networkOutbound: null,
-  publicIpCount: null,
-  memory: null,
-  disk: null,
-  storageRecordId: null,
-  imageId: null,
-  cloudType: null,
-  cloudComputeService: null,
-  benchmarkType: null,
-  benchmark: null,
-  recordCreateTime: null,
-});
+/** A record with every field null (the mandatory texts empty); one literal, so every record shares one shape. */
+function emptyRecord(): CloudUsageRecord {
+  return {
+    vmUuid: '',
+    siteName: '',
+    machineName: null,
+    localUserId: null,
+    localGroupId: null,
+    globalUserName: null,
+    fqan: null,
+    vo: null,
+    voGroup: null,
+    voRole: null,
+    status: null,
+    startTime: null,
+    endTime: null,
+    suspendDuration: null,
+    wallDuration: null,
+    cpuDuration: null,
+    cpuCount: null,
+    networkType: null,
+    networkInbound: null,
+    networkOutbound: null,
+    publicIpCount: null,
+    memory: null,
+    disk: null,
+    storageRecordId: null,
+    imageId: null,
+    cloudType: null,
+    cloudComputeService: null,
+    benchmarkType: null,
+    benchmark: null,
+    recordCreateTime: null,
+  };
+}
+
+export const EMPTY_RECORD: Readonly<CloudUsageRecord> = Object.freeze(emptyRecord());
+
+type Vo = Pick<CloudUsageRecord, 'vo' | 'voGroup' | 'voRole'>;
 
 /** VO, VOGroup and VORole from an FQAN (DOMAIN §1 "FQAN → VO"). */
-export function splitFqan(fqan: string | null): { vo: string | null; voGroup: string | null; voRole: string | null } {
+export function splitFqan(fqan: string | null): Vo {
   if (fqan === null) return { vo: null, voGroup: null, voRole: null };
   const head = fqan.split(';')[0]!.trim();
   if (!head.startsWith('/')) return { vo: head === '' ? null : head, voGroup: null, voRole: null };
@@ -148,137 +174,277 @@ export function splitFqan(fqan: string | null): { vo: string | null; voGroup: st
   };
 }
 
-type Converted = { ok: true; value: string | number | null } | { ok: false; code: string; reason: string };
+/** A site sends the same few FQANs in every record: split each once. Bounded, emptied when full. */
+const FQAN_CACHE = new Map<string, Vo>();
+const FQAN_CACHE_SIZE = 1024;
 
-function convert(kind: Kind, field: string, raw: string): Converted {
-  if (NULLS.has(raw)) return { ok: true, value: null };
+function cachedSplitFqan(fqan: string): Vo {
+  let vo = FQAN_CACHE.get(fqan);
+  if (vo === undefined) {
+    if (FQAN_CACHE.size >= FQAN_CACHE_SIZE) FQAN_CACHE.clear();
+    vo = splitFqan(fqan);
+    FQAN_CACHE.set(fqan, vo);
+  }
+  return vo;
+}
+
+/** Sets the record's VO, VOGroup and VORole from its FQAN (all stay null without one). */
+function fillVo(record: CloudUsageRecord): void {
+  if (record.fqan === null) return;
+  const { vo, voGroup, voRole } = cachedSplitFqan(record.fqan);
+  record.vo = vo;
+  record.voGroup = voGroup;
+  record.voRole = voRole;
+}
+
+/** A refused value. A good value is returned bare: no result object per value on the hot path. */
+class Invalid {
+  constructor(
+    readonly code: string,
+    readonly reason: string,
+  ) {}
+}
+
+type Value = string | number | null;
+
+const isNull = (raw: string) => raw === '' || raw === 'None' || raw === 'NULL';
+
+/**
+ * The value of a string of ASCII digits, or undefined if it has anything else. Exact below 2^53; at or
+ * beyond it the result is still at or beyond 2^53, which is all the range checks need to know.
+ */
+function plainDigits(raw: string): number | undefined {
+  if (raw.length === 0) return undefined;
+  let n = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c < ZERO || c > NINE) return undefined;
+    n = n * 10 + (c - ZERO);
+  }
+  return n;
+}
+
+function convert(kind: Kind, field: string, raw: string): Value | Invalid {
+  if (isNull(raw)) return null;
   switch (kind) {
     case 'text':
       return raw.length > MAX_TEXT
-        ? { ok: false, code: 'OUT_OF_RANGE', reason: `longer than ${MAX_TEXT} characters (${raw.length})` }
-        : { ok: true, value: raw };
-    case 'integer': {
-      if (NEGATIVE_NUMBER.test(raw)) return { ok: false, code: 'OUT_OF_RANGE', reason: `negative value ${raw}` };
-      if (!INTEGER.test(raw))
-        return { ok: false, code: 'NOT_INTEGER', reason: `${JSON.stringify(raw)} is not a non-negative integer` };
-      const n = Number(raw);
-      // Beyond 2^53 a JS number no longer holds the exact value; no real duration, count or size gets there.
-      if (!Number.isSafeInteger(n))
-        return { ok: false, code: 'OUT_OF_RANGE', reason: `${raw} exceeds ${Number.MAX_SAFE_INTEGER}` };
-      return { ok: true, value: n };
-    }
-    case 'decimal': {
-      if (NEGATIVE_NUMBER.test(raw)) return { ok: false, code: 'OUT_OF_RANGE', reason: `negative value ${raw}` };
-      if (!DECIMAL.test(raw))
-        return { ok: false, code: 'NOT_DECIMAL', reason: `${JSON.stringify(raw)} is not a non-negative decimal` };
-      const n = Number(raw);
-      if (n > MAX_DECIMAL) return { ok: false, code: 'OUT_OF_RANGE', reason: `${raw} exceeds ${MAX_DECIMAL}` };
-      return { ok: true, value: n };
-    }
+        ? new Invalid('OUT_OF_RANGE', `longer than ${MAX_TEXT} characters (${raw.length})`)
+        : raw;
+    case 'integer':
+      return convertInteger(raw);
+    case 'decimal':
+      return convertDecimal(raw);
     case 'time':
       return convertTime(field, raw);
   }
 }
 
-function convertTime(field: string, raw: string): Converted {
-  let seconds: number;
-  if (INTEGER.test(raw)) {
-    seconds = Number(raw);
-  } else if (ISO_WITH_ZONE.test(raw)) {
+function convertInteger(raw: string): number | Invalid {
+  const n = plainDigits(raw);
+  if (n === undefined)
+    return NEGATIVE_NUMBER.test(raw)
+      ? new Invalid('OUT_OF_RANGE', `negative value ${raw}`)
+      : new Invalid('NOT_INTEGER', `${JSON.stringify(raw)} is not a non-negative integer`);
+  // Beyond 2^53 a JS number no longer holds the exact value; no real duration, count or size gets there.
+  if (!Number.isSafeInteger(n)) return new Invalid('OUT_OF_RANGE', `${raw} exceeds ${Number.MAX_SAFE_INTEGER}`);
+  return n;
+}
+
+function convertDecimal(raw: string): number | Invalid {
+  const n = plainDigits(raw) ?? (DECIMAL.test(raw) ? Number(raw) : undefined);
+  if (n === undefined)
+    return NEGATIVE_NUMBER.test(raw)
+      ? new Invalid('OUT_OF_RANGE', `negative value ${raw}`)
+      : new Invalid('NOT_DECIMAL', `${JSON.stringify(raw)} is not a non-negative decimal`);
+  if (n > MAX_DECIMAL) return new Invalid('OUT_OF_RANGE', `${raw} exceeds ${MAX_DECIMAL}`);
+  return n;
+}
+
+function convertTime(field: string, raw: string): number | null | Invalid {
+  let seconds = plainDigits(raw);
+  if (seconds === undefined) {
+    if (!ISO_WITH_ZONE.test(raw))
+      return new Invalid(
+        'BAD_TIME',
+        `${JSON.stringify(raw)} is neither epoch seconds nor an ISO 8601 time with a zone (Z)`,
+      );
     const parsed = DateTime.fromISO(raw, { zone: 'utc' });
-    if (!parsed.isValid)
-      return { ok: false, code: 'BAD_TIME', reason: `${JSON.stringify(raw)} is not a valid ISO 8601 time` };
+    if (!parsed.isValid) return new Invalid('BAD_TIME', `${JSON.stringify(raw)} is not a valid ISO 8601 time`);
     seconds = Math.floor(parsed.toSeconds());
-  } else {
-    return {
-      ok: false,
-      code: 'BAD_TIME',
-      reason: `${JSON.stringify(raw)} is neither epoch seconds nor an ISO 8601 time with a zone (Z)`,
-    };
   }
-  if (seconds > MAX_EPOCH) return { ok: false, code: 'OUT_OF_RANGE', reason: `${raw} is after year 9999` };
+  if (seconds > MAX_EPOCH) return new Invalid('OUT_OF_RANGE', `${raw} is after year 9999`);
   // `EndTime: 0` is how cASO says "not ended".
-  if (field === 'EndTime' && seconds === 0) return { ok: true, value: null };
-  return { ok: true, value: seconds };
+  if (field === 'EndTime' && seconds === 0) return null;
+  return seconds;
 }
 
-interface RawLine {
+/** What a record's lines build up while they are read. */
+interface Draft {
+  readonly message: string;
+  readonly index: number;
+  readonly version: ApelCloudVersion;
+  readonly keys: ReadonlyMap<string, AcceptedKey>;
+  readonly record: CloudUsageRecord;
+  readonly errors: RecordError[];
+  /** By slot, the line on which each accepted key was first given; 0 if not given (line 1 is the header). */
+  readonly firstLines: number[];
+  /** The same for keys the version does not accept; made on the first one. */
+  unknownLines: Map<string, number> | null;
+}
+
+function fail(d: Draft, line: number, field: string | null, code: string, reason: string): void {
+  d.errors.push({ message: d.message, record: d.index, line, field, code, reason });
+}
+
+function failRepeated(d: Draft, line: number, key: string, first: number): void {
+  fail(
+    d,
+    line,
+    key,
+    'REPEATED_FIELD',
+    `${key} already given on line ${first}; a "%%" between two records is probably missing`,
+  );
+}
+
+/** Reads one `Key: Value` line into the draft. */
+function readField(d: Draft, line: number, key: string, raw: string): void {
+  const accepted = d.keys.get(key);
+  if (accepted === undefined) return readUnknownField(d, line, key);
+  const first = d.firstLines[accepted.slot]!;
+  if (first !== 0) return failRepeated(d, line, key, first);
+  d.firstLines[accepted.slot] = line;
+  const { spec } = accepted;
+  if (spec === null) return;
+  const value = convert(spec.kind, key, raw);
+  if (value instanceof Invalid) fail(d, line, key, value.code, value.reason);
+  else (d.record as unknown as Record<RecordKey, Value>)[spec.key] = value;
+}
+
+function readUnknownField(d: Draft, line: number, key: string): void {
+  d.unknownLines ??= new Map();
+  const first = d.unknownLines.get(key);
+  if (first !== undefined) return failRepeated(d, line, key, first);
+  d.unknownLines.set(key, line);
+  const reason = KEYS_BY_VERSION['v0.4'].has(key)
+    ? `${key} is not a field of ${d.version} (it appears in v0.4)`
+    : `unknown field ${JSON.stringify(key)}`;
+  fail(d, line, key, 'UNKNOWN_FIELD', reason);
+}
+
+/** Rejects a record whose mandatory field is absent or null, unless that field already has an error. */
+function checkMandatory(d: Draft, firstLine: number): void {
+  for (const key of MANDATORY) {
+    const { slot, spec } = d.keys.get(key)!;
+    const value = d.record[spec!.key];
+    if (value !== '' && value !== null) continue;
+    if (d.errors.some((e) => e.field === key)) continue;
+    const at = d.firstLines[slot]!;
+    fail(
+      d,
+      at === 0 ? firstLine : at,
+      key,
+      at === 0 ? 'MISSING_FIELD' : 'NULL_FIELD',
+      at === 0 ? `${key} is mandatory` : `${key} is mandatory and may not be null`,
+    );
+  }
+}
+
+/** Where the next line starts and which line it is; the parser's only moving state. */
+interface Cursor {
+  readonly text: string;
+  at: number;
   line: number;
-  text: string;
 }
 
-/** Parses one record's lines; returns the record or the errors that reject it. */
-function parseRecord(
-  lines: readonly RawLine[],
-  fields: Record<string, FieldSpec>,
+/** The index of the `\n` ending the line that starts at `start`, or the text's length. */
+function lineBreak(text: string, start: number): number {
+  const at = text.indexOf(LF, start);
+  return at === -1 ? text.length : at;
+}
+
+/** The line from `start` to its break, without the `\r` of a CRLF (only a `\r` before a `\n` is a line end). */
+function lineAt(text: string, start: number, lineEnd: number): string {
+  const crlf = lineEnd < text.length && lineEnd > start && text.charCodeAt(lineEnd - 1) === CR;
+  return text.slice(start, crlf ? lineEnd - 1 : lineEnd);
+}
+
+/** A rejected record's lines as quarantine keeps them: blank lines dropped, joined with `\n`. */
+function recordLines(span: string): string {
+  return span
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '')
+    .join('\n');
+}
+
+/**
+ * Reads the lines up to the next `%%` (or the end) as one record, into `out.records` or `out.rejected`.
+ * Returns false, reading nothing into `out`, when those lines were all blank.
+ */
+function readRecord(
+  c: Cursor,
   version: ApelCloudVersion,
   message: string,
   index: number,
-): { record: CloudUsageRecord; errors: RecordError[]; siteName: string | null } {
-  const record: Record<string, unknown> = { ...EMPTY_RECORD };
-  const errors: RecordError[] = [];
-  const seen = new Map<string, number>();
-  let siteName: string | null = null;
-  const fail = (line: number | null, field: string | null, code: string, reason: string) =>
-    errors.push({ message, record: index, line, field, code, reason });
-  for (const { line, text } of lines) {
-    const colon = text.indexOf(':');
+  out: ParsedCloudMessage,
+): boolean {
+  const { text } = c;
+  const d: Draft = {
+    message,
+    index,
+    version,
+    keys: KEYS_BY_VERSION[version],
+    record: emptyRecord(),
+    errors: [],
+    firstLines: new Array<number>(SLOTS.length).fill(0),
+    unknownLines: null,
+  };
+  let firstLine = 0;
+  let from = -1;
+  let to = text.length;
+  while (c.at <= text.length) {
+    const start = c.at;
+    const line = c.line;
+    const lineEnd = lineBreak(text, start);
+    c.at = lineEnd + 1;
+    c.line += 1;
+    const content = lineAt(text, start, lineEnd);
+    const colon = content.indexOf(':');
     if (colon === -1) {
-      fail(line, null, 'NOT_KEY_VALUE', `line ${JSON.stringify(text.trim())} is not "Key: Value"`);
-      continue;
+      const trimmed = content.trim();
+      if (trimmed === '%%') {
+        to = start;
+        break;
+      }
+      if (trimmed === '') continue;
+      fail(d, line, null, 'NOT_KEY_VALUE', `line ${JSON.stringify(trimmed)} is not "Key: Value"`);
+    } else {
+      readField(d, line, content.slice(0, colon).trim(), content.slice(colon + 1).trim());
     }
-    const key = text.slice(0, colon).trim();
-    const raw = text.slice(colon + 1).trim();
-    const first = seen.get(key);
-    if (first !== undefined) {
-      fail(
-        line,
-        key,
-        'REPEATED_FIELD',
-        `${key} already given on line ${first}; a "%%" between two records is probably missing`,
-      );
-      continue;
-    }
-    seen.set(key, line);
-    if (IGNORED.has(key)) continue;
-    const spec = fields[key];
-    if (!spec) {
-      const reason = V04_ONLY[key]
-        ? `${key} is not a field of ${version} (it appears in v0.4)`
-        : `unknown field ${JSON.stringify(key)}`;
-      fail(line, key, 'UNKNOWN_FIELD', reason);
-      continue;
-    }
-    const converted = convert(spec.kind, key, raw);
-    if (!converted.ok) {
-      fail(line, key, converted.code, converted.reason);
-      continue;
-    }
-    record[spec.key] = converted.value;
-    if (key === 'SiteName') siteName = converted.value as string | null;
-  }
-  for (const key of MANDATORY) {
-    const spec = fields[key]!;
-    if (record[spec.key] === '' || record[spec.key] === null) {
-      const at = seen.get(key);
-      if (errors.some((e) => e.field === key)) continue;
-      fail(
-        at ?? lines[0]?.line ?? null,
-        key,
-        at === undefined ? 'MISSING_FIELD' : 'NULL_FIELD',
-        at === undefined ? `${key} is mandatory` : `${key} is mandatory and may not be null`,
-      );
+    if (from === -1) {
+      from = start;
+      firstLine = line;
     }
   }
-  const typed = record as CloudUsageRecord;
-  Object.assign(typed, splitFqan(typed.fqan));
-  return { record: typed, errors, siteName };
+  if (from === -1) return false;
+  checkMandatory(d, firstLine);
+  const { record, errors } = d;
+  fillVo(record);
+  if (errors.length === 0) {
+    out.records.push({ index, line: firstLine, record });
+  } else {
+    // '' is the untouched default: a SiteName that was read is a string or null.
+    const siteName = record.siteName === '' ? null : record.siteName;
+    out.rejected.push({ index, line: firstLine, text: recordLines(text.slice(from, to)), errors, siteName });
+  }
+  return true;
 }
 
 /** Parses an `APEL-cloud-message` body. `message` names it in errors (a file name or message id). */
 export function parseApelCloudMessage(text: string, message: string): ParsedCloudMessage {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  const header = lines[0]!.trim();
+  const body = text.charCodeAt(0) === BOM ? text.slice(1) : text;
+  const headerEnd = lineBreak(body, 0);
+  const header = body.slice(0, headerEnd).trim();
   const version = header.startsWith(HEADER_PREFIX)
     ? (header.slice(HEADER_PREFIX.length).trim() as ApelCloudVersion)
     : null;
@@ -301,25 +467,9 @@ export function parseApelCloudMessage(text: string, message: string): ParsedClou
       ],
     };
   }
-  const fields = FIELDS_BY_VERSION[version];
-  const records: ParsedCloudRecord[] = [];
-  const rejected: RejectedCloudRecord[] = [];
-  let current: RawLine[] = [];
+  const out: ParsedCloudMessage = { version, records: [], rejected: [] };
+  const cursor: Cursor = { text: body, at: headerEnd + 1, line: 2 };
   let index = 0;
-  const close = () => {
-    if (current.length === 0) return;
-    index += 1;
-    const { record, errors, siteName } = parseRecord(current, fields, version, message, index);
-    const line = current[0]!.line;
-    if (errors.length === 0) records.push({ index, line, record });
-    else rejected.push({ index, line, text: current.map((l) => l.text).join('\n'), errors, siteName });
-    current = [];
-  };
-  for (let i = 1; i < lines.length; i++) {
-    const trimmed = lines[i]!.trim();
-    if (trimmed === '%%') close();
-    else if (trimmed !== '') current.push({ line: i + 1, text: lines[i]! });
-  }
-  close();
-  return { version, records, rejected };
+  while (cursor.at <= body.length) if (readRecord(cursor, version, message, index + 1, out)) index += 1;
+  return out;
 }

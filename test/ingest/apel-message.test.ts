@@ -182,3 +182,35 @@ test('a line without a colon rejects its record', (t) => {
   t.is(rejected[0]!.errors[0]!.code, 'NOT_KEY_VALUE');
   t.is(rejected[0]!.errors[0]!.field, null);
 });
+
+test('keys named like Object.prototype members are unknown fields', (t) => {
+  for (const key of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+    const { records, rejected } = parseApelCloudMessage(msg(V02, rec('vm-1', `${key}: NULL`)), 'm');
+    t.is(records.length, 0, key);
+    t.like(rejected[0]!.errors[0], { field: key, code: 'UNKNOWN_FIELD' }, key);
+  }
+});
+
+test('a repeated ignored or unknown key is a repeated field', (t) => {
+  const { rejected } = parseApelCloudMessage(
+    msg(V04, rec('vm-1', 'UpdateTime: a', 'UpdateTime: b'), rec('vm-2', 'Colour: red', 'Colour: blue')),
+    'm',
+  );
+  t.deepEqual(
+    rejected.map((r) => r.errors.map((e) => [e.line, e.code])),
+    [
+      [[5, 'REPEATED_FIELD']],
+      [
+        [9, 'UNKNOWN_FIELD'],
+        [10, 'REPEATED_FIELD'],
+      ],
+    ],
+  );
+});
+
+test('a rejected record keeps its own lines, without blank lines or CRs', (t) => {
+  const text = `${V04}\r\nVMUUID: ok\r\nSiteName: S\r\n%%\r\n\r\n VMUUID: vm-2 \r\n\r\nSiteName: S\r\nMemory: x\r\n%%\r\n`;
+  const { rejected } = parseApelCloudMessage(text, 'm');
+  t.is(rejected[0]!.text, ' VMUUID: vm-2 \nSiteName: S\nMemory: x');
+  t.is(rejected[0]!.line, 6);
+});

@@ -13,7 +13,7 @@ import {
   pullGocdb,
 } from '../../src/ingest/availability-service.ts';
 import { parseGocdb } from '../../src/ingest/gocdb.ts';
-import { parseProbeLine } from '../../src/ingest/probes.ts';
+import { normaliseInstant, parseProbeLine } from '../../src/ingest/probes.ts';
 import { parseProfiles } from '../../src/ingest/profiles.ts';
 import { tempDir } from '../support/tmp.ts';
 
@@ -82,6 +82,26 @@ test('a probe line is checked field by field, errors naming line and field', (t)
   const exit = parseProbeLine(line({ status: 2, timestamp: '2026-01-05T10:00:00.250Z' }), 1, 'x');
   t.true(exit.ok && exit.result.status === 'CRITICAL' && exit.result.timestamp === '2026-01-05T10:00:00Z');
   t.false(parseProbeLine('{"timestamp":', 3, 'x').ok);
+});
+
+test('a probe instant must be a real UTC calendar time; fractions of a second are dropped', (t) => {
+  t.is(normaliseInstant('2024-02-29T23:59:59.999Z'), '2024-02-29T23:59:59Z');
+  t.is(normaliseInstant('2000-02-29T00:00:00Z'), '2000-02-29T00:00:00Z');
+  for (const bad of [
+    '2023-02-29T00:00:00Z',
+    '1900-02-29T00:00:00Z',
+    '2024-02-30T00:00:00Z',
+    '2024-04-31T00:00:00Z',
+    '2024-01-00T00:00:00Z',
+    '2024-00-10T00:00:00Z',
+    '2024-13-10T00:00:00Z',
+    '2024-01-10T24:00:00Z',
+    '2024-01-10T23:60:00Z',
+    '2024-01-10T23:59:60Z',
+    '2024-01-10T10:00:00+00:00',
+    '2024-01-10 10:00:00Z',
+  ])
+    t.is(normaliseInstant(bad), undefined, bad);
 });
 
 test('probe ingest: accepted, duplicates unchanged, invalid lines rejected into quarantine', async (t) => {
