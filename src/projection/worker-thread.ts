@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openEventLog, type EventLogConfig } from '../eventlog/open.ts';
 import { findProjection, projectionsDir } from './registry.ts';
-import { type BatchCommitted, ProjectionRunner } from './runner.ts';
+import { ProjectionRunner } from './runner.ts';
 
 export interface WorkerSetup {
   config: EventLogConfig;
@@ -17,7 +17,6 @@ export interface WorkerSetup {
 export type WorkerCommand = { type: 'finish' };
 
 export type WorkerReport =
-  | { type: 'committed'; batch: BatchCommitted }
   | { type: 'finished'; applied: number; checkpoint: bigint }
   | { type: 'failed'; message: string; stack: string | undefined };
 
@@ -40,7 +39,6 @@ try {
   let applied = 0;
   runner.on('committed', (batch) => {
     if (following) applied += batch.events;
-    send({ type: 'committed', batch });
   });
   runner.on('error', fail);
   // A changed version rebuilds before following, as a catch-up in the parent would.

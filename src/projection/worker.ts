@@ -5,10 +5,8 @@
  * the event log and the read model; a read model has one writer at a time,
  * so nothing else may project it while a worker runs.
  */
-import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { EventLogConfig } from '../eventlog/open.ts';
-import type { BatchCommitted } from './runner.ts';
 import type { WorkerCommand, WorkerReport, WorkerSetup } from './worker-thread.ts';
 
 export interface WorkerFinished {
@@ -25,7 +23,7 @@ export interface WorkerFinished {
 const BOOTSTRAP = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
   .then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./worker-thread.ts', import.meta.url).href)}); })`;
 
-export class ProjectionWorker extends EventEmitter<{ committed: [BatchCommitted] }> {
+export class ProjectionWorker {
   private readonly worker: Worker;
   private readonly done: Promise<WorkerFinished>;
 
@@ -34,14 +32,12 @@ export class ProjectionWorker extends EventEmitter<{ committed: [BatchCommitted]
     config: EventLogConfig,
     readonly projection: string,
   ) {
-    super();
     const setup: WorkerSetup = { config: { dataDir: config.dataDir, eventstoreUrl: config.eventstoreUrl }, projection };
     this.worker = new Worker(BOOTSTRAP, { eval: true, workerData: setup });
     this.done = new Promise<WorkerFinished>((resolve, reject) => {
       let finished: WorkerFinished | undefined;
       this.worker.on('message', (report: WorkerReport) => {
-        if (report.type === 'committed') this.emit('committed', report.batch);
-        else if (report.type === 'finished')
+        if (report.type === 'finished')
           finished = { projection, applied: report.applied, checkpoint: report.checkpoint };
         else {
           reject(Object.assign(new Error(`projection ${projection}: ${report.message}`), { stack: report.stack }));
