@@ -219,27 +219,40 @@ export class ProjectionRunner extends EventEmitter<{ committed: [BatchCommitted]
     });
   }
 
+  /**
+   * Applies live events in batches of BATCH_SIZE, or of what arrived within LIVE_FLUSH_MS of a batch's first event.
+   * One timer per batch: while the runner lags, events arrive as microtasks and timers cannot fire, so a timer per
+   * event piled up millions of them (a worker following a 5.8M-result ingest ran out of heap).
+   */
   private async follow(subscription: Subscription): Promise<void> {
     const iterator = subscription[Symbol.asyncIterator]();
     let batch: RecordedEvent[] = [];
+    let deadline: Promise<'flush'> | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const commit = () => {
+      clearTimeout(timer);
+      deadline = undefined;
+      this.emitCommitted(batch.length, this.current.apply(batch));
+      batch = [];
+    };
     let pending = iterator.next();
     for (;;) {
-      const timeout = batch.length
-        ? new Promise<'flush'>((resolve) => setTimeout(() => resolve('flush'), LIVE_FLUSH_MS))
-        : undefined;
-      const next = await (timeout ? Promise.race([pending, timeout]) : pending);
-      if (next === 'flush' || (next.done && batch.length)) {
-        this.emitCommitted(batch.length, this.current.apply(batch));
-        batch = [];
-        if (next === 'flush') continue;
+      const next = await (deadline ? Promise.race([pending, deadline]) : pending);
+      if (next === 'flush') {
+        commit();
+        continue;
       }
-      if (next.done) return;
+      if (next.done) {
+        if (batch.length) commit();
+        return;
+      }
       batch.push(next.value);
       pending = iterator.next();
-      if (batch.length >= BATCH_SIZE) {
-        this.emitCommitted(batch.length, this.current.apply(batch));
-        batch = [];
-      }
+      if (batch.length >= BATCH_SIZE) commit();
+      else
+        deadline ??= new Promise((resolve) => {
+          timer = setTimeout(() => resolve('flush'), LIVE_FLUSH_MS);
+        });
     }
   }
 
