@@ -6,16 +6,29 @@
  *
  * Writes are laid out for batches of records arriving roughly in time order:
  * VM-months are keyed month first, so a batch rewrites the current month's
- * pages instead of pages all over the table, and an upsert leaves unchanged
- * index entries alone. (A per-record index keyed by VM cost a third of the
- * projection's time at 1M records: each batch dirtied a page per record.)
+ * pages instead of pages all over the table. (A per-record index keyed by VM
+ * cost a third of the projection's time at 1M records: each batch dirtied a
+ * page per record.)
  *
- * For speed, a record's handler only writes its own row and remembers the
- * latest record per VM-month; the VM-months, their neighbours' differences
- * and the summary groups are settled once per batch in `afterBatch`. Summary
- * sums are shifted incrementally; a group is recomputed from its VM-months
- * only when a contribution leaves it or a start time changes (min/max cannot
- * be subtracted).
+ * A record's handler writes only its flags and a VM's first sighting at a
+ * site, and remembers the latest record per VM-month; `afterBatch` settles
+ * the batch, so each VM-month and each summary group is written once per batch:
+ * - A VM-month is settled against its VM's latest kept month, which a cache
+ *   holds per opened file (the runner is the file's only writer). A record for
+ *   that month or a later one, the usual case, reads nothing; a late record
+ *   reads its neighbours from the file, shifts the next month's difference, and
+ *   drops the VM from the cache.
+ * - A VM reporting again within its month and group updates only the columns
+ *   that can change.
+ * - Each touched group gets its summed change (sums, counts of non-null terms,
+ *   NumberOfVMs, CloudType of the batch's latest record) in one statement; an
+ *   emptied group is deleted. A group is recomputed from its VM-months only
+ *   when a VM-month leaves it or a start time changes (min/max cannot be
+ *   subtracted).
+ * The caches are dropped when they grow past a bound, and whenever an event
+ * comes at or before the last one handled: the runner re-reads the log from
+ * its checkpoint only after a batch rolled back, which may have left them
+ * ahead of the file.
  */
 import type Database from 'better-sqlite3';
 import type { CloudUsageRecord, RecordError } from '../src/events/catalogue.ts';
@@ -33,8 +46,9 @@ import {
 import type { Projection } from '../src/projection/projection.ts';
 
 const SCHEMA = `
--- When each site's records arrived (the report's silent-site check); the records themselves are the VM streams' events.
-CREATE TABLE acc_receipts (position INTEGER PRIMARY KEY, site_name TEXT NOT NULL, received_at INTEGER NOT NULL);
+-- When each site's records arrived (the report's silent-site check): one row per site and receipt time, which the
+-- records of a message share; the records themselves are the VM streams' events.
+CREATE TABLE acc_receipts (site_name TEXT NOT NULL, received_at INTEGER NOT NULL, PRIMARY KEY (site_name, received_at)) WITHOUT ROWID;
 -- The sites a VM's records named, for scope checks (a VM's records, by month, are read from its stream).
 CREATE TABLE acc_vm_sites (vm_uuid TEXT NOT NULL, site_name TEXT NOT NULL, PRIMARY KEY (vm_uuid, site_name)) WITHOUT ROWID;
 CREATE TABLE acc_vm_months (
@@ -169,6 +183,24 @@ export interface VmMonthRow {
   d_net_out: number | null;
 }
 
+/** The columns of a stored VM-month that settling a record against it needs. */
+type KeptColumns = Pick<
+  VmMonthRow,
+  | 'ym'
+  | 'group_key'
+  | 'start_time'
+  | 'memory'
+  | 'disk'
+  | 'wall'
+  | 'cpu'
+  | 'net_in'
+  | 'net_out'
+  | 'd_wall'
+  | 'd_cpu'
+  | 'd_net_in'
+  | 'd_net_out'
+>;
+
 const figuresOf = (r: {
   wall: number | null;
   cpu: number | null;
@@ -180,7 +212,7 @@ const figuresOf = (r: {
   networkInbound: r.net_in,
   networkOutbound: r.net_out,
 });
-const diffsOf = (r: VmMonthRow): Figures => ({
+const diffsOf = (r: KeptColumns): Figures => ({
   wallDuration: r.d_wall,
   cpuDuration: r.d_cpu,
   networkInbound: r.d_net_in,
@@ -201,12 +233,13 @@ function contribution(diff: Figures, memory: number | null, disk: number | null)
     ...term(disk),
   ] as Contribution;
 }
+const keptContribution = (k: KeptColumns) => contribution(diffsOf(k), k.memory, k.disk);
 const minus = (a: Contribution, b: Contribution) => a.map((v, i) => v - b[i]!) as Contribution;
 const ZERO: Contribution = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
 function statements(db: Database.Database) {
   return {
-    insertReceipt: db.prepare('INSERT INTO acc_receipts (position, site_name, received_at) VALUES (?, ?, ?)'),
+    addReceipt: db.prepare('INSERT OR IGNORE INTO acc_receipts (site_name, received_at) VALUES (?, ?)'),
     addVmSite: db.prepare('INSERT OR IGNORE INTO acc_vm_sites (vm_uuid, site_name) VALUES (?, ?)'),
     insertFlag: db.prepare(
       'INSERT INTO acc_flags (kind, site_name, vm_uuid, ym, event_id, detail) VALUES (?, ?, ?, ?, ?, ?)',
@@ -216,16 +249,29 @@ function statements(db: Database.Database) {
       `INSERT INTO acc_sites (site_name, last_received_at, records) VALUES (?, ?, ?)
        ON CONFLICT (site_name) DO UPDATE SET last_received_at = max(last_received_at, excluded.last_received_at), records = records + excluded.records`,
     ),
+    getLatest: db.prepare(
+      `SELECT ym, group_key, start_time, memory, disk, wall, cpu, net_in, net_out, d_wall, d_cpu, d_net_in, d_net_out
+       FROM acc_vm_months WHERE vm_uuid = ? ORDER BY ym DESC LIMIT 2`,
+    ),
     getVm: db.prepare('SELECT * FROM acc_vm_months WHERE vm_uuid = ? AND ym = ?'),
     getPrev: db.prepare(
       'SELECT wall, cpu, net_in, net_out FROM acc_vm_months WHERE vm_uuid = ? AND ym < ? ORDER BY ym DESC LIMIT 1',
     ),
     getNext: db.prepare('SELECT * FROM acc_vm_months WHERE vm_uuid = ? AND ym > ? ORDER BY ym ASC LIMIT 1'),
-    // An upsert, not INSERT OR REPLACE: a VM reporting again within its month keeps its index entries untouched.
+    // The usual case, a VM reporting again within its month and group: the grouping columns stay as they are.
+    // Its parameters are the first ones of `upsertVm`.
+    updateVm: db.prepare(
+      `UPDATE acc_vm_months SET kept_position = ?, kept_event_id = ?, received_at = ?, benchmark = ?, cloud_type = ?,
+         start_time = ?, end_time = ?, memory = ?, disk = ?, wall = ?, cpu = ?, net_in = ?, net_out = ?,
+         d_wall = ?, d_cpu = ?, d_net_in = ?, d_net_out = ?
+       WHERE ym = ? AND vm_uuid = ?`,
+    ),
+    // An upsert, not INSERT OR REPLACE: a VM-month changing group keeps its other index entries untouched.
     upsertVm: db.prepare(
-      `INSERT INTO acc_vm_months (vm_uuid, ym, kept_position, kept_event_id, received_at, group_key, site_name,
-         cloud_compute_service, global_user_name, vo, vo_group, vo_role, status, image_id, cpu_count, benchmark_type, benchmark,
-         cloud_type, start_time, end_time, memory, disk, wall, cpu, net_in, net_out, d_wall, d_cpu, d_net_in, d_net_out)
+      `INSERT INTO acc_vm_months (kept_position, kept_event_id, received_at, benchmark, cloud_type, start_time, end_time,
+         memory, disk, wall, cpu, net_in, net_out, d_wall, d_cpu, d_net_in, d_net_out, ym, vm_uuid,
+         group_key, site_name, cloud_compute_service, global_user_name, vo, vo_group, vo_role, status, image_id, cpu_count,
+         benchmark_type)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (ym, vm_uuid) DO UPDATE SET kept_position = excluded.kept_position, kept_event_id = excluded.kept_event_id,
          received_at = excluded.received_at, group_key = excluded.group_key, site_name = excluded.site_name,
@@ -240,29 +286,23 @@ function statements(db: Database.Database) {
     setDiffs: db.prepare(
       'UPDATE acc_vm_months SET d_wall = ?, d_cpu = ?, d_net_in = ?, d_net_out = ? WHERE vm_uuid = ? AND ym = ?',
     ),
-    addGroup: db.prepare(
-      `INSERT INTO acc_summaries (group_key, site_name, cloud_compute_service, ym, global_user_name, vo, vo_group, vo_role, status,
-         image_id, cpu_count, benchmark_type, benchmark, cloud_type, cloud_position, earliest_start, latest_start,
-         wall, wall_n, cpu, cpu_n, net_in, net_in_n, net_out, net_out_n, memory, memory_n, disk, disk_n, vms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
-       ON CONFLICT (group_key) DO UPDATE SET
-         cloud_type = CASE WHEN excluded.cloud_position > cloud_position THEN excluded.cloud_type ELSE cloud_type END,
-         cloud_position = max(cloud_position, excluded.cloud_position),
-         earliest_start = coalesce(min(earliest_start, excluded.earliest_start), earliest_start, excluded.earliest_start),
-         latest_start = coalesce(max(latest_start, excluded.latest_start), latest_start, excluded.latest_start),
-         wall = wall + excluded.wall, wall_n = wall_n + excluded.wall_n, cpu = cpu + excluded.cpu, cpu_n = cpu_n + excluded.cpu_n,
-         net_in = net_in + excluded.net_in, net_in_n = net_in_n + excluded.net_in_n,
-         net_out = net_out + excluded.net_out, net_out_n = net_out_n + excluded.net_out_n,
-         memory = memory + excluded.memory, memory_n = memory_n + excluded.memory_n,
-         disk = disk + excluded.disk, disk_n = disk_n + excluded.disk_n, vms = vms + 1`,
-    ),
+    // Applies a group's change over the batch; a group it does not find is new, and `insertGroup` adds it.
     shiftGroup: db.prepare(
       `UPDATE acc_summaries SET wall = wall + ?, wall_n = wall_n + ?, cpu = cpu + ?, cpu_n = cpu_n + ?, net_in = net_in + ?,
          net_in_n = net_in_n + ?, net_out = net_out + ?, net_out_n = net_out_n + ?, memory = memory + ?, memory_n = memory_n + ?,
-         disk = disk + ?, disk_n = disk_n + ?, vms = vms + ? WHERE group_key = ? RETURNING vms`,
+         disk = disk + ?, disk_n = disk_n + ?, vms = vms + ?,
+         cloud_type = CASE WHEN ? > cloud_position THEN ? ELSE cloud_type END, cloud_position = max(cloud_position, ?),
+         earliest_start = coalesce(min(earliest_start, ?), earliest_start, ?),
+         latest_start = coalesce(max(latest_start, ?), latest_start, ?)
+       WHERE group_key = ?`,
     ),
-    setGroupCloud: db.prepare('UPDATE acc_summaries SET cloud_type = ?, cloud_position = ? WHERE group_key = ?'),
-    deleteGroup: db.prepare('DELETE FROM acc_summaries WHERE group_key = ?'),
+    insertGroup: db.prepare(
+      `INSERT INTO acc_summaries (wall, wall_n, cpu, cpu_n, net_in, net_in_n, net_out, net_out_n, memory, memory_n, disk, disk_n,
+         vms, cloud_type, cloud_position, earliest_start, latest_start, group_key, site_name, cloud_compute_service, ym,
+         global_user_name, vo, vo_group, vo_role, status, image_id, cpu_count, benchmark_type, benchmark)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    deleteEmptyGroup: db.prepare('DELETE FROM acc_summaries WHERE group_key = ? AND vms = 0'),
     recomputeGroup: db.prepare(
       `UPDATE acc_summaries SET (earliest_start, latest_start, cloud_type, cloud_position) = (
          SELECT min(start_time), max(start_time),
@@ -282,26 +322,85 @@ function statements(db: Database.Database) {
 
 type Statements = ReturnType<typeof statements>;
 
-/** Per opened read-model file: its statements and what the current batch has left to settle. */
+/** A VM's latest kept VM-month and the figures of the kept month before it (none: its first month). */
+interface Latest {
+  row: KeptColumns;
+  prev: Figures | undefined;
+}
+
+/** A summary group's change over one batch. */
+interface GroupChange {
+  delta: Contribution;
+  vms: number;
+  /** The batch's most recently received record in the group; position -1 leaves the stored cloud type. */
+  cloudType: string | null;
+  cloudPosition: number;
+  /** Start times of the VM-months that joined the group. */
+  earliest: number | null;
+  latest: number | null;
+}
+
+/** Per opened read-model file: its statements, caches of what it holds, and what the current batch has left to settle. */
 interface FileState {
   stmt: Statements;
+  /** Per VM, its `Latest` (null: no VM-month yet), as the file holds it. */
+  latest: Map<string, Latest | null>;
+  /** `vm\0site` pairs the file holds in acc_vm_sites. */
+  vmSites: Set<string>;
+  /** The last event handled: an event at or before it means the log is being re-read after a rolled-back batch. */
+  lastPosition: bigint;
   pending: Map<string, Pending>;
-  sites: Map<string, { receivedAt: number; records: number }>;
+  /** Per site, the batch's latest receipt time, its receipt times and its count of records. */
+  sites: Map<string, { receivedAt: number; receipts: Set<number>; records: number }>;
 }
+
+/** Each cache is dropped whole when it reaches this many entries, which bounds memory in a long-running process. */
+const CACHE_LIMIT = 100_000;
+const makeRoom = (cache: { size: number; clear(): void }) => {
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+};
 
 const files = new WeakMap<Database.Database, FileState>();
 
+/** Forgets everything held in memory: a rolled-back batch may have left it ahead of the file. */
+function forget(state: FileState): void {
+  state.latest.clear();
+  state.vmSites.clear();
+  state.pending.clear();
+  state.sites.clear();
+}
+
 const epochSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+
+function latestOf(state: FileState, vmUuid: string): Latest | null {
+  let latest = state.latest.get(vmUuid);
+  if (latest === undefined) {
+    const [row, before] = state.stmt.getLatest.all(vmUuid) as KeptColumns[];
+    latest = row ? { row, prev: before && figuresOf(before) } : null;
+    makeRoom(state.latest);
+    state.latest.set(vmUuid, latest);
+  }
+  return latest;
+}
 
 function settleBatch(state: FileState): Set<string> {
   const { stmt } = state;
+  const groups = new Map<string, GroupChange>();
   const recompute = new Set<string>();
   const shift = (key: string, delta: Contribution, vms: number) => {
-    const row = stmt.shiftGroup.get(...delta, vms, key) as { vms: number } | undefined;
-    if (row && row.vms === 0) {
-      stmt.deleteGroup.run(key);
-      recompute.delete(key);
+    let g = groups.get(key);
+    if (!g) {
+      g = { delta: [...ZERO], vms: 0, cloudType: null, cloudPosition: -1, earliest: null, latest: null };
+      groups.set(key, g);
     }
+    for (let i = 0; i < delta.length; i++) g.delta[i]! += delta[i]!;
+    g.vms += vms;
+    return g;
+  };
+  const received = (g: GroupChange, cloudType: string | null, position: number) => {
+    if (position < g.cloudPosition) return;
+    g.cloudType = cloudType;
+    g.cloudPosition = position;
   };
   const flagNegative = (vm: { vmUuid: string; ym: number; siteName: string }, was: boolean, diff: Figures) => {
     const is = hasNegative(diff);
@@ -323,27 +422,25 @@ function settleBatch(state: FileState): Set<string> {
   for (const p of state.pending.values()) {
     const vm = vmMonthOf(p.record, p.ym, p.position);
     const key = groupKey(vm);
-    const old = stmt.getVm.get(p.vmUuid, p.ym) as VmMonthRow | undefined;
-    const prev = stmt.getPrev.get(p.vmUuid, p.ym) as VmMonthRow | undefined;
-    const diff = monthlyDifferences(vm, prev && figuresOf(prev));
+    // A record for the VM's latest month or a later one is settled from the cache; a late one reads its neighbours.
+    const latest = latestOf(state, p.vmUuid);
+    const late = latest !== null && p.ym < latest.row.ym;
+    let old: KeptColumns | undefined;
+    let prev: Figures | undefined;
+    if (late) {
+      old = stmt.getVm.get(p.vmUuid, p.ym) as VmMonthRow | undefined;
+      const before = stmt.getPrev.get(p.vmUuid, p.ym) as KeptColumns | undefined;
+      prev = before && figuresOf(before);
+    } else if (latest?.row.ym === p.ym) {
+      old = latest.row;
+      prev = latest.prev;
+    } else prev = latest ? figuresOf(latest.row) : undefined;
+    const diff = monthlyDifferences(vm, prev);
     const r = p.record;
-    stmt.upsertVm.run(
-      p.vmUuid,
-      p.ym,
+    const kept = [
       p.position,
       p.eventId,
       p.receivedAt,
-      key,
-      r.siteName,
-      r.cloudComputeService,
-      r.globalUserName,
-      r.vo,
-      r.voGroup,
-      r.voRole,
-      r.status,
-      r.imageId,
-      r.cpuCount,
-      r.benchmarkType,
       r.benchmark,
       r.cloudType,
       r.startTime,
@@ -358,23 +455,21 @@ function settleBatch(state: FileState): Set<string> {
       diff.cpuDuration,
       diff.networkInbound,
       diff.networkOutbound,
-    );
+      p.ym,
+      p.vmUuid,
+    ];
     const added = contribution(diff, r.memory, r.disk);
     if (old && old.group_key === key) {
       // The usual case: a running VM reports again within the month.
-      shift(key, minus(added, contribution(diffsOf(old), old.memory, old.disk)), 0);
-      stmt.setGroupCloud.run(r.cloudType, p.position, key);
+      stmt.updateVm.run(...kept);
+      received(shift(key, minus(added, keptContribution(old)), 0), r.cloudType, p.position);
       if (old.start_time !== r.startTime) recompute.add(key);
     } else {
-      if (old) {
-        shift(old.group_key, minus(ZERO, contribution(diffsOf(old), old.memory, old.disk)), -1);
-        recompute.add(old.group_key);
-      }
-      stmt.addGroup.run(
+      stmt.upsertVm.run(
+        ...kept,
         key,
         r.siteName,
         r.cloudComputeService,
-        p.ym,
         r.globalUserName,
         r.vo,
         r.voGroup,
@@ -383,16 +478,43 @@ function settleBatch(state: FileState): Set<string> {
         r.imageId,
         r.cpuCount,
         r.benchmarkType,
-        r.benchmark ?? 0,
-        r.cloudType,
-        p.position,
-        r.startTime,
-        r.startTime,
-        ...added,
       );
+      if (old) {
+        shift(old.group_key, minus(ZERO, keptContribution(old)), -1);
+        recompute.add(old.group_key);
+      }
+      const g = shift(key, added, 1);
+      received(g, r.cloudType, p.position);
+      if (r.startTime !== null) {
+        g.earliest = Math.min(g.earliest ?? r.startTime, r.startTime);
+        g.latest = Math.max(g.latest ?? r.startTime, r.startTime);
+      }
     }
     flagNegative(vm, old !== undefined && hasNegative(diffsOf(old)), diff);
 
+    if (!late) {
+      state.latest.set(p.vmUuid, {
+        row: {
+          ym: p.ym,
+          group_key: key,
+          start_time: r.startTime,
+          memory: r.memory,
+          disk: r.disk,
+          wall: r.wallDuration,
+          cpu: r.cpuDuration,
+          net_in: r.networkInbound,
+          net_out: r.networkOutbound,
+          d_wall: diff.wallDuration,
+          d_cpu: diff.cpuDuration,
+          d_net_in: diff.networkInbound,
+          d_net_out: diff.networkOutbound,
+        },
+        prev,
+      });
+      continue;
+    }
+    // A late record may change a later month's difference, which the cache would not see: reread the VM next time.
+    state.latest.delete(p.vmUuid);
     // The next kept month's difference is taken against this one.
     if (old && sameFigures(figuresOf(old), vm)) continue;
     const next = stmt.getNext.get(p.vmUuid, p.ym) as VmMonthRow | undefined;
@@ -411,8 +533,28 @@ function settleBatch(state: FileState): Set<string> {
     shift(next.group_key, minus(contribution(nextNew, 0, 0), contribution(nextOld, 0, 0)), 0);
     flagNegative({ vmUuid: next.vm_uuid, ym: next.ym, siteName: next.site_name }, hasNegative(nextOld), nextNew);
   }
+  for (const [key, g] of groups) {
+    const { cloudType, cloudPosition, earliest, latest } = g;
+    const change = [g.vms, cloudPosition, cloudType, cloudPosition, earliest, earliest, latest, latest];
+    if (stmt.shiftGroup.run(...g.delta, ...change, key).changes === 0) {
+      // The key is the JSON of the grouping columns, in the order `insertGroup` takes them.
+      stmt.insertGroup.run(
+        ...g.delta,
+        g.vms,
+        cloudType,
+        cloudPosition,
+        earliest,
+        latest,
+        key,
+        ...(JSON.parse(key) as unknown[]),
+      );
+    } else if (g.vms < 0 && stmt.deleteEmptyGroup.run(key).changes > 0) recompute.delete(key);
+  }
   for (const key of recompute) stmt.recomputeGroup.run({ key });
-  for (const [site, s] of state.sites) stmt.touchSite.run(site, s.receivedAt, s.records);
+  for (const [site, s] of state.sites) {
+    stmt.touchSite.run(site, s.receivedAt, s.records);
+    for (const at of s.receipts) stmt.addReceipt.run(site, at);
+  }
   const touched = new Set(state.sites.keys());
   state.pending.clear();
   state.sites.clear();
@@ -421,16 +563,26 @@ function settleBatch(state: FileState): Set<string> {
 
 export const accountingProjection: Projection = {
   name: 'accounting',
-  version: 2,
+  version: 3,
   eventTypes: ['CloudUsageRecorded', 'CloudRecordRejected', 'QuarantineResolved'],
   setup(db) {
     db.exec(SCHEMA);
   },
   prepare(db) {
-    const state: FileState = { stmt: statements(db), pending: new Map(), sites: new Map() };
+    const state: FileState = {
+      stmt: statements(db),
+      latest: new Map(),
+      vmSites: new Set(),
+      lastPosition: -1n,
+      pending: new Map(),
+      sites: new Map(),
+    };
     files.set(db, state);
     const { stmt } = state;
     return ({ event, id, position }, ctx) => {
+      // The runner re-reads from its checkpoint only after a batch failed to commit.
+      if (position <= state.lastPosition) forget(state);
+      state.lastPosition = position;
       switch (event.type) {
         case 'CloudUsageRecorded': {
           const { record, receivedAt: receivedIso } = event.data;
@@ -438,8 +590,12 @@ export const accountingProjection: Projection = {
           const measured = measurementTime(record);
           const ym = measured === null ? null : yearMonthOf(measured);
           const pos = Number(position);
-          stmt.insertReceipt.run(pos, record.siteName, receivedAt);
-          stmt.addVmSite.run(record.vmUuid, record.siteName);
+          const vmSite = `${record.vmUuid}\u0000${record.siteName}`;
+          if (!state.vmSites.has(vmSite)) {
+            stmt.addVmSite.run(record.vmUuid, record.siteName);
+            makeRoom(state.vmSites);
+            state.vmSites.add(vmSite);
+          }
           for (const flag of recordFlags(record, receivedAt))
             stmt.insertFlag.run(flag.kind, record.siteName, record.vmUuid, ym, id, flag.detail);
           if (ym !== null) {
@@ -455,8 +611,9 @@ export const accountingProjection: Projection = {
           const site = state.sites.get(record.siteName);
           if (site) {
             site.receivedAt = Math.max(site.receivedAt, receivedAt);
+            site.receipts.add(receivedAt);
             site.records += 1;
-          } else state.sites.set(record.siteName, { receivedAt, records: 1 });
+          } else state.sites.set(record.siteName, { receivedAt, receipts: new Set([receivedAt]), records: 1 });
           return;
         }
         case 'CloudRecordRejected': {
