@@ -5,8 +5,14 @@
  */
 import { hash } from 'node:crypto';
 
+/** Text already in canonical JSON form, which `canonicalJson` embeds as it is (for callers that build it cheaper). */
+export class CanonicalJson {
+  constructor(readonly text: string) {}
+}
+
 /** Stable JSON: object keys sorted, so equal content hashes equally. */
 export function canonicalJson(value: unknown): string {
+  if (value instanceof CanonicalJson) return value.text;
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   const entries = Object.entries(value as Record<string, unknown>)

@@ -13,7 +13,7 @@ import {
   type RecordError,
   streams,
 } from '../events/catalogue.ts';
-import { sha256Hex } from '../events/ids.ts';
+import { CanonicalJson, sha256Hex } from '../events/ids.ts';
 import {
   EMPTY_RECORD,
   parseApelCloudMessage,
@@ -75,12 +75,27 @@ const publicError = (e: RecordError): IngestError => ({
 });
 
 const RECORD_KEYS = (Object.keys(EMPTY_RECORD) as (keyof CloudUsageRecord)[]).sort();
+/** Characters JSON.stringify escapes (or, for lone surrogates, may): strings without them are written as they are. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what JSON escapes
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
-/** The record's content in a fixed key order, whatever order its producer built it in (cheaper than generic canonical JSON). */
-function recordIdentity(record: CloudUsageRecord): string {
-  const values: unknown[] = [record.vmUuid];
-  for (const key of RECORD_KEYS) values.push(record[key]);
-  return JSON.stringify(values);
+/** A record value as it appears inside the JSON string literal of the record's JSON (escaped twice). */
+function twiceEscaped(value: string | number | null): string {
+  if (value === null) return 'null';
+  if (typeof value === 'number') return JSON.stringify(value);
+  if (!NEEDS_ESCAPE.test(value)) return `\\"${value}\\"`;
+  return JSON.stringify(JSON.stringify(value)).slice(1, -1);
+}
+
+/**
+ * The record's content in a fixed key order, whatever order its producer built it in. Ids hash it as the JSON
+ * string of `[vmUuid, ...values by sorted key]`; building that string directly costs a third less than
+ * stringifying the array and then the string (bench:accounting), and gives the same text.
+ */
+export function recordIdentity(record: CloudUsageRecord): CanonicalJson {
+  let text = `"[${twiceEscaped(record.vmUuid)}`;
+  for (const key of RECORD_KEYS) text += `,${twiceEscaped(record[key])}`;
+  return new CanonicalJson(`${text}]"`);
 }
 
 /**
@@ -156,15 +171,22 @@ export async function ingestApelMessage(log: EventLog, text: string, options: In
       ),
     ]),
   );
+  const rejected = parsed.rejected.length;
+  const errors = parsed.rejected.flatMap((r) => r.errors.map(publicError));
+  return settle(appends, quarantined, rejected, errors);
+}
+
+/** Waits for a message's appends; a function of its own so the parsed records are garbage while it waits. */
+async function settle(
+  appends: readonly Promise<{ written: number }>[],
+  quarantined: readonly Promise<unknown>[],
+  rejected: number,
+  errors: IngestError[],
+): Promise<IngestResult> {
   const results = await Promise.all(appends);
   await Promise.all(quarantined);
   const accepted = results.filter((r) => r.written > 0).length;
-  return {
-    accepted,
-    unchanged: results.length - accepted,
-    rejected: parsed.rejected.length,
-    errors: parsed.rejected.flatMap((r) => r.errors.map(publicError)),
-  };
+  return { accepted, unchanged: results.length - accepted, rejected, errors };
 }
 
 /** Adds results of several messages. */
