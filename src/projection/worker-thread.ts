@@ -48,9 +48,11 @@ try {
   port.on('message', (command: WorkerCommand) => {
     if (command.type !== 'finish') return;
     void (async () => {
+      // The head as the work being followed left it: the live subscription is close behind.
+      const head = await log.headPosition();
       await runner.stop();
       following = false;
-      applied += await runner.catchUp();
+      applied += await runner.catchUpTo(head);
       const checkpoint = runner.checkpoint;
       await runner.close();
       await log.close();
