@@ -105,6 +105,8 @@ const EVENT_COLUMNS = `e.position, ${ID_TEXT} AS id, e.stream, e.revision, e.typ
 /** Events with their stream names, for stream-prefix filters; the CROSS JOIN keeps events as the outer loop. */
 const EVENTS_WITH_NAMES = 'events e CROSS JOIN streams s ON s.id = e.stream';
 
+const EMPTY_METADATA: JsonObject = Object.freeze({});
+
 const idBytes = (id: string) => Buffer.from(id.replaceAll('-', ''), 'hex');
 
 function prepareSchema(db: Database.Database): void {
@@ -153,6 +155,7 @@ export class SqliteEventLog implements EventLog {
   /** Last position of each event type, as of position `typeHeadsUpTo` (see `headPosition`). */
   private readonly typeHeads = new Map<string, bigint>();
   private typeHeadsUpTo = -1n;
+  private readonly parsedMetadata = new Map<string, JsonObject>();
 
   constructor(readonly file: string) {
     this.db = new Database(file);
@@ -320,9 +323,21 @@ export class SqliteEventLog implements EventLog {
       revision: row.revision,
       type: row.type,
       data: JSON.parse(row.data) as JsonObject,
-      metadata: row.metadata === null ? {} : (JSON.parse(row.metadata) as JsonObject),
+      metadata: this.metadataOf(row.metadata),
       created: new Date(Number(row.created)),
     };
+  }
+
+  /** Events of a type share their metadata text (`{"schemaVersion":1}`): parsed once, frozen, shared. */
+  private metadataOf(text: string | null): JsonObject {
+    if (text === null) return EMPTY_METADATA;
+    let parsed = this.parsedMetadata.get(text);
+    if (parsed === undefined) {
+      if (this.parsedMetadata.size >= 1000) this.parsedMetadata.clear();
+      parsed = Object.freeze(JSON.parse(text) as JsonObject);
+      this.parsedMetadata.set(text, parsed);
+    }
+    return parsed;
   }
 
   /** The stream's last revision, from the cache when no other connection has written since it was filled. */
