@@ -61,10 +61,14 @@ function readMeta(db: Database.Database, key: string): string | undefined {
 /** One opened read-model file with its prepared handler and checkpoint. */
 class ReadModelFile {
   readonly db: Database.Database;
+  /** Position of the last event applied (what the read model's figures include). */
   checkpoint: bigint;
+  /** Position the log has been read to: at least the checkpoint, past events of other projections after it. */
+  readTo: bigint;
   private readonly handle;
   private readonly remember;
   private readonly saveCheckpoint;
+  private readonly saveReadTo;
 
   constructor(
     readonly file: string,
@@ -82,9 +86,11 @@ class ReadModelFile {
       })();
     }
     this.checkpoint = BigInt(readMeta(this.db, 'checkpoint') ?? '-1');
+    this.readTo = BigInt(readMeta(this.db, 'read_to') ?? String(this.checkpoint));
     this.handle = projection.prepare(this.db);
     this.remember = this.db.prepare('INSERT OR IGNORE INTO applied_events (event_id) VALUES (?)');
     this.saveCheckpoint = this.db.prepare("UPDATE projection_meta SET value = ? WHERE key = 'checkpoint'");
+    this.saveReadTo = this.db.prepare("INSERT OR REPLACE INTO projection_meta (key, value) VALUES ('read_to', ?)");
   }
 
   get version(): number {
@@ -111,7 +117,18 @@ class ReadModelFile {
       this.saveCheckpoint.run(String(last));
     })();
     this.checkpoint = last;
+    if (last > this.readTo) this.readTo = last;
     return [...topics];
+  }
+
+  /**
+   * Notes that the log is read to `position`: every event of this projection's up to it is applied, the ones after
+   * the checkpoint are other projections'. The checkpoint stays where the figures are (a report states it).
+   */
+  readThrough(position: bigint): void {
+    if (position <= this.readTo) return;
+    this.saveReadTo.run(String(position));
+    this.readTo = position;
   }
 
   close(): void {
@@ -162,15 +179,6 @@ export class ProjectionRunner extends EventEmitter<{ committed: [BatchCommitted]
     return this.applyUntilHead(this.current, onProgress);
   }
 
-  /**
-   * Applies the events up to `position`, a head of the whole log the caller has read itself (after its appends).
-   * It saves `head()`'s look at the event types appended since the last one, which after a million appends reads
-   * them all again.
-   */
-  catchUpTo(position: bigint): Promise<number> {
-    return this.applyUntilHead(this.current, undefined, position);
-  }
-
   /** Replays every event into a fresh file, then swaps it in. */
   async rebuild(onProgress?: (p: CatchUpProgress) => void): Promise<number> {
     const wasLive = this.live !== undefined;
@@ -192,12 +200,13 @@ export class ProjectionRunner extends EventEmitter<{ committed: [BatchCommitted]
     return applied;
   }
 
-  private async applyUntilHead(
-    file: ReadModelFile,
-    onProgress?: (p: CatchUpProgress) => void,
-    until?: bigint,
-  ): Promise<number> {
-    const head = until ?? (await this.head());
+  /**
+   * Applies this projection's events up to the head of the whole log, then checkpoints at that head. The whole log's
+   * head is one lookup; `head()`, this projection's own, looks at the type of every event appended since it last
+   * asked (a CLI command's first catch-up read a million events' types to learn it).
+   */
+  private async applyUntilHead(file: ReadModelFile, onProgress?: (p: CatchUpProgress) => void): Promise<number> {
+    const head = await this.log.headPosition();
     let applied = 0;
     let batch: RecordedEvent[] = [];
     const commit = () => {
@@ -207,14 +216,16 @@ export class ProjectionRunner extends EventEmitter<{ committed: [BatchCommitted]
       onProgress?.({ position: file.checkpoint, head, applied });
       batch = [];
     };
-    if (file.checkpoint >= head) return 0;
-    for await (const event of this.log.readAll({ fromPosition: file.checkpoint + 1n, filter: this.filter })) {
+    if (file.readTo >= head) return 0;
+    for await (const event of this.log.readAll({ fromPosition: file.readTo + 1n, filter: this.filter })) {
       if (event.position > head) break;
       batch.push(event);
       if (batch.length >= BATCH_SIZE) commit();
       if (event.position === head) break;
     }
     if (batch.length) commit();
+    // Every event of this projection's up to the head is applied; the ones after the last of them are not its own.
+    file.readThrough(head);
     return applied;
   }
 
@@ -225,7 +236,7 @@ export class ProjectionRunner extends EventEmitter<{ committed: [BatchCommitted]
   /** Follows the log live from the checkpoint until `stop()`. */
   start(): void {
     if (this.live) return;
-    const subscription = this.log.subscribe({ afterPosition: this.current.checkpoint, filter: this.filter });
+    const subscription = this.log.subscribe({ afterPosition: this.current.readTo, filter: this.filter });
     this.subscription = subscription;
     this.live = this.follow(subscription).catch((error: unknown) => {
       this.emit('error', error);

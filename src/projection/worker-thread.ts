@@ -48,11 +48,9 @@ try {
   port.on('message', (command: WorkerCommand) => {
     if (command.type !== 'finish') return;
     void (async () => {
-      // The head as the work being followed left it: the live subscription is close behind.
-      const head = await log.headPosition();
       await runner.stop();
       following = false;
-      applied += await runner.catchUpTo(head);
+      applied += await runner.catchUp();
       const checkpoint = runner.checkpoint;
       await runner.close();
       await log.close();

@@ -3,11 +3,12 @@ import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { SqliteEventLog } from '../../src/eventlog/sqlite.ts';
-import type { EventLog, ReadAllOptions, RecordedEvent } from '../../src/eventlog/port.ts';
+import type { EventFilter, EventLog, ReadAllOptions, RecordedEvent } from '../../src/eventlog/port.ts';
 import { ProjectionRunner, type BatchCommitted } from '../../src/projection/runner.ts';
 import { tallyProjection } from '../support/tally-projection.ts';
 import { tempDir } from '../support/tmp.ts';
 import { streams, vmStateEvents } from '../support/vm-events.ts';
+import { newEvent } from '../../src/events/catalogue.ts';
 
 function tally(db: Database.Database): Record<string, number> {
   const rows = db.prepare('SELECT stream, events FROM tally ORDER BY stream').all() as {
@@ -187,5 +188,51 @@ test('SIGKILL in the middle of a batch, then restart: equals a clean rebuild', a
   await rebuild.close();
   await reopened.close();
   clean.cleanup();
+  tmp.cleanup();
+});
+
+test("a catch-up asks for the whole log's head, reads past other projections' events once, and keeps its own checkpoint", async (t) => {
+  const tmp = tempDir();
+  const real = new SqliteEventLog(path.join(tmp.dir, 'events.sqlite'));
+  await seed(real, 1, 3);
+  const ownLast = await real.headPosition();
+  const others = Array.from({ length: 3000 }, (_, i) =>
+    newEvent(
+      'ProbeResultRecorded',
+      {
+        timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString().replace('.000Z', 'Z'),
+        hostname: 'cloud.example.org',
+        service: 'org.openstack.nova',
+        metric: 'org.nagios.Keystone-TCP',
+        status: 'OK',
+        summary: '',
+        message: '',
+        monitoringHost: 'test',
+      },
+      [i],
+    ),
+  );
+  await real.append('probes-cloud.example.org/org.openstack.nova', others);
+  const calls = { readAll: 0, typedHead: 0 };
+  // A typed head looks at the type of every event appended since it was last asked: a fresh process paid a full scan.
+  const log: EventLog = Object.assign(Object.create(real) as EventLog, {
+    readAll: (options?: ReadAllOptions) => (calls.readAll++, real.readAll(options)),
+    headPosition: (filter?: EventFilter) => (filter && calls.typedHead++, real.headPosition(filter)),
+  });
+  const dir = path.join(tmp.dir, 'projections');
+  const first = new ProjectionRunner(log, tallyProjection(), dir);
+  t.is(await first.catchUp(), 3);
+  t.is(first.checkpoint, ownLast);
+  await first.close();
+  const again = new ProjectionRunner(log, tallyProjection(), dir);
+  t.is(await again.catchUp(), 0);
+  t.deepEqual(calls, { readAll: 1, typedHead: 0 });
+  t.is(again.checkpoint, ownLast);
+  await real.append(streams.vm('vm-late'), vmStateEvents('vm-late', 2));
+  t.is(await again.catchUp(), 2);
+  t.deepEqual(calls, { readAll: 2, typedHead: 0 });
+  t.deepEqual(tally(again.db), { 'vm-vm-0': 3, 'vm-vm-late': 2 });
+  await again.close();
+  await real.close();
   tmp.cleanup();
 });
