@@ -6,6 +6,13 @@
  * per batch, then the site levels of the days that changed. A result changes
  * its day and the next one (which starts from it); a downtime changes the
  * days it covers; a profile every day from its date on.
+ *
+ * While the runner knows more events are waiting (ctx.atHead false), an
+ * endpoint's days from the latest one it has results for are put off
+ * (`deferred_days`, committed with the batch): results fed in time order
+ * would otherwise recompute every endpoint's current day in every batch
+ * from all its results so far. They are recomputed once a later day has
+ * results, or at the head.
  */
 import type Database from 'better-sqlite3';
 import { endpointDay, lastStatuses, siteDay, type MetricDay } from '../src/availability/aggregate.ts';
@@ -83,6 +90,8 @@ CREATE TABLE level_days (
   PRIMARY KEY (level, site, name, day)
 ) WITHOUT ROWID;
 CREATE INDEX level_days_day ON level_days (level, day);
+-- Endpoint days whose recomputation is put off until the log has moved past them (or the runner is at the head).
+CREATE TABLE deferred_days (endpoint INTEGER NOT NULL, day INTEGER NOT NULL, PRIMARY KEY (endpoint, day)) WITHOUT ROWID;
 `;
 
 export const encodeTimeline = (t: Timeline) => JSON.stringify(t.map((p) => [p.at, p.state]));
@@ -139,6 +148,11 @@ class Model {
   private readonly dirty = new Map<number, Set<number>>();
   /** site → day numbers whose site levels must be recomputed */
   private readonly dirtySites = new Map<string, Set<number>>();
+  /** endpoint → day numbers put off, as in deferred_days (reloaded from it if a batch failed part way) */
+  private deferred = new Map<number, Set<number>>();
+  private flushing = false;
+  /** endpoint → the latest day it has results for (read from `results` on first need) */
+  private readonly latestDays = new Map<number, number>();
   private readonly s;
 
   constructor(private readonly db: Database.Database) {
@@ -177,6 +191,10 @@ class Model {
         'INSERT INTO profiles (kind, name, effective_from, position, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, name, effective_from) DO UPDATE SET position = excluded.position, body = excluded.body',
       ),
       resultDaysFrom: db.prepare('SELECT DISTINCT endpoint, ts / 86400 FROM results WHERE ts >= ?').raw(),
+      latestResult: db.prepare('SELECT max(ts) FROM results WHERE endpoint = ?').pluck(),
+      deferredDays: db.prepare('SELECT endpoint, day FROM deferred_days').raw(),
+      defer: db.prepare('INSERT OR IGNORE INTO deferred_days (endpoint, day) VALUES (?, ?)'),
+      undefer: db.prepare('DELETE FROM deferred_days WHERE endpoint = ? AND day = ?'),
       endpointDaysFrom: db.prepare('SELECT endpoint, day FROM endpoint_days WHERE day >= ?').raw(),
       upsertEndpointDay: db.prepare(
         `INSERT INTO endpoint_days (endpoint, day, timeline, up, unknown, down, critical, total) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -211,6 +229,7 @@ class Model {
         counted: row.counted === 1,
       });
     }
+    this.deferred = this.loadDeferred();
     for (const row of db.prepare('SELECT id, name FROM metrics').all() as Array<{ id: number; name: string }>) {
       this.metricIds.set(row.name, row.id);
       this.metricNames.set(row.id, row.name);
@@ -248,9 +267,23 @@ class Model {
   }
 
   private markDirty(endpoint: number, day: number): void {
-    let days = this.dirty.get(endpoint);
-    if (!days) this.dirty.set(endpoint, (days = new Set()));
-    days.add(day);
+    addDay(this.dirty, endpoint, day);
+  }
+
+  private loadDeferred(): Map<number, Set<number>> {
+    const deferred = new Map<number, Set<number>>();
+    for (const [endpoint, day] of this.s.deferredDays.all() as Array<[number, number]>) addDay(deferred, endpoint, day);
+    return deferred;
+  }
+
+  private latestDay(endpoint: number): number {
+    let day = this.latestDays.get(endpoint);
+    if (day === undefined) {
+      const ts = this.s.latestResult.get(endpoint) as number | null;
+      day = ts === null ? -Infinity : dayOf(ts);
+      this.latestDays.set(endpoint, day);
+    }
+    return day;
   }
 
   private markSite(site: string, day: number): void {
@@ -271,6 +304,7 @@ class Model {
     const ts = Date.parse(r.timestamp) / 1000;
     if (this.s.insertResult.run(endpoint, ts, this.metric(r.metric), r.status).changes === 0) return;
     const day = dayOf(ts);
+    if (day > this.latestDay(endpoint)) this.latestDays.set(endpoint, day);
     this.markDirty(endpoint, day);
     this.markDirty(endpoint, day + 1);
   }
@@ -346,15 +380,35 @@ class Model {
       this.markDirty(endpoint, dayOf(Date.parse(day) / 1000));
   }
 
-  /** Recomputes the dirty endpoint days, then the site levels of the days that changed. */
+  /**
+   * Recomputes the dirty and deferred endpoint days that are due (all of them at the head; else those before the
+   * endpoint's latest day with results), puts off the others, then recomputes the site levels of the days that changed.
+   */
   flush(ctx: ApplyContext): void {
-    for (const [endpoint, days] of this.dirty) {
+    if (this.flushing) this.deferred = this.loadDeferred();
+    this.flushing = true;
+    const before = this.deferred;
+    const candidates = new Map<number, Set<number>>();
+    for (const source of [before, this.dirty])
+      for (const [endpoint, days] of source) for (const day of days) addDay(candidates, endpoint, day);
+    this.deferred = new Map();
+    for (const [endpoint, days] of candidates) {
       const info = this.endpointInfo.get(endpoint)!;
+      const latest = ctx.atHead ? Infinity : this.latestDay(endpoint);
+      const wasDeferred = before.get(endpoint);
+      let recomputed = false;
       for (const day of days) {
+        if (day >= latest) {
+          addDay(this.deferred, endpoint, day);
+          if (!wasDeferred?.has(day)) this.s.defer.run(endpoint, day);
+          continue;
+        }
         this.recomputeEndpointDay(endpoint, info.hostname, info.service, day);
+        if (wasDeferred?.has(day)) this.s.undefer.run(endpoint, day);
         if (info.site !== null) this.markSite(info.site, day);
+        recomputed = true;
       }
-      ctx.changed(`endpoint:${info.hostname}/${info.service}`);
+      if (recomputed) ctx.changed(`endpoint:${info.hostname}/${info.service}`);
     }
     this.dirty.clear();
     for (const [site, days] of this.dirtySites) {
@@ -362,6 +416,7 @@ class Model {
       ctx.changed(`site:${site}`);
     }
     this.dirtySites.clear();
+    this.flushing = false;
   }
 
   private recomputeEndpointDay(endpoint: number, hostname: string, service: string, day: number): void {
@@ -409,11 +464,17 @@ class Model {
   }
 }
 
+function addDay(map: Map<number, Set<number>>, endpoint: number, day: number): void {
+  let days = map.get(endpoint);
+  if (!days) map.set(endpoint, (days = new Set()));
+  days.add(day);
+}
+
 const models = new WeakMap<Database.Database, Model>();
 
 export const availabilityProjection: Projection = {
   name: 'availability',
-  version: 1,
+  version: 2,
   eventTypes: [
     'ProbeResultRecorded',
     'DowntimeDeclared',

@@ -18,6 +18,12 @@ export interface ApplyContext {
   db: Database.Database;
   /** Names a topic that changed (e.g. `site:CESNET-MCC`); published after the batch commits. */
   changed(topic: string): void;
+  /**
+   * False while the runner knows more events are waiting (a catch-up's full batches, a live batch cut at its size):
+   * a projection may then put off work the next batches would redo, kept in its own tables. True at the head: the
+   * read model must then be complete.
+   */
+  atHead: boolean;
 }
 
 export interface Projection {

@@ -65,6 +65,8 @@ class ReadModelFile {
   checkpoint: bigint;
   /** Position the log has been read to: at least the checkpoint, past events of other projections after it. */
   readTo: bigint;
+  /** Whether the last batch applied since the file was opened reached the head (nothing put off is pending). */
+  settled = false;
   private readonly handle;
   private readonly remember;
   private readonly saveCheckpoint;
@@ -86,7 +88,8 @@ class ReadModelFile {
       })();
     }
     this.checkpoint = BigInt(readMeta(this.db, 'checkpoint') ?? '-1');
-    this.readTo = BigInt(readMeta(this.db, 'read_to') ?? String(this.checkpoint));
+    const readTo = BigInt(readMeta(this.db, 'read_to') ?? '-1');
+    this.readTo = readTo > this.checkpoint ? readTo : this.checkpoint;
     this.handle = projection.prepare(this.db);
     this.remember = this.db.prepare('INSERT OR IGNORE INTO applied_events (event_id) VALUES (?)');
     this.saveCheckpoint = this.db.prepare("UPDATE projection_meta SET value = ? WHERE key = 'checkpoint'");
@@ -97,10 +100,13 @@ class ReadModelFile {
     return Number(readMeta(this.db, 'version'));
   }
 
-  /** Applies the events after the checkpoint in one transaction; returns the topics that changed. */
-  apply(events: readonly RecordedEvent[]): string[] {
+  /**
+   * Applies the events after the checkpoint in one transaction; returns the topics that changed. `atHead` says
+   * whether the batch reaches the head of the log (see ApplyContext).
+   */
+  apply(events: readonly RecordedEvent[], atHead: boolean): string[] {
     const topics = new Set<string>();
-    const ctx: ApplyContext = { db: this.db, changed: (topic) => topics.add(topic) };
+    const ctx: ApplyContext = { db: this.db, changed: (topic) => topics.add(topic), atHead };
     let last = this.checkpoint;
     this.db.transaction(() => {
       for (const event of events) {
@@ -118,6 +124,7 @@ class ReadModelFile {
     })();
     this.checkpoint = last;
     if (last > this.readTo) this.readTo = last;
+    this.settled = atHead;
     return [...topics];
   }
 
@@ -209,21 +216,25 @@ export class ProjectionRunner extends EventEmitter<{ committed: [BatchCommitted]
     const head = await this.log.headPosition();
     let applied = 0;
     let batch: RecordedEvent[] = [];
-    const commit = () => {
-      const topics = file.apply(batch);
+    const commit = (atHead: boolean) => {
+      const topics = file.apply(batch, atHead);
       applied += batch.length;
-      if (file === this.current) this.emitCommitted(batch.length, topics);
+      if (file === this.current && (batch.length || topics.length)) this.emitCommitted(batch.length, topics);
       onProgress?.({ position: file.checkpoint, head, applied });
       batch = [];
     };
-    if (file.readTo >= head) return 0;
+    if (file.readTo >= head) {
+      // Work a projection put off before this file was opened (a catch-up that stopped short) is done now.
+      if (!file.settled) commit(true);
+      return 0;
+    }
     for await (const event of this.log.readAll({ fromPosition: file.readTo + 1n, filter: this.filter })) {
       if (event.position > head) break;
       batch.push(event);
-      if (batch.length >= BATCH_SIZE) commit();
+      if (batch.length >= BATCH_SIZE) commit(event.position === head);
       if (event.position === head) break;
     }
-    if (batch.length) commit();
+    if (batch.length || !file.settled) commit(true);
     // Every event of this projection's up to the head is applied; the ones after the last of them are not its own.
     file.readThrough(head);
     return applied;
@@ -253,30 +264,34 @@ export class ProjectionRunner extends EventEmitter<{ committed: [BatchCommitted]
     let batch: RecordedEvent[] = [];
     let deadline: Promise<'flush'> | undefined;
     let timer: NodeJS.Timeout | undefined;
-    const commit = () => {
+    const arm = () =>
+      (deadline ??= new Promise((resolve) => {
+        timer = setTimeout(() => resolve('flush'), LIVE_FLUSH_MS);
+      }));
+    const commit = (atHead: boolean) => {
       clearTimeout(timer);
       deadline = undefined;
-      this.emitCommitted(batch.length, this.current.apply(batch));
+      const topics = this.current.apply(batch, atHead);
+      if (batch.length || topics.length) this.emitCommitted(batch.length, topics);
       batch = [];
     };
     let pending = iterator.next();
     for (;;) {
       const next = await (deadline ? Promise.race([pending, deadline]) : pending);
+      // Quiet for LIVE_FLUSH_MS: the runner is at the head (an empty batch completes what a full one put off).
       if (next === 'flush') {
-        commit();
+        commit(true);
         continue;
       }
       if (next.done) {
-        if (batch.length) commit();
+        if (batch.length || !this.current.settled) commit(true);
         return;
       }
       batch.push(next.value);
       pending = iterator.next();
-      if (batch.length >= BATCH_SIZE) commit();
-      else
-        deadline ??= new Promise((resolve) => {
-          timer = setTimeout(() => resolve('flush'), LIVE_FLUSH_MS);
-        });
+      // A full batch means more are waiting.
+      if (batch.length >= BATCH_SIZE) commit(false);
+      arm();
     }
   }
 
