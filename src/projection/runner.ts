@@ -208,8 +208,8 @@ export class ProjectionRunner extends EventEmitter<{ committed: [BatchCommitted]
   }
 
   /**
-   * Applies this projection's events up to the head of the whole log, then checkpoints at that head. The whole log's
-   * head is one lookup; `head()`, this projection's own, looks at the type of every event appended since it last
+   * Applies this projection's events up to the head of the whole log, then notes the log read to that head. The
+   * whole log's head is one lookup; `head()`, this projection's own, looks at the type of every event appended since it last
    * asked (a CLI command's first catch-up read a million events' types to learn it).
    */
   private async applyUntilHead(file: ReadModelFile, onProgress?: (p: CatchUpProgress) => void): Promise<number> {
@@ -244,7 +244,7 @@ export class ProjectionRunner extends EventEmitter<{ committed: [BatchCommitted]
     this.emit('committed', { projection: this.projection.name, position: this.current.checkpoint, events, topics });
   }
 
-  /** Follows the log live from the checkpoint until `stop()`. */
+  /** Follows the log live from where it was read to, until `stop()`. */
   start(): void {
     if (this.live) return;
     const subscription = this.log.subscribe({ afterPosition: this.current.readTo, filter: this.filter });
