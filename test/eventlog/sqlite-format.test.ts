@@ -55,3 +55,36 @@ test('a store in the first format (text ids and stream names) is migrated in pla
   const again = await log.append('vm-a', [{ id: rows[1]!.id, type: 'TestHappened', data: { i: 1 } }]);
   t.deepEqual(again, { nextRevision: 0n, position: 15n, written: 0 }, 'a migrated id is still recognised');
 });
+
+test('a new store is made with 16 KiB pages; one made with 4 KiB pages keeps them and stays writable', async (t) => {
+  const tmp = tempDir();
+  t.teardown(tmp.cleanup);
+  const pageSize = (file: string) => {
+    const db = new Database(file, { readonly: true });
+    const size = db.pragma('page_size', { simple: true }) as number;
+    db.close();
+    return size;
+  };
+  const fresh = path.join(tmp.dir, 'fresh.sqlite');
+  const freshLog = new SqliteEventLog(fresh);
+  await freshLog.append('vm-a', [{ id: randomUUID(), type: 'TestHappened', data: { i: 0 } }]);
+  await freshLog.close();
+  t.is(pageSize(fresh), 16_384);
+
+  const older = path.join(tmp.dir, 'older.sqlite');
+  const made = new Database(older);
+  made.pragma('page_size = 4096');
+  made.pragma('journal_mode = WAL');
+  made.close();
+  const first = new SqliteEventLog(older);
+  await first.append('vm-a', [{ id: randomUUID(), type: 'TestHappened', data: { i: 0 } }]);
+  await first.close();
+  const reopened = new SqliteEventLog(older);
+  t.teardown(() => reopened.close());
+  await reopened.append('vm-a', [{ id: randomUUID(), type: 'TestHappened', data: { i: 1 } }], 0n);
+  t.deepEqual(
+    (await all(reopened)).map((e) => e.data),
+    [{ i: 0 }, { i: 1 }],
+  );
+  t.is(pageSize(older), 4096);
+});
