@@ -82,7 +82,8 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 /** A record value as it appears inside the JSON string literal of the record's JSON (escaped twice). */
 function twiceEscaped(value: string | number | null): string {
   if (value === null) return 'null';
-  if (typeof value === 'number') return JSON.stringify(value);
+  // String writes a finite number exactly as JSON.stringify does, at less cost.
+  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
   if (!NEEDS_ESCAPE.test(value)) return `\\"${value}\\"`;
   return JSON.stringify(JSON.stringify(value)).slice(1, -1);
 }

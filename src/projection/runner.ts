@@ -15,7 +15,11 @@ import { decodeEvent } from '../events/catalogue.ts';
 import type { EventFilter, EventLog, RecordedEvent, Subscription } from '../eventlog/port.ts';
 import type { ApplyContext, Projection } from './projection.ts';
 
-export const BATCH_SIZE = 1000;
+/**
+ * Events per transaction while catching up. Projections that fold many events into one row (a VM-month, an
+ * endpoint day) write each row once per batch: 5000 took a quarter of the accounting worker's CPU time off 1000.
+ */
+export const BATCH_SIZE = 5000;
 /** A live batch is committed at most this long after its first event arrived. */
 const LIVE_FLUSH_MS = 50;
 

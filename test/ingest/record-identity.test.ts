@@ -30,7 +30,7 @@ function randomRecord(random: () => number): CloudUsageRecord {
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(random() * xs.length)]!;
   const text = () => (random() < 0.3 ? null : pick(TRICKY) + pick(TRICKY));
   const int = () => (random() < 0.3 ? null : Math.floor(random() * 2 ** 40));
-  const decimal = () => (random() < 0.3 ? null : pick([0, 0.5, 1.25, 8, 1e21, 9_999_999.999]));
+  const decimal = () => (random() < 0.3 ? null : pick([0, -0, 0.5, 1.25, 8, 1e21, 9_999_999.999, Infinity]));
   const record = { ...EMPTY_RECORD } as Record<string, unknown>;
   for (const [key, empty] of Object.entries(EMPTY_RECORD)) {
     if (key === 'cpuCount' || key === 'benchmark') record[key] = decimal();

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { SqliteEventLog } from '../../src/eventlog/sqlite.ts';
 import type { EventFilter, EventLog, ReadAllOptions, RecordedEvent } from '../../src/eventlog/port.ts';
-import { ProjectionRunner, type BatchCommitted } from '../../src/projection/runner.ts';
+import { BATCH_SIZE as B, ProjectionRunner, type BatchCommitted } from '../../src/projection/runner.ts';
 import { tallyProjection } from '../support/tally-projection.ts';
 import { tempDir } from '../support/tmp.ts';
 import { streams, vmStateEvents } from '../support/vm-events.ts';
@@ -27,16 +27,17 @@ async function seed(log: EventLog, vms: number, perVm: number): Promise<void> {
 test('catch-up applies every event once, in batches, and a second catch-up applies nothing', async (t) => {
   const tmp = tempDir();
   const log = new SqliteEventLog(path.join(tmp.dir, 'events.sqlite'));
-  await seed(log, 3, 1200);
+  const perVm = B + B / 5;
+  await seed(log, 3, perVm);
   const runner = new ProjectionRunner(log, tallyProjection(), path.join(tmp.dir, 'projections'));
   const batches: BatchCommitted[] = [];
   runner.on('committed', (b) => batches.push(b));
-  t.is(await runner.catchUp(), 3600);
+  t.is(await runner.catchUp(), 3 * perVm);
   t.is(runner.checkpoint, await log.headPosition());
-  t.deepEqual(tally(runner.db), { 'vm-vm-0': 1200, 'vm-vm-1': 1200, 'vm-vm-2': 1200 });
+  t.deepEqual(tally(runner.db), { 'vm-vm-0': perVm, 'vm-vm-1': perVm, 'vm-vm-2': perVm });
   t.deepEqual(
     batches.map((b) => b.events),
-    [1000, 1000, 1000, 600],
+    [B, B, B, (3 * B) / 5],
   );
   t.true(batches[0]!.topics.includes('stream:vm-vm-0'));
   t.is(await runner.catchUp(), 0);
@@ -87,10 +88,10 @@ test('live: events appended after start are applied and announced', async (t) =>
   tmp.cleanup();
 });
 
-test('live, far behind the head: batches of 1000 and one flush timer per batch, not one per event', async (t) => {
+test('live, far behind the head: full batches and one flush timer per batch, not one per event', async (t) => {
   const tmp = tempDir();
   const log = new SqliteEventLog(path.join(tmp.dir, 'events.sqlite'));
-  await seed(log, 4, 2500);
+  await seed(log, 4, B);
   const runner = new ProjectionRunner(log, tallyProjection(), path.join(tmp.dir, 'projections'));
   const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
   const before = timers();
@@ -101,14 +102,14 @@ test('live, far behind the head: batches of 1000 and one flush timer per batch, 
       sizes.push(b.events);
       // Events arrive as microtasks while the runner lags: timers made meanwhile are all still pending here.
       most = Math.max(most, timers() - before);
-      if (sizes.reduce((a, n) => a + n, 0) === 10_000) resolve();
+      if (sizes.reduce((a, n) => a + n, 0) === 4 * B) resolve();
     }),
   );
   runner.start();
   await done;
-  t.deepEqual(sizes, Array(10).fill(1000));
+  t.deepEqual(sizes, Array(4).fill(B));
   t.true(most <= 2, `${most} timers pending`);
-  t.deepEqual(tally(runner.db), { 'vm-vm-0': 2500, 'vm-vm-1': 2500, 'vm-vm-2': 2500, 'vm-vm-3': 2500 });
+  t.deepEqual(tally(runner.db), { 'vm-vm-0': B, 'vm-vm-1': B, 'vm-vm-2': B, 'vm-vm-3': B });
   await runner.close();
   await log.close();
   tmp.cleanup();
@@ -160,16 +161,16 @@ function runChild(dataDir: string, killAt?: number): Promise<'killed' | 'done'> 
 test('SIGKILL in the middle of a batch, then restart: equals a clean rebuild', async (t) => {
   const tmp = tempDir();
   const log = new SqliteEventLog(path.join(tmp.dir, 'events.sqlite'));
-  await seed(log, 10, 500);
+  await seed(log, 10, B / 2);
   const head = await log.headPosition();
   await log.close();
 
-  t.is(await runChild(tmp.dir, 2700), 'killed');
+  t.is(await runChild(tmp.dir, 2 * B + (7 * B) / 10), 'killed');
   const afterCrash = new Database(path.join(tmp.dir, 'projections', 'tally.sqlite'), { readonly: true });
   const checkpoint = afterCrash.prepare("SELECT value FROM projection_meta WHERE key = 'checkpoint'").pluck().get();
   const countedAfterCrash = afterCrash.prepare('SELECT count(*) FROM seen').pluck().get();
   afterCrash.close();
-  t.is(countedAfterCrash, 2000, 'only the two committed batches survive');
+  t.is(countedAfterCrash, 2 * B, 'only the two committed batches survive');
   t.not(BigInt(checkpoint as string), head);
 
   t.is(await runChild(tmp.dir), 'done');
@@ -183,7 +184,7 @@ test('SIGKILL in the middle of a batch, then restart: equals a clean rebuild', a
     seen: db.prepare('SELECT event_id, position FROM seen ORDER BY position').all(),
   });
   t.deepEqual(dump(recovered), dump(rebuild.db));
-  t.is(dump(recovered).seen.length, 5000);
+  t.is(dump(recovered).seen.length, 5 * B);
   recovered.close();
   await rebuild.close();
   await reopened.close();
