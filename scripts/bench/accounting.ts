@@ -22,6 +22,7 @@ import { EVENTLOG_FILE } from '../../src/eventlog/open.ts';
 import { SqliteEventLog } from '../../src/eventlog/sqlite.ts';
 import { parseApelCloudMessage } from '../../src/ingest/apel-message.ts';
 import { type IncomingMessage, ingestMany } from '../../src/ingest/apel-service.ts';
+import { prepareOnThread } from '../../src/ingest/apel-parse-worker.ts';
 import { ProjectionRunner } from '../../src/projection/runner.ts';
 import { projectingAlongside } from '../../src/projection/worker.ts';
 import { accountingProjection, querySummaries } from '../../projections/accounting.ts';
@@ -168,7 +169,7 @@ async function pipelineRun(): Promise<void> {
   const log = new SqliteEventLog(path.join(dir, EVENTLOG_FILE));
   const pipeline = await measure('end to end, projection on a worker thread', records, () =>
     projectingAlongside({ dataDir: dir, eventstoreUrl: undefined }, ['accounting'], () =>
-      ingestMany(log, list, { publisher: 'bench', receivedAt: new Date(YEAR_END * 1000) }),
+      ingestMany(log, list, { publisher: 'bench', receivedAt: new Date(YEAR_END * 1000), prepare: prepareOnThread }),
     ),
   );
   const runner = new ProjectionRunner(log, accountingProjection, path.join(dir, 'projections'));
@@ -192,7 +193,11 @@ const parse = await measure('parse', records, () => {
 const log = new SqliteEventLog(path.join(dir, EVENTLOG_FILE));
 let outcome = { accepted: 0, unchanged: 0, rejected: 0 };
 const ingest = await measure('ingest (parse + append)', records, async () => {
-  outcome = await ingestMany(log, list, { publisher: 'bench', receivedAt: new Date(YEAR_END * 1000) });
+  outcome = await ingestMany(log, list, {
+    publisher: 'bench',
+    receivedAt: new Date(YEAR_END * 1000),
+    prepare: prepareOnThread,
+  });
 });
 const runner = new ProjectionRunner(log, accountingProjection, path.join(dir, 'projections'));
 const project = await measure('project (accounting read model)', records, () => runner.catchUp());

@@ -212,7 +212,12 @@ function toClientExpected(expected: ExpectedRevision): AppendExpectedRevision {
 
 function eventSize(event: NewEvent): number {
   const metadata = event.metadata ? Buffer.byteLength(JSON.stringify(event.metadata)) : 0;
-  return Buffer.byteLength(JSON.stringify(event.data)) + metadata + Buffer.byteLength(event.type) + EVENT_OVERHEAD;
+  return (
+    Buffer.byteLength(event.dataJson ?? JSON.stringify(event.data)) +
+    metadata +
+    Buffer.byteLength(event.type) +
+    EVENT_OVERHEAD
+  );
 }
 
 function* chunks(events: readonly NewEvent[]): Generator<NewEvent[]> {

@@ -17,6 +17,25 @@ export interface NewEvent {
   type: string;
   data: JsonObject;
   metadata?: JsonObject;
+  /** `data` as JSON text, where the producer has it already: a store that keeps text writes it as it is. */
+  readonly dataJson?: string;
+}
+
+/**
+ * An event prepared on another thread, which arrives with its data as JSON text (cheaper to pass between threads
+ * than the object): the text is what the embedded store writes, and the object is parsed only if asked for.
+ */
+export class SerializedEvent implements NewEvent {
+  constructor(
+    readonly id: string,
+    readonly type: string,
+    readonly dataJson: string,
+    readonly metadata?: JsonObject,
+  ) {}
+
+  get data(): JsonObject {
+    return JSON.parse(this.dataJson) as JsonObject;
+  }
 }
 
 export interface RecordedEvent {

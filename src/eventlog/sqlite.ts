@@ -199,7 +199,7 @@ export class SqliteEventLog implements EventLog {
       rows = events.map((e) => ({
         id: idBytes(e.id),
         type: e.type,
-        data: JSON.stringify(e.data),
+        data: e.dataJson ?? JSON.stringify(e.data),
         metadata: e.metadata ? JSON.stringify(e.metadata) : null,
       }));
     } catch (error) {

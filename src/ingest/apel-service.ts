@@ -127,67 +127,77 @@ function checkSites(
   if (offending) throw new SiteMismatchError(message, offending.index, offending.line, offending.site, allowedSite);
 }
 
-/**
- * Ingests one message. Every append is issued before the first await, so
- * calls made one after another keep their order in the log and share the
- * embedded store's transactions.
- */
-export async function ingestApelMessage(log: EventLog, text: string, options: IngestOptions): Promise<IngestResult> {
+/** One append of a prepared message: the event and the stream it goes to. */
+export interface StreamAppend {
+  stream: string;
+  event: NewEvent;
+}
+
+/** A message parsed into the appends it makes; nothing is written yet. */
+export interface PreparedMessage {
+  name: string;
+  /** One usage event per accepted record, in record order. */
+  appends: StreamAppend[];
+  /** One rejected-record event per bad record, with the message text. */
+  quarantined: StreamAppend[];
+  rejected: number;
+  errors: IngestError[];
+}
+
+/** Parses a message and builds its events: the part of an ingest that needs no event log. */
+export function prepareApelMessage(text: string, options: IngestOptions): PreparedMessage {
   const sourceMessageId = sourceMessageIdOf(text);
   const message = options.messageName ?? sourceMessageId;
   const parsed = parseApelCloudMessage(text, message);
   if (options.allowedSite !== undefined) checkSites(message, parsed.records, parsed.rejected, options.allowedSite);
   const receivedAt = (options.receivedAt ?? new Date()).toISOString();
   const messageVersion = parsed.version ?? 'unknown';
-  const appends: Promise<{ written: number }>[] = parsed.records.map((r) =>
-    log.append(streams.vm(r.record.vmUuid), [
-      usageEvent(
-        r.record,
-        {
-          receivedAt,
-          publisher: options.publisher,
-          sourceMessageId,
-          recordIndex: r.index,
-          messageVersion,
-        },
-        'parser',
-      ),
-    ]),
-  );
-  const quarantined = parsed.rejected.map((r) =>
-    log.append(streams.quarantine(sourceMessageId), [
-      newEvent(
-        'CloudRecordRejected',
-        {
-          sourceMessageId,
-          recordIndex: r.index,
-          recordText: r.text,
-          messageText: text,
-          errors: r.errors,
-          receivedAt,
-          publisher: options.publisher,
-          siteName: r.siteName,
-        },
-        [sourceMessageId, r.index],
-      ),
-    ]),
-  );
-  const rejected = parsed.rejected.length;
+  const appends = parsed.records.map((r) => ({
+    stream: streams.vm(r.record.vmUuid),
+    event: usageEvent(
+      r.record,
+      { receivedAt, publisher: options.publisher, sourceMessageId, recordIndex: r.index, messageVersion },
+      'parser',
+    ),
+  }));
+  const quarantined = parsed.rejected.map((r) => ({
+    stream: streams.quarantine(sourceMessageId),
+    event: newEvent(
+      'CloudRecordRejected',
+      {
+        sourceMessageId,
+        recordIndex: r.index,
+        recordText: r.text,
+        messageText: text,
+        errors: r.errors,
+        receivedAt,
+        publisher: options.publisher,
+        siteName: r.siteName,
+      },
+      [sourceMessageId, r.index],
+    ),
+  }));
   const errors = parsed.rejected.flatMap((r) => r.errors.map(publicError));
-  return settle(appends, quarantined, rejected, errors);
+  return { name: message, appends, quarantined, rejected: parsed.rejected.length, errors };
 }
 
-/** Waits for a message's appends; a function of its own so the parsed records are garbage while it waits. */
-async function settle(
-  appends: readonly Promise<{ written: number }>[],
-  quarantined: readonly Promise<unknown>[],
-  rejected: number,
-  errors: IngestError[],
-): Promise<IngestResult> {
+/**
+ * Appends a prepared message. Every append is issued before the first await,
+ * so messages appended one after another keep their order in the log and
+ * share the embedded store's transactions.
+ */
+export async function appendPrepared(log: EventLog, prepared: PreparedMessage): Promise<IngestResult> {
+  const appends = prepared.appends.map((a) => log.append(a.stream, [a.event]));
+  const quarantined = prepared.quarantined.map((a) => log.append(a.stream, [a.event]));
   const results = await Promise.all(appends);
   await Promise.all(quarantined);
   const accepted = results.filter((r) => r.written > 0).length;
-  return { accepted, unchanged: results.length - accepted, rejected, errors };
+  return { accepted, unchanged: results.length - accepted, rejected: prepared.rejected, errors: prepared.errors };
+}
+
+/** Ingests one message on this thread (a site's push, a correction, the demo). */
+export async function ingestApelMessage(log: EventLog, text: string, options: IngestOptions): Promise<IngestResult> {
+  return appendPrepared(log, prepareApelMessage(text, options));
 }
 
 /** Adds results of several messages. */
@@ -207,10 +217,34 @@ export interface IncomingMessage {
   text: string;
 }
 
+/** A message as a preparer hands it on: prepared, or the error preparing it raised (thrown at its turn). */
+export type Preparation = PreparedMessage | { name: string; error: unknown };
+
+/** Where messages are parsed into events: on this thread, or on a parser thread (`ApelParseWorker`). */
+export type MessagePreparer = (
+  messages: Iterable<IncomingMessage>,
+  options: Omit<IngestOptions, 'messageName'>,
+) => AsyncIterable<Preparation> | Iterable<Preparation>;
+
+export function* prepareHere(
+  messages: Iterable<IncomingMessage>,
+  options: Omit<IngestOptions, 'messageName'>,
+): Generator<Preparation> {
+  for (const { name, text } of messages) {
+    try {
+      yield prepareApelMessage(text, { ...options, messageName: name });
+    } catch (error) {
+      yield { name, error };
+    }
+  }
+}
+
 /**
  * Ingests messages in order, keeping up to `window` of them in flight: their
  * appends, issued in order, land in the log in order (last received wins)
- * and share transactions. `onIngested` runs as each message completes, in order.
+ * and share transactions. `onIngested` runs as each message completes, in
+ * order; a message that fails stops the ingest at its turn, after the ones
+ * before it completed. `prepare` says where messages are parsed.
  */
 export async function ingestMany(
   log: EventLog,
@@ -218,23 +252,23 @@ export async function ingestMany(
   options: Omit<IngestOptions, 'messageName'> & {
     window?: number;
     onIngested?: (name: string, result: IngestResult) => void;
+    prepare?: MessagePreparer;
   },
 ): Promise<IngestResult> {
-  const window = options.window ?? 256;
+  const { window = 256, onIngested, prepare = prepareHere, ...ingestOptions } = options;
   const inFlight: { name: string; result: Promise<IngestResult> }[] = [];
   let total = EMPTY_RESULT;
   const settleOldest = async () => {
     const { name, result } = inFlight.shift()!;
     const r = await result;
-    options.onIngested?.(name, r);
+    onIngested?.(name, r);
     total = addResults(total, r);
   };
-  for (const { name, text } of messages) {
-    const { window: _w, onIngested: _o, ...ingestOptions } = options;
-    const result = ingestApelMessage(log, text, { ...ingestOptions, messageName: name });
+  for await (const prepared of prepare(messages, ingestOptions)) {
+    const result = 'error' in prepared ? Promise.reject(prepared.error) : appendPrepared(log, prepared);
     // Keep the rejection handled until its turn comes, so one bad message cannot crash the process early.
     result.catch(() => undefined);
-    inFlight.push({ name, result });
+    inFlight.push({ name: prepared.name, result });
     if (inFlight.length >= window) await settleOldest();
   }
   while (inFlight.length) await settleOldest();

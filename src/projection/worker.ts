@@ -5,8 +5,9 @@
  * the event log and the read model; a read model has one writer at a time,
  * so nothing else may project it while a worker runs.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { EventLogConfig } from '../eventlog/open.ts';
+import { startTypeScriptWorker } from '../typescript-worker.ts';
 import type { WorkerCommand, WorkerReport, WorkerSetup } from './worker-thread.ts';
 
 export interface WorkerFinished {
@@ -15,13 +16,6 @@ export interface WorkerFinished {
   applied: number;
   checkpoint: bigint;
 }
-
-/**
- * Loads the thread's TypeScript through tsx, as bin/fedledger.js does for the main thread: a worker does not
- * inherit the loader registered there.
- */
-const BOOTSTRAP = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})
-  .then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./worker-thread.ts', import.meta.url).href)}); })`;
 
 export class ProjectionWorker {
   private readonly worker: Worker;
@@ -33,7 +27,7 @@ export class ProjectionWorker {
     readonly projection: string,
   ) {
     const setup: WorkerSetup = { config: { dataDir: config.dataDir, eventstoreUrl: config.eventstoreUrl }, projection };
-    this.worker = new Worker(BOOTSTRAP, { eval: true, workerData: setup });
+    this.worker = startTypeScriptWorker(new URL('./worker-thread.ts', import.meta.url), setup);
     this.done = new Promise<WorkerFinished>((resolve, reject) => {
       let finished: WorkerFinished | undefined;
       this.worker.on('message', (report: WorkerReport) => {

@@ -17,6 +17,7 @@ import {
 } from '../../ingest/apel-service.ts';
 import { queryQuarantine } from '../../../projections/accounting.ts';
 import type { EventLog } from '../../eventlog/port.ts';
+import { prepareOnThread } from '../../ingest/apel-parse-worker.ts';
 import { projectingAlongside } from '../../projection/worker.ts';
 import type { CliApp } from '../app.ts';
 import { parentCommand, type RegisterCommand } from './index.ts';
@@ -78,6 +79,7 @@ async function ingestPaths(log: EventLog, paths: readonly string[]): Promise<Ing
     const files = isDir ? pendingMessageFiles(p) : [p];
     const result = await ingestMany(log, messagesOf(files), {
       publisher: `cli:${path.basename(path.resolve(p))}`,
+      prepare: prepareOnThread,
       ...(isDir ? { onIngested: (name: string) => writeFileSync(name + DONE_SUFFIX, '') } : {}),
     });
     total = addResults(total, result);

@@ -1,0 +1,78 @@
+/**
+ * APEL messages parsed on a thread of their own (`ingest apel`): parsing and
+ * building events is about half of what an ingest costs, and on its own
+ * thread it runs beside the appends (bench:accounting). Messages go over in
+ * batches, a few batches ahead, and come back in order.
+ */
+import { FedledgerError, UserError } from '../errors.ts';
+import { SerializedEvent } from '../eventlog/port.ts';
+import { startTypeScriptWorker } from '../typescript-worker.ts';
+import type { ParseRequest, WireAppend, WireError, WirePreparation } from './apel-parse-thread.ts';
+import type { IncomingMessage, IngestOptions, Preparation, StreamAppend } from './apel-service.ts';
+
+/** Messages per batch sent to the thread. */
+const BATCH = 16;
+/** Batches sent before the first answer is awaited: enough for the thread never to wait for this one. */
+const AHEAD = 8;
+
+const appendOf = (a: WireAppend): StreamAppend => ({
+  stream: a.stream,
+  event: new SerializedEvent(a.id, a.type, a.dataJson, a.metadata),
+});
+
+function errorOf(wire: WireError): Error {
+  const error = wire.code
+    ? new (wire.user ? UserError : FedledgerError)(wire.code, wire.message, wire.location)
+    : new Error(wire.message);
+  if (wire.stack) error.stack = wire.stack;
+  return error;
+}
+
+function preparationOf(wire: WirePreparation): Preparation {
+  if ('error' in wire) return { name: wire.name, error: errorOf(wire.error) };
+  return { ...wire, appends: wire.appends.map(appendOf), quarantined: wire.quarantined.map(appendOf) };
+}
+
+/** A `MessagePreparer` for `ingestMany`: one parser thread for the run, closed when the messages are done. */
+export async function* prepareOnThread(
+  messages: Iterable<IncomingMessage>,
+  options: Omit<IngestOptions, 'messageName'>,
+): AsyncGenerator<Preparation> {
+  const worker = startTypeScriptWorker(new URL('./apel-parse-thread.ts', import.meta.url), null);
+  const waiting: { resolve: (w: WirePreparation[]) => void; reject: (e: unknown) => void }[] = [];
+  const failAll = (error: unknown) => {
+    for (const w of waiting.splice(0)) w.reject(error);
+  };
+  worker.on('message', (answer: WirePreparation[]) => waiting.shift()?.resolve(answer));
+  worker.on('error', failAll);
+  worker.on('exit', (code) => failAll(new Error(`APEL parser thread exited (${code})`)));
+  const source = messages[Symbol.iterator]();
+  let exhausted = false;
+  const answers: Promise<WirePreparation[]>[] = [];
+  const send = () => {
+    const batch: IncomingMessage[] = [];
+    while (!exhausted && batch.length < BATCH) {
+      const next = source.next();
+      if (next.done) exhausted = true;
+      else batch.push({ name: next.value.name, text: next.value.text });
+    }
+    if (batch.length === 0) return;
+    const answer = new Promise<WirePreparation[]>((resolve, reject) => waiting.push({ resolve, reject }));
+    // Handled where it is awaited, in order; until then it must not count as unhandled.
+    answer.catch(() => undefined);
+    answers.push(answer);
+    const request: ParseRequest = { messages: batch, options };
+    worker.postMessage(request);
+  };
+  try {
+    for (let i = 0; i < AHEAD; i++) send();
+    while (answers.length) {
+      const answer = await answers.shift()!;
+      send();
+      for (const wire of answer) yield preparationOf(wire);
+    }
+  } finally {
+    worker.removeAllListeners('exit');
+    await worker.terminate();
+  }
+}
