@@ -5,9 +5,9 @@
  * batches, a few batches ahead, and come back in order.
  */
 import { FedledgerError, UserError } from '../errors.ts';
-import { SerializedEvent } from '../eventlog/port.ts';
+import { type JsonObject, SerializedEvent } from '../eventlog/port.ts';
 import { startTypeScriptWorker } from '../typescript-worker.ts';
-import type { ParseRequest, WireAppend, WireError, WirePreparation } from './apel-parse-thread.ts';
+import type { ParseRequest, WireAppends, WireError, WirePreparation } from './apel-parse-thread.ts';
 import type { IncomingMessage, IngestOptions, Preparation, StreamAppend } from './apel-service.ts';
 
 /** Messages per batch sent to the thread. */
@@ -15,10 +15,30 @@ const BATCH = 16;
 /** Batches sent before the first answer is awaited: enough for the thread never to wait for this one. */
 const AHEAD = 8;
 
-const appendOf = (a: WireAppend): StreamAppend => ({
-  stream: a.stream,
-  event: new SerializedEvent(a.id, a.type, a.dataJson, a.metadata),
-});
+/** Metadata texts repeat (one per event type and version): each is parsed once, and the object shared. */
+const metadataByText = new Map<string, JsonObject>();
+function metadataOf(text: string | null): JsonObject | undefined {
+  if (text === null) return undefined;
+  let metadata = metadataByText.get(text);
+  if (metadata === undefined) {
+    if (metadataByText.size >= 1000) metadataByText.clear();
+    metadata = Object.freeze(JSON.parse(text) as JsonObject);
+    metadataByText.set(text, metadata);
+  }
+  return metadata;
+}
+
+function appendsOf(wire: WireAppends): StreamAppend[] {
+  return wire.streams.map((stream, i) => ({
+    stream,
+    event: new SerializedEvent(
+      wire.ids[i]!,
+      wire.types[i]!,
+      wire.dataJson[i]!,
+      metadataOf(wire.metadataJson[i] ?? null),
+    ),
+  }));
+}
 
 function errorOf(wire: WireError): Error {
   const error = wire.code
@@ -30,7 +50,7 @@ function errorOf(wire: WireError): Error {
 
 function preparationOf(wire: WirePreparation): Preparation {
   if ('error' in wire) return { name: wire.name, error: errorOf(wire.error) };
-  return { ...wire, appends: wire.appends.map(appendOf), quarantined: wire.quarantined.map(appendOf) };
+  return { ...wire, appends: appendsOf(wire.appends), quarantined: appendsOf(wire.quarantined) };
 }
 
 /** A `MessagePreparer` for `ingestMany`: one parser thread for the run, closed when the messages are done. */
