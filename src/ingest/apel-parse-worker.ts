@@ -10,8 +10,11 @@ import { startTypeScriptWorker } from '../typescript-worker.ts';
 import type { ParseRequest, WireAppends, WireError, WirePreparation } from './apel-parse-thread.ts';
 import type { IncomingMessage, IngestOptions, Preparation, StreamAppend } from './apel-service.ts';
 
-/** Messages per batch sent to the thread. */
-const BATCH = 16;
+/**
+ * Messages per batch sent to the thread. Fewer than one batch are better parsed on the calling thread: the
+ * thread takes about a quarter of a second to start (it loads the TypeScript sources through tsx).
+ */
+export const MESSAGES_PER_BATCH = 16;
 /** Batches sent before the first answer is awaited: enough for the thread never to wait for this one. */
 const AHEAD = 8;
 
@@ -71,7 +74,7 @@ export async function* prepareOnThread(
   const answers: Promise<WirePreparation[]>[] = [];
   const send = () => {
     const batch: IncomingMessage[] = [];
-    while (!exhausted && batch.length < BATCH) {
+    while (!exhausted && batch.length < MESSAGES_PER_BATCH) {
       const next = source.next();
       if (next.done) exhausted = true;
       else batch.push({ name: next.value.name, text: next.value.text });

@@ -13,11 +13,12 @@ import {
   type IncomingMessage,
   type IngestResult,
   ingestMany,
+  prepareHere,
   resubmitCorrected,
 } from '../../ingest/apel-service.ts';
 import { queryQuarantine } from '../../../projections/accounting.ts';
 import type { EventLog } from '../../eventlog/port.ts';
-import { prepareOnThread } from '../../ingest/apel-parse-worker.ts';
+import { MESSAGES_PER_BATCH, prepareOnThread } from '../../ingest/apel-parse-worker.ts';
 import { projectingAlongside } from '../../projection/worker.ts';
 import type { CliApp } from '../app.ts';
 import { parentCommand, type RegisterCommand } from './index.ts';
@@ -79,7 +80,7 @@ async function ingestPaths(log: EventLog, paths: readonly string[]): Promise<Ing
     const files = isDir ? pendingMessageFiles(p) : [p];
     const result = await ingestMany(log, messagesOf(files), {
       publisher: `cli:${path.basename(path.resolve(p))}`,
-      prepare: prepareOnThread,
+      prepare: files.length > MESSAGES_PER_BATCH ? prepareOnThread : prepareHere,
       ...(isDir ? { onIngested: (name: string) => writeFileSync(name + DONE_SUFFIX, '') } : {}),
     });
     total = addResults(total, result);
