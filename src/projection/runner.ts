@@ -261,41 +261,47 @@ export class ProjectionRunner extends EventEmitter<{ committed: [BatchCommitted]
   /**
    * Applies live events in batches of BATCH_SIZE, or of what arrived within LIVE_FLUSH_MS of a batch's first event.
    * One timer per batch: while the runner lags, events arrive as microtasks and timers cannot fire, so a timer per
-   * event piled up millions of them (a worker following a 5.8M-result ingest ran out of heap).
+   * event piled up millions of them (a worker following a 5.8M-result ingest ran out of heap). The timer commits the
+   * batch itself: it can only fire while this loop waits for the next event, and racing every event against it cost
+   * about 1.7 µs an event (each race adds a reaction to the batch's timer promise).
    */
   private async follow(subscription: Subscription): Promise<void> {
     const iterator = subscription[Symbol.asyncIterator]();
     let batch: RecordedEvent[] = [];
-    let deadline: Promise<'flush'> | undefined;
     let timer: NodeJS.Timeout | undefined;
-    const arm = () =>
-      (deadline ??= new Promise((resolve) => {
-        timer = setTimeout(() => resolve('flush'), LIVE_FLUSH_MS);
-      }));
+    let failed: { error: unknown } | undefined;
     const commit = (atHead: boolean) => {
       clearTimeout(timer);
-      deadline = undefined;
+      timer = undefined;
       const topics = this.current.apply(batch, atHead);
       if (batch.length || topics.length) this.emitCommitted(batch.length, topics);
       batch = [];
     };
-    let pending = iterator.next();
-    for (;;) {
-      const next = await (deadline ? Promise.race([pending, deadline]) : pending);
-      // Quiet for LIVE_FLUSH_MS: the runner is at the head (an empty batch completes what a full one put off).
-      if (next === 'flush') {
+    // Quiet for LIVE_FLUSH_MS: the runner is at the head (an empty batch completes what a full one put off).
+    const commitQuiet = () => {
+      timer = undefined;
+      try {
         commit(true);
-        continue;
+      } catch (error) {
+        failed = { error };
+        void subscription.stop();
       }
-      if (next.done) {
-        if (batch.length || !this.current.settled) commit(true);
-        return;
+    };
+    try {
+      for (;;) {
+        const next = await iterator.next();
+        if (failed) throw failed.error;
+        if (next.done) {
+          if (batch.length || !this.current.settled) commit(true);
+          return;
+        }
+        batch.push(next.value);
+        // A full batch means more are waiting.
+        if (batch.length >= BATCH_SIZE) commit(false);
+        timer ??= setTimeout(commitQuiet, LIVE_FLUSH_MS);
       }
-      batch.push(next.value);
-      pending = iterator.next();
-      // A full batch means more are waiting.
-      if (batch.length >= BATCH_SIZE) commit(false);
-      arm();
+    } finally {
+      clearTimeout(timer);
     }
   }
 

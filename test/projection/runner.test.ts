@@ -114,6 +114,32 @@ test('live, far behind the head: full batches and one flush timer per batch, not
   await log.close();
   tmp.cleanup();
 });
+test('live: a batch that fails to apply is reported as an error, and nothing of it is committed', async (t) => {
+  const tmp = tempDir();
+  const log = new SqliteEventLog(path.join(tmp.dir, 'events.sqlite'));
+  await seed(log, 1, 3);
+  let failing = false;
+  const runner = new ProjectionRunner(
+    log,
+    tallyProjection(1, () => {
+      if (failing) throw new Error('cannot apply');
+    }),
+    path.join(tmp.dir, 'projections'),
+  );
+  await runner.catchUp();
+  const before = runner.checkpoint;
+  const reported = new Promise<unknown>((resolve) => runner.once('error', resolve));
+  runner.start();
+  failing = true;
+  await log.append(streams.vm('vm-new'), vmStateEvents('vm-new', 2));
+  t.is(((await reported) as Error).message, 'cannot apply');
+  t.is(runner.checkpoint, before);
+  t.deepEqual(tally(runner.db), { 'vm-vm-0': 3 });
+  await runner.close();
+  await log.close();
+  tmp.cleanup();
+});
+
 test('a new projection version is rebuilt side by side while the old read model keeps serving', async (t) => {
   const tmp = tempDir();
   const dir = path.join(tmp.dir, 'projections');
