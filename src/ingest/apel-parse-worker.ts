@@ -8,7 +8,7 @@ import { FedledgerError, UserError } from '../errors.ts';
 import { type JsonObject, SerializedEvent } from '../eventlog/port.ts';
 import { startTypeScriptWorker } from '../typescript-worker.ts';
 import type { ParseRequest, WireAppends, WireError, WirePreparation } from './apel-parse-thread.ts';
-import type { IncomingMessage, IngestOptions, Preparation, StreamAppend } from './apel-service.ts';
+import type { IncomingMessage, IngestOptions, MessagePreparer, Preparation, StreamAppend } from './apel-service.ts';
 
 /**
  * Messages per batch sent to the thread. Fewer than one batch are better parsed on the calling thread: the
@@ -57,14 +57,22 @@ function preparationOf(wire: WirePreparation): Preparation {
 }
 
 /** A `MessagePreparer` for `ingestMany`: one parser thread for the run, closed when the messages are done. */
-export async function* prepareOnThread(
+export const prepareOnThread: MessagePreparer = (messages, options) =>
+  prepareOnThreadRunning(new URL('./apel-parse-thread.ts', import.meta.url), messages, options);
+
+/** The same, with the thread's body given (tests give it one that fails). */
+export async function* prepareOnThreadRunning(
+  body: URL,
   messages: Iterable<IncomingMessage>,
   options: Omit<IngestOptions, 'messageName'>,
 ): AsyncGenerator<Preparation> {
-  const worker = startTypeScriptWorker(new URL('./apel-parse-thread.ts', import.meta.url), null);
+  const worker = startTypeScriptWorker(body, null);
   const waiting: { resolve: (w: WirePreparation[]) => void; reject: (e: unknown) => void }[] = [];
+  /** Once the thread has failed, every batch still waiting, and any sent later, fails with its error. */
+  let failure: unknown;
   const failAll = (error: unknown) => {
-    for (const w of waiting.splice(0)) w.reject(error);
+    failure ??= error;
+    for (const w of waiting.splice(0)) w.reject(failure);
   };
   worker.on('message', (answer: WirePreparation[]) => waiting.shift()?.resolve(answer));
   worker.on('error', failAll);
@@ -80,7 +88,9 @@ export async function* prepareOnThread(
       else batch.push({ name: next.value.name, text: next.value.text });
     }
     if (batch.length === 0) return;
-    const answer = new Promise<WirePreparation[]>((resolve, reject) => waiting.push({ resolve, reject }));
+    const answer = new Promise<WirePreparation[]>((resolve, reject) =>
+      failure === undefined ? waiting.push({ resolve, reject }) : reject(failure),
+    );
     // Handled where it is awaited, in order; until then it must not count as unhandled.
     answer.catch(() => undefined);
     answers.push(answer);

@@ -240,6 +240,20 @@ export function* prepareHere(
 }
 
 /**
+ * The preparations, and then, if preparing or reading the messages failed, that error as one more item: it is
+ * thrown at its turn, after the messages before it completed (and were marked done).
+ */
+async function* failingInTurn(
+  preparations: AsyncIterable<Preparation> | Iterable<Preparation>,
+): AsyncGenerator<Preparation> {
+  try {
+    yield* preparations;
+  } catch (error) {
+    yield { name: '', error };
+  }
+}
+
+/**
  * Ingests messages in order, keeping up to `window` of them in flight: their
  * appends, issued in order, land in the log in order (last received wins)
  * and share transactions. `onIngested` runs as each message completes, in
@@ -264,7 +278,7 @@ export async function ingestMany(
     onIngested?.(name, r);
     total = addResults(total, r);
   };
-  for await (const prepared of prepare(messages, ingestOptions)) {
+  for await (const prepared of failingInTurn(prepare(messages, ingestOptions))) {
     const result = 'error' in prepared ? Promise.reject(prepared.error) : appendPrepared(log, prepared);
     // Keep the rejection handled until its turn comes, so one bad message cannot crash the process early.
     result.catch(() => undefined);

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../src/errors.ts';
 import { SqliteEventLog } from '../../src/eventlog/sqlite.ts';
-import { prepareOnThread } from '../../src/ingest/apel-parse-worker.ts';
+import { MESSAGES_PER_BATCH, prepareOnThread, prepareOnThreadRunning } from '../../src/ingest/apel-parse-worker.ts';
 import { type IngestResult, ingestMany, prepareHere } from '../../src/ingest/apel-service.ts';
 import { tempDir } from '../support/tmp.ts';
 
@@ -78,5 +78,29 @@ test('an error raised on the parser thread stops the ingest at its message, with
   t.deepEqual(
     ingested,
     own.map((m) => m.name),
+  );
+});
+
+test('a parser thread that dies fails the ingest with its exit, after the messages it answered', async (t) => {
+  const tmp = tempDir();
+  t.teardown(tmp.cleanup);
+  const log = new SqliteEventLog(path.join(tmp.dir, 'events.sqlite'));
+  t.teardown(() => log.close());
+  const ingested: string[] = [];
+  const dying = new URL('../support/dying-parse-thread.ts', import.meta.url);
+  const error = await t.throwsAsync(
+    ingestMany(log, MESSAGES, {
+      ...options,
+      prepare: (messages, o) => prepareOnThreadRunning(dying, messages, o),
+      onIngested: (name) => ingested.push(name),
+    }),
+  );
+  t.regex(error!.message, /APEL parser thread exited \(3\)/);
+  // The batches it answered before it died completed, in order; the messages after them were not taken.
+  t.true(ingested.length >= MESSAGES_PER_BATCH && ingested.length <= 2 * MESSAGES_PER_BATCH, `${ingested.length}`);
+  t.is(ingested.length % MESSAGES_PER_BATCH, 0);
+  t.deepEqual(
+    ingested,
+    MESSAGES.slice(0, ingested.length).map((m) => m.name),
   );
 });
