@@ -38,6 +38,22 @@ export class SerializedEvent implements NewEvent {
   }
 }
 
+/** JSON texts that repeat (event metadata), each parsed once into a frozen object that is shared. */
+export class SharedJsonObjects {
+  private readonly byText = new Map<string, JsonObject>();
+
+  of(text: string): JsonObject {
+    let parsed = this.byText.get(text);
+    if (parsed === undefined) {
+      // A bound on memory for stores whose metadata does vary.
+      if (this.byText.size >= 1000) this.byText.clear();
+      parsed = Object.freeze(JSON.parse(text) as JsonObject);
+      this.byText.set(text, parsed);
+    }
+    return parsed;
+  }
+}
+
 export interface RecordedEvent {
   id: string;
   type: string;

@@ -24,6 +24,7 @@ import {
   type SubscribeOptions,
   type Subscription,
   checkEventIds,
+  SharedJsonObjects,
   StreamNotFoundError,
   WrongExpectedVersionError,
 } from './port.ts';
@@ -163,7 +164,7 @@ export class SqliteEventLog implements EventLog {
   /** Last position of each event type, as of position `typeHeadsUpTo` (see `headPosition`). */
   private readonly typeHeads = new Map<string, bigint>();
   private typeHeadsUpTo = -1n;
-  private readonly parsedMetadata = new Map<string, JsonObject>();
+  private readonly parsedMetadata = new SharedJsonObjects();
 
   constructor(readonly file: string) {
     this.db = new Database(file);
@@ -342,14 +343,7 @@ export class SqliteEventLog implements EventLog {
 
   /** Events of a type share their metadata text (`{"schemaVersion":1}`): parsed once, frozen, shared. */
   private metadataOf(text: string | null): JsonObject {
-    if (text === null) return EMPTY_METADATA;
-    let parsed = this.parsedMetadata.get(text);
-    if (parsed === undefined) {
-      if (this.parsedMetadata.size >= 1000) this.parsedMetadata.clear();
-      parsed = Object.freeze(JSON.parse(text) as JsonObject);
-      this.parsedMetadata.set(text, parsed);
-    }
-    return parsed;
+    return text === null ? EMPTY_METADATA : this.parsedMetadata.of(text);
   }
 
   /** The stream's last revision, from the cache when no other connection has written since it was filled. */

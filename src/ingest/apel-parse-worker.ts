@@ -5,7 +5,7 @@
  * batches, a few batches ahead, and come back in order.
  */
 import { FedledgerError, UserError } from '../errors.ts';
-import { type JsonObject, SerializedEvent } from '../eventlog/port.ts';
+import { SerializedEvent, SharedJsonObjects } from '../eventlog/port.ts';
 import { startTypeScriptWorker } from '../typescript-worker.ts';
 import type { ParseRequest, WireAppends, WireError, WirePreparation } from './apel-parse-thread.ts';
 import type { IncomingMessage, IngestOptions, MessagePreparer, Preparation, StreamAppend } from './apel-service.ts';
@@ -19,28 +19,19 @@ export const MESSAGES_PER_BATCH = 16;
 const AHEAD = 8;
 
 /** Metadata texts repeat (one per event type and version): each is parsed once, and the object shared. */
-const metadataByText = new Map<string, JsonObject>();
-function metadataOf(text: string | null): JsonObject | undefined {
-  if (text === null) return undefined;
-  let metadata = metadataByText.get(text);
-  if (metadata === undefined) {
-    if (metadataByText.size >= 1000) metadataByText.clear();
-    metadata = Object.freeze(JSON.parse(text) as JsonObject);
-    metadataByText.set(text, metadata);
-  }
-  return metadata;
-}
+const metadata = new SharedJsonObjects();
 
 function appendsOf(wire: WireAppends): StreamAppend[] {
-  return wire.streams.map((stream, i) => ({
-    stream,
-    event: new SerializedEvent(
+  return wire.streams.map((stream, i) => {
+    const metadataJson = wire.metadataJson[i] ?? null;
+    const event = new SerializedEvent(
       wire.ids[i]!,
       wire.types[i]!,
       wire.dataJson[i]!,
-      metadataOf(wire.metadataJson[i] ?? null),
-    ),
-  }));
+      metadataJson === null ? undefined : metadata.of(metadataJson),
+    );
+    return { stream, event };
+  });
 }
 
 function errorOf(wire: WireError): Error {
