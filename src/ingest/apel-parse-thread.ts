@@ -6,10 +6,16 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { FedledgerError, type InputLocation, UserError } from '../errors.ts';
-import { type IngestError, type IngestOptions, prepareApelMessage, type StreamAppend } from './apel-service.ts';
+import {
+  type IncomingMessage,
+  type IngestError,
+  type IngestOptions,
+  prepareApelMessage,
+  type StreamAppend,
+} from './apel-service.ts';
 
 export interface ParseRequest {
-  messages: { name: string; text: string }[];
+  messages: IncomingMessage[];
   options: Omit<IngestOptions, 'messageName'>;
 }
 
@@ -57,7 +63,7 @@ function wireError(error: unknown): WireError {
   return { ...base, code: error.code, location: error.location, user: error instanceof UserError };
 }
 
-function prepare({ name, text }: { name: string; text: string }, options: ParseRequest['options']): WirePreparation {
+function prepare({ name, text }: IncomingMessage, options: ParseRequest['options']): WirePreparation {
   try {
     const prepared = prepareApelMessage(text, { ...options, messageName: name });
     return { ...prepared, appends: wire(prepared.appends), quarantined: wire(prepared.quarantined) };

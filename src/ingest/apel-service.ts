@@ -220,12 +220,13 @@ export interface IncomingMessage {
 /** A message as a preparer hands it on: prepared, or the error preparing it raised (thrown at its turn). */
 export type Preparation = PreparedMessage | { name: string; error: unknown };
 
-/** Where messages are parsed into events: on this thread, or on a parser thread (`ApelParseWorker`). */
+/** Where messages are parsed into events: on this thread (`prepareHere`), or on a parser thread (`prepareOnThread`). */
 export type MessagePreparer = (
   messages: Iterable<IncomingMessage>,
   options: Omit<IngestOptions, 'messageName'>,
 ) => AsyncIterable<Preparation> | Iterable<Preparation>;
 
+/** Prepares each message on this thread, as `ingestMany` takes it. */
 export function* prepareHere(
   messages: Iterable<IncomingMessage>,
   options: Omit<IngestOptions, 'messageName'>,
