@@ -49,6 +49,7 @@ import type * as StreamsGrpc from '@eventstore/db-client/generated/streams_grpc_
 import type * as SharedPb from '@eventstore/db-client/generated/shared_pb.js';
 import { FedledgerError, UserError } from '../errors.ts';
 import {
+  type AppendRequest,
   type AppendResult,
   type EventFilter,
   type EventLog,
@@ -379,6 +380,21 @@ export class EsdbEventLog implements EventLog {
 
   private assertOpen(): void {
     if (this.closed) throw new EventStoreError('EVENTLOG_CLOSED', 'event log is closed');
+  }
+
+  /** Appends to different streams go out together; those to one stream wait for the one before. */
+  appendMany(appends: readonly AppendRequest[]): Promise<AppendResult[]> {
+    const lastOf = new Map<string, Promise<unknown>>();
+    return Promise.all(
+      appends.map(({ stream, events, expected }) => {
+        const result = (lastOf.get(stream) ?? Promise.resolve()).then(() => this.append(stream, events, expected));
+        lastOf.set(
+          stream,
+          result.catch(() => undefined),
+        );
+        return result;
+      }),
+    );
   }
 
   async append(stream: string, events: readonly NewEvent[], expected: ExpectedRevision = 'any'): Promise<AppendResult> {

@@ -12,6 +12,7 @@
 import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
 import {
+  type AppendRequest,
   type AppendResult,
   type EventFilter,
   type EventLog,
@@ -51,11 +52,16 @@ interface EventToWrite {
   metadata: string | null;
 }
 
-interface PendingAppend {
+interface AppendToWrite {
   stream: string;
   events: readonly EventToWrite[];
   expected: ExpectedRevision;
-  resolve: (r: AppendResult) => void;
+}
+
+/** One call's appends (one for `append`), waiting for the next group commit. */
+interface PendingAppends {
+  appends: readonly AppendToWrite[];
+  resolve: (r: AppendResult[]) => void;
   reject: (e: unknown) => void;
 }
 
@@ -118,6 +124,14 @@ const EMPTY_METADATA: JsonObject = Object.freeze({});
 
 const idBytes = (id: string) => Buffer.from(id.replaceAll('-', ''), 'hex');
 
+/** Payloads are serialised before the write lock is taken. */
+const eventToWrite = (e: NewEvent): EventToWrite => ({
+  id: idBytes(e.id),
+  type: e.type,
+  data: e.dataJson ?? JSON.stringify(e.data),
+  metadata: e.metadata ? JSON.stringify(e.metadata) : null,
+});
+
 function prepareSchema(db: Database.Database): void {
   db.transaction(() => {
     const version = db.pragma('user_version', { simple: true }) as number;
@@ -151,7 +165,7 @@ function filterSql(filter: EventFilter | undefined): { from: string; sql: string
 export class SqliteEventLog implements EventLog {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
-  private readonly queue: PendingAppend[] = [];
+  private readonly queue: PendingAppends[] = [];
   private flushScheduled = false;
   private readonly committed = new EventEmitter();
   private closed = false;
@@ -165,6 +179,7 @@ export class SqliteEventLog implements EventLog {
   private readonly typeHeads = new Map<string, bigint>();
   private typeHeadsUpTo = -1n;
   private readonly parsedMetadata = new SharedJsonObjects();
+  private readonly inSavepoint: (appends: readonly AppendToWrite[]) => AppendResult[];
 
   constructor(readonly file: string) {
     this.db = new Database(file);
@@ -181,6 +196,10 @@ export class SqliteEventLog implements EventLog {
     this.db.pragma('cache_size = -131072');
     prepareSchema(this.db);
     this.committed.setMaxListeners(0);
+    // Called inside the group commit's transaction, better-sqlite3 runs it as a savepoint.
+    this.inSavepoint = this.db.transaction((appends: readonly AppendToWrite[]) =>
+      appends.map((a) => this.appendInTransaction(a)),
+    );
     this.stmt = {
       byId: this.db.prepare('SELECT revision, position FROM events WHERE id = ?').safeIntegers(true),
       streamId: this.db.prepare('SELECT id FROM streams WHERE name = ?').pluck().safeIntegers(true),
@@ -198,22 +217,24 @@ export class SqliteEventLog implements EventLog {
     };
   }
 
-  append(stream: string, events: readonly NewEvent[], expected: ExpectedRevision = 'any'): Promise<AppendResult> {
+  async append(stream: string, events: readonly NewEvent[], expected: ExpectedRevision = 'any'): Promise<AppendResult> {
+    const [result] = await this.appendMany([{ stream, events, expected }]);
+    return result!;
+  }
+
+  appendMany(appends: readonly AppendRequest[]): Promise<AppendResult[]> {
     if (this.closed) return Promise.reject(new Error('event log is closed'));
-    let rows: EventToWrite[];
+    let toWrite: AppendToWrite[];
     try {
-      checkEventIds(events);
-      rows = events.map((e) => ({
-        id: idBytes(e.id),
-        type: e.type,
-        data: e.dataJson ?? JSON.stringify(e.data),
-        metadata: e.metadata ? JSON.stringify(e.metadata) : null,
-      }));
+      toWrite = appends.map(({ stream, events, expected = 'any' }) => {
+        checkEventIds(events);
+        return { stream, events: events.map(eventToWrite), expected };
+      });
     } catch (error) {
       return Promise.reject(error);
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ stream, events: rows, expected, resolve, reject });
+      this.queue.push({ appends: toWrite, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
@@ -225,14 +246,14 @@ export class SqliteEventLog implements EventLog {
     this.flushScheduled = false;
     const batch = this.queue.splice(0);
     if (batch.length === 0) return;
-    const outcomes: Array<{ ok: true; value: AppendResult } | { ok: false; error: unknown }> = [];
+    const outcomes: Array<{ ok: true; value: AppendResult[] } | { ok: false; error: unknown }> = [];
     try {
       this.db
         .transaction(() => {
           this.validateRevisionCache();
           for (const request of batch) {
             try {
-              outcomes.push({ ok: true, value: this.appendInTransaction(request) });
+              outcomes.push({ ok: true, value: this.writeAppends(request.appends) });
             } catch (error) {
               outcomes.push({ ok: false, error });
             }
@@ -241,9 +262,7 @@ export class SqliteEventLog implements EventLog {
         .immediate();
     } catch (error) {
       // Rolled back: revisions and streams cached during the transaction never happened.
-      this.revisions.clear();
-      this.streamIds.clear();
-      this.streamNames.clear();
+      this.forgetCaches();
       for (const request of batch) request.reject(error);
       return;
     }
@@ -252,7 +271,27 @@ export class SqliteEventLog implements EventLog {
       if (outcome.ok) request.resolve(outcome.value);
       else request.reject(outcome.error);
     });
-    if (outcomes.some((o) => o.ok && o.value.written > 0)) this.committed.emit('commit');
+    if (outcomes.some((o) => o.ok && o.value.some((r) => r.written > 0))) this.committed.emit('commit');
+  }
+
+  /**
+   * One call's appends, all or none: a single append throws before writing anything, and several share a
+   * savepoint, which a failure rolls back (with the caches, which may hold what it wrote).
+   */
+  private writeAppends(appends: readonly AppendToWrite[]): AppendResult[] {
+    if (appends.length === 1) return [this.appendInTransaction(appends[0]!)];
+    try {
+      return this.inSavepoint(appends);
+    } catch (error) {
+      this.forgetCaches();
+      throw error;
+    }
+  }
+
+  private forgetCaches(): void {
+    this.revisions.clear();
+    this.streamIds.clear();
+    this.streamNames.clear();
   }
 
   /**
@@ -273,7 +312,7 @@ export class SqliteEventLog implements EventLog {
    * are skipped by the insert itself (ON CONFLICT DO NOTHING), so the common
    * case, all-new events, costs no lookup per event.
    */
-  private appendInTransaction({ stream, events, expected }: PendingAppend): AppendResult {
+  private appendInTransaction({ stream, events, expected }: AppendToWrite): AppendResult {
     const current = this.currentRevision(stream);
     if (!expectedMatches(expected, current)) {
       // A retried append that already succeeded is a no-op even if the stream has moved on since.

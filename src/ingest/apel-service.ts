@@ -182,17 +182,22 @@ export function prepareApelMessage(text: string, options: IngestOptions): Prepar
 }
 
 /**
- * Appends a prepared message. Every append is issued before the first await,
- * so messages appended one after another keep their order in the log and
- * share the embedded store's transactions.
+ * Appends a prepared message: its records, then its quarantined records, in
+ * one call issued before the first await, so messages appended one after
+ * another keep their order in the log and share the embedded store's
+ * transactions.
  */
 export async function appendPrepared(log: EventLog, prepared: PreparedMessage): Promise<IngestResult> {
-  const appends = prepared.appends.map((a) => log.append(a.stream, [a.event]));
-  const quarantined = prepared.quarantined.map((a) => log.append(a.stream, [a.event]));
-  const results = await Promise.all(appends);
-  await Promise.all(quarantined);
-  const accepted = results.filter((r) => r.written > 0).length;
-  return { accepted, unchanged: results.length - accepted, rejected: prepared.rejected, errors: prepared.errors };
+  const requests = [...prepared.appends, ...prepared.quarantined].map((a) => ({ stream: a.stream, events: [a.event] }));
+  const results = await log.appendMany(requests);
+  let accepted = 0;
+  for (let i = 0; i < prepared.appends.length; i++) if (results[i]!.written > 0) accepted += 1;
+  return {
+    accepted,
+    unchanged: prepared.appends.length - accepted,
+    rejected: prepared.rejected,
+    errors: prepared.errors,
+  };
 }
 
 /** Ingests one message on this thread (a site's push, a correction, the demo). */
