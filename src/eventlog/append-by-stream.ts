@@ -1,6 +1,6 @@
 /**
- * Appends events bound for many streams: one append per stream, all issued
- * at once, so the embedded store commits them in one transaction.
+ * Appends events bound for many streams: one append per stream, in one
+ * `appendMany`, so the embedded store commits them in one transaction.
  */
 import type { EventLog, NewEvent } from './port.ts';
 
@@ -17,6 +17,6 @@ export async function appendByStream(log: EventLog, items: readonly StreamEvent[
     if (list) list.push(event);
     else byStream.set(stream, [event]);
   }
-  const results = await Promise.all([...byStream].map(([stream, events]) => log.append(stream, events)));
+  const results = await log.appendMany([...byStream].map(([stream, events]) => ({ stream, events })));
   return results.reduce((n, r) => n + r.written, 0);
 }

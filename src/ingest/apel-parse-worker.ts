@@ -15,8 +15,12 @@ import type { IncomingMessage, IngestOptions, MessagePreparer, Preparation, Stre
  * thread takes about a quarter of a second to start (it loads the TypeScript sources through tsx).
  */
 export const MESSAGES_PER_BATCH = 16;
-/** Batches sent before the first answer is awaited: enough for the thread never to wait for this one. */
-const AHEAD = 8;
+/**
+ * Message text sent ahead of the answers taken, in UTF-16 code units: about 20,000 records, enough for the thread
+ * to keep parsing while this one commits a group (`GROUP_RECORDS`) and never to wait for it, and a bound on what
+ * the answers hold whatever the size of the messages.
+ */
+const AHEAD_TEXT = 16 * 2 ** 20;
 
 /** Metadata texts repeat (one per event type and version): each is parsed once, and the object shared. */
 const metadata = new SharedJsonObjects();
@@ -70,13 +74,18 @@ export async function* prepareOnThreadRunning(
   worker.on('exit', (code) => failAll(new Error(`APEL parser thread exited (${code})`)));
   const source = messages[Symbol.iterator]();
   let exhausted = false;
-  const answers: Promise<WirePreparation[]>[] = [];
+  const answers: { answer: Promise<WirePreparation[]>; text: number }[] = [];
+  let textAhead = 0;
   const send = () => {
     const batch: IncomingMessage[] = [];
+    let text = 0;
     while (!exhausted && batch.length < MESSAGES_PER_BATCH) {
       const next = source.next();
       if (next.done) exhausted = true;
-      else batch.push({ name: next.value.name, text: next.value.text });
+      else {
+        batch.push({ name: next.value.name, text: next.value.text });
+        text += next.value.text.length;
+      }
     }
     if (batch.length === 0) return;
     const answer = new Promise<WirePreparation[]>((resolve, reject) =>
@@ -84,16 +93,22 @@ export async function* prepareOnThreadRunning(
     );
     // Handled where it is awaited, in order; until then it must not count as unhandled.
     answer.catch(() => undefined);
-    answers.push(answer);
+    answers.push({ answer, text });
+    textAhead += text;
     const request: ParseRequest = { messages: batch, options };
     worker.postMessage(request);
   };
+  const fill = () => {
+    while (!exhausted && textAhead < AHEAD_TEXT) send();
+  };
   try {
-    for (let i = 0; i < AHEAD; i++) send();
+    fill();
     while (answers.length) {
-      const answer = await answers.shift()!;
-      send();
-      for (const wire of answer) yield preparationOf(wire);
+      const { answer, text } = answers.shift()!;
+      const wires = await answer;
+      textAhead -= text;
+      fill();
+      for (const wire of wires) yield preparationOf(wire);
     }
   } finally {
     worker.removeAllListeners('exit');

@@ -260,38 +260,69 @@ async function* failingInTurn(
 }
 
 /**
- * Ingests messages in order, keeping up to `window` of them in flight: their
- * appends, issued in order, land in the log in order (last received wins)
- * and share transactions. `onIngested` runs as each message completes, in
- * order; a message that fails stops the ingest at its turn, after the ones
- * before it completed. `prepare` says where messages are parsed.
+ * Records per group commit in `ingestMany`. Each commit rewrites the pages of the stream index that its appends
+ * touch, one per VM reporting: at 10,000 records rather than the 1,500 or so a tick gathered, the appending
+ * thread wrote 45% fewer bytes (bench:accounting).
+ */
+export const GROUP_RECORDS = 10_000;
+
+/**
+ * Ingests messages in order, in groups of at least `groupRecords` records
+ * (the last may be smaller): a group's appends are issued together, so they
+ * land in the log in order (last received wins) and the embedded store
+ * commits them in one transaction. At most two groups are in flight: one
+ * committing while the next is prepared. `onIngested` runs as each message
+ * completes, in order; a message that fails stops the ingest at its turn,
+ * after the ones before it completed. `prepare` says where messages are parsed.
  */
 export async function ingestMany(
   log: EventLog,
   messages: Iterable<IncomingMessage>,
   options: Omit<IngestOptions, 'messageName'> & {
-    window?: number;
+    groupRecords?: number;
     onIngested?: (name: string, result: IngestResult) => void;
     prepare?: MessagePreparer;
   },
 ): Promise<IngestResult> {
-  const { window = 256, onIngested, prepare = prepareHere, ...ingestOptions } = options;
-  const inFlight: { name: string; result: Promise<IngestResult> }[] = [];
+  const { groupRecords = GROUP_RECORDS, onIngested, prepare = prepareHere, ...ingestOptions } = options;
   let total = EMPTY_RESULT;
-  const settleOldest = async () => {
-    const { name, result } = inFlight.shift()!;
-    const r = await result;
-    onIngested?.(name, r);
-    total = addResults(total, r);
+  let collecting: Preparation[] = [];
+  let collected = 0;
+  let issued: { name: string; result: Promise<IngestResult> }[] = [];
+  const settle = async (group: typeof issued) => {
+    for (const { name, result } of group) {
+      const r = await result;
+      onIngested?.(name, r);
+      total = addResults(total, r);
+    }
+  };
+  /** Issues the collected messages, then waits for the group issued before them. */
+  const issue = async () => {
+    const group = collecting.map((p) => ({
+      name: p.name,
+      result: 'error' in p ? Promise.reject(p.error) : appendPrepared(log, p),
+    }));
+    // Keep each rejection handled until its turn comes, so one bad message cannot crash the process early.
+    for (const { result } of group) result.catch(() => undefined);
+    collecting = [];
+    collected = 0;
+    const previous = issued;
+    issued = group;
+    await settle(previous);
   };
   for await (const prepared of failingInTurn(prepare(messages, ingestOptions))) {
-    const result = 'error' in prepared ? Promise.reject(prepared.error) : appendPrepared(log, prepared);
-    // Keep the rejection handled until its turn comes, so one bad message cannot crash the process early.
-    result.catch(() => undefined);
-    inFlight.push({ name: prepared.name, result });
-    if (inFlight.length >= window) await settleOldest();
+    collecting.push(prepared);
+    if ('error' in prepared) {
+      await issue();
+      // Throws at the failed message, once the ones before it completed.
+      await settle(issued);
+    } else {
+      collected += prepared.appends.length + prepared.quarantined.length;
+      if (collected >= groupRecords) await issue();
+    }
   }
-  while (inFlight.length) await settleOldest();
+  await issue();
+  await settle(issued);
   return total;
 }
 

@@ -177,6 +177,24 @@ test('UpdateTime, MeasurementTime, MeasurementMonth and MeasurementYear are acce
   t.is(records.length, 1);
 });
 
+test('tabs and spaces around keys and values are trimmed; lines without a colon do not shift the next fields', (t) => {
+  const text = msg(
+    V04,
+    rec('vm-1', 'Memory:\t 2048 \t', '\tImageId\t:\u00a0img:1\u00a0'),
+    rec('vm-2', 'just text', '%% not a separator', 'Disk: 40'),
+  );
+  const { records, rejected } = parseApelCloudMessage(text, 'm');
+  t.like(records[0]!.record, { memory: 2048, imageId: 'img:1' });
+  t.deepEqual(
+    rejected[0]!.errors.map((e) => [e.line, e.code]),
+    [
+      [9, 'NOT_KEY_VALUE'],
+      [10, 'NOT_KEY_VALUE'],
+    ],
+  );
+  t.is(rejected[0]!.text, 'VMUUID: vm-2\nSiteName: SITE-A\njust text\n%% not a separator\nDisk: 40');
+});
+
 test('a line without a colon rejects its record', (t) => {
   const { rejected } = parseApelCloudMessage(msg(V04, rec('vm-1', 'just text')), 'm');
   t.is(rejected[0]!.errors[0]!.code, 'NOT_KEY_VALUE');

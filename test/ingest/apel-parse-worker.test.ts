@@ -38,7 +38,7 @@ test('messages parsed on the parser thread store exactly the events parsing on t
     results[label] = await ingestMany(log, RESENT, {
       ...options,
       prepare,
-      window: 3,
+      groupRecords: 200,
       onIngested: (name) => names[label]!.push(name),
     });
     await log.close();

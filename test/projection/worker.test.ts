@@ -26,7 +26,7 @@ test('a projection on a worker thread, following an ingest, ends with the read m
   const config = { dataDir: alongside.dir, eventstoreUrl: undefined };
   const log = await openEventLog(config);
   const { result, projected } = await projectingAlongside(config, ['accounting'], () =>
-    ingestMany(log, messages(), { ...options, window: 4 }),
+    ingestMany(log, messages(), { ...options, groupRecords: 200 }),
   );
   t.true(result.accepted > 1000);
   t.is(projected.length, 1);
