@@ -95,33 +95,36 @@ conformance('a retried append is a no-op returning the original result', async (
   t.is((await collect(log.readStream(s))).length, 3);
 });
 
-conformance('appendMany: a result per append, in order within a stream; a re-send writes nothing', async (t, log, p) => {
-  const [a, b] = [`${p}many-a`, `${p}many-b`];
-  const requests = [
-    { stream: a, events: events(2) },
-    { stream: b, events: events(1) },
-    { stream: a, events: events(1), expected: 1n },
-  ];
-  const results = await log.appendMany(requests);
-  t.deepEqual(
-    results.map((r) => [r.written, r.nextRevision]),
-    [
-      [2, 1n],
-      [1, 0n],
-      [1, 2n],
-    ],
-  );
-  t.deepEqual(
-    (await collect(log.readStream(a))).map((e) => e.id),
-    [...requests[0]!.events, ...requests[2]!.events].map((e) => e.id),
-  );
-  const again = await log.appendMany(requests.map((r) => ({ ...r, expected: 'any' as const })));
-  t.deepEqual(
-    again.map((r) => [r.written, r.position]),
-    results.map((r) => [0, r.position]),
-  );
-  t.deepEqual(await log.appendMany([]), []);
-});
+conformance(
+  'appendMany: a result per append, in order within a stream; a re-send writes nothing',
+  async (t, log, p) => {
+    const [a, b] = [`${p}many-a`, `${p}many-b`];
+    const requests = [
+      { stream: a, events: events(2) },
+      { stream: b, events: events(1) },
+      { stream: a, events: events(1), expected: 1n },
+    ];
+    const results = await log.appendMany(requests);
+    t.deepEqual(
+      results.map((r) => [r.written, r.nextRevision]),
+      [
+        [2, 1n],
+        [1, 0n],
+        [1, 2n],
+      ],
+    );
+    t.deepEqual(
+      (await collect(log.readStream(a))).map((e) => e.id),
+      [...requests[0]!.events, ...requests[2]!.events].map((e) => e.id),
+    );
+    const again = await log.appendMany(requests.map((r) => ({ ...r, expected: 'any' as const })));
+    t.deepEqual(
+      again.map((r) => [r.written, r.position]),
+      results.map((r) => [0, r.position]),
+    );
+    t.deepEqual(await log.appendMany([]), []);
+  },
+);
 
 conformance('appendMany rejects when one of its appends is refused', async (t, log, p) => {
   await log.append(`${p}taken`, events(1));
