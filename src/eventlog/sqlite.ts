@@ -65,17 +65,23 @@ interface PendingAppends {
   reject: (e: unknown) => void;
 }
 
-interface EventRow {
-  position: bigint;
+/**
+ * A stored event as a row array (raw statements): half a microsecond a row cheaper to build than an object with
+ * named columns (projections read millions). The stream id and creation time come as doubles, not BigInts.
+ */
+type EventRow = [
+  position: bigint,
   /** The id as hex (see uuidOfHex). */
-  id: string;
-  stream: bigint;
-  revision: bigint;
-  type: string;
-  data: string;
-  metadata: string | null;
-  created: bigint;
-}
+  id: string,
+  stream: number,
+  revision: bigint,
+  type: string,
+  data: string,
+  metadata: string | null,
+  created: number,
+];
+const POSITION = 0;
+const REVISION = 3;
 
 /** Format of the file, in PRAGMA user_version: 0 is a new file or the first format (text ids and stream names). */
 const FORMAT = 2;
@@ -115,8 +121,8 @@ function uuidOfHex(hex: string): string {
   const h = hex.toLowerCase();
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
-/** Columns of a stored event; the stream's name comes from the in-memory map (see `streamName`). */
-const EVENT_COLUMNS = `e.position, hex(e.id) AS id, e.stream, e.revision, e.type, e.data, e.metadata, e.created`;
+/** Columns of a stored event (see EventRow); the stream's name comes from the in-memory map (see `streamName`). */
+const EVENT_COLUMNS = `e.position, hex(e.id), CAST(e.stream AS REAL), e.revision, e.type, e.data, e.metadata, CAST(e.created AS REAL)`;
 /** Events with their stream names, for stream-prefix filters; the CROSS JOIN keeps events as the outer loop. */
 const EVENTS_WITH_NAMES = 'events e CROSS JOIN streams s ON s.id = e.stream';
 
@@ -173,7 +179,7 @@ export class SqliteEventLog implements EventLog {
   private readonly revisions = new Map<string, bigint>();
   /** Stream ids by name and names by id; neither changes once committed. */
   private readonly streamIds = new Map<string, bigint>();
-  private readonly streamNames = new Map<bigint, string>();
+  private readonly streamNames = new Map<number, string>();
   private dataVersion = -1;
   /** Last position of each event type, as of position `typeHeadsUpTo` (see `headPosition`). */
   private readonly typeHeads = new Map<string, bigint>();
@@ -363,7 +369,7 @@ export class SqliteEventLog implements EventLog {
     return id;
   }
 
-  private streamName(id: bigint): string {
+  private streamName(id: number): string {
     let name = this.streamNames.get(id);
     if (name === undefined) {
       name = this.stmt.streamName.get(id) as string;
@@ -374,14 +380,14 @@ export class SqliteEventLog implements EventLog {
 
   private recorded(row: EventRow): RecordedEvent {
     return {
-      position: row.position,
-      id: uuidOfHex(row.id),
-      stream: this.streamName(row.stream),
-      revision: row.revision,
-      type: row.type,
-      data: JSON.parse(row.data) as JsonObject,
-      metadata: this.metadataOf(row.metadata),
-      created: new Date(Number(row.created)),
+      position: row[0],
+      id: uuidOfHex(row[1]),
+      stream: this.streamName(row[2]),
+      revision: row[3],
+      type: row[4],
+      data: JSON.parse(row[5]) as JsonObject,
+      metadata: this.metadataOf(row[6]),
+      created: new Date(row[7]),
     };
   }
 
@@ -422,13 +428,13 @@ export class SqliteEventLog implements EventLog {
     const sql = backwards
       ? `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.stream = ? AND e.revision <= ? ORDER BY e.revision DESC LIMIT ?`
       : `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.stream = ? AND e.revision >= ? ORDER BY e.revision ASC LIMIT ?`;
-    const query = this.db.prepare(sql).safeIntegers(true);
+    const query = this.db.prepare(sql).safeIntegers(true).raw(true);
     while (remaining > 0) {
       const rows = query.all(id, from, Math.min(PAGE, remaining)) as EventRow[];
       for (const row of rows) yield this.recorded(row);
       if (rows.length < Math.min(PAGE, remaining)) return;
       remaining -= rows.length;
-      from = rows[rows.length - 1]!.revision + (backwards ? -1n : 1n);
+      from = rows[rows.length - 1]![REVISION] + (backwards ? -1n : 1n);
     }
   }
 
@@ -441,7 +447,8 @@ export class SqliteEventLog implements EventLog {
           ? `SELECT ${EVENT_COLUMNS} FROM ${table} WHERE e.position <= ?${where} ORDER BY e.position DESC LIMIT ?`
           : `SELECT ${EVENT_COLUMNS} FROM ${table} WHERE e.position >= ?${where} ORDER BY e.position ASC LIMIT ?`,
       )
-      .safeIntegers(true);
+      .safeIntegers(true)
+      .raw(true);
     let remaining = options.maxCount ?? Infinity;
     let from = options.fromPosition ?? (backwards ? 2n ** 63n - 1n : 0n);
     while (remaining > 0) {
@@ -450,7 +457,7 @@ export class SqliteEventLog implements EventLog {
       for (const row of rows) yield this.recorded(row);
       if (rows.length < limit) return;
       remaining -= rows.length;
-      from = rows[rows.length - 1]!.position + (backwards ? -1n : 1n);
+      from = rows[rows.length - 1]![POSITION] + (backwards ? -1n : 1n);
     }
   }
 
@@ -460,7 +467,8 @@ export class SqliteEventLog implements EventLog {
       .prepare(
         `SELECT ${EVENT_COLUMNS} FROM ${table} WHERE e.position > ? AND e.position <= ?${where} ORDER BY e.position ASC LIMIT ${PAGE}`,
       )
-      .safeIntegers(true);
+      .safeIntegers(true)
+      .raw(true);
     const head = this.stmt.head;
     let after = options.afterPosition ?? 0n;
     let stopped = false;
@@ -485,7 +493,7 @@ export class SqliteEventLog implements EventLog {
           const rows = query.all(after, until, ...params) as EventRow[];
           for (const row of rows) {
             if (stopped) return;
-            after = row.position;
+            after = row[POSITION];
             yield recorded(row);
           }
           if (rows.length === PAGE) continue;
