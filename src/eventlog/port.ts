@@ -54,6 +54,19 @@ export class SharedJsonObjects {
   }
 }
 
+const frozenTexts = new WeakMap<JsonObject, string>();
+
+/** JSON text of an event's metadata: remembered for frozen objects, which event types share (and cannot change). */
+export function metadataJson(metadata: JsonObject): string {
+  if (!Object.isFrozen(metadata)) return JSON.stringify(metadata);
+  let text = frozenTexts.get(metadata);
+  if (text === undefined) {
+    text = JSON.stringify(metadata);
+    frozenTexts.set(metadata, text);
+  }
+  return text;
+}
+
 export interface RecordedEvent {
   id: string;
   type: string;

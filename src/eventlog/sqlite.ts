@@ -25,6 +25,7 @@ import {
   type SubscribeOptions,
   type Subscription,
   checkEventIds,
+  metadataJson,
   SharedJsonObjects,
   StreamNotFoundError,
   WrongExpectedVersionError,
@@ -135,7 +136,7 @@ const eventToWrite = (e: NewEvent): EventToWrite => ({
   id: idBytes(e.id),
   type: e.type,
   data: e.dataJson ?? JSON.stringify(e.data),
-  metadata: e.metadata ? JSON.stringify(e.metadata) : null,
+  metadata: e.metadata ? metadataJson(e.metadata) : null,
 });
 
 function prepareSchema(db: Database.Database): void {

@@ -237,6 +237,11 @@ export const EVENT_VERSIONS: Record<EventType, number> = Object.fromEntries(EVEN
 
 const epochMs = (iso: string) => Date.parse(iso);
 
+/** Every event of a type carries the same metadata: one frozen object per type, so its JSON text is made once. */
+const METADATA = Object.fromEntries(
+  EVENT_TYPES.map((t): [EventType, JsonObject] => [t, Object.freeze({ schemaVersion: EVENT_VERSIONS[t] })]),
+) as Record<EventType, JsonObject>;
+
 /** Where a fact's id sorts, from its content only, where it has a time of its own (see `deterministicUuid`). */
 const ID_ORDER: { [T in EventType]?: (data: EventData<T>) => IdOrder } = {
   CloudUsageRecorded: ({ record: r }) => ({
@@ -295,7 +300,7 @@ export function parsedEvent<T extends EventType>(type: T, data: EventData<T>, id
     id: deterministicUuid([type, identity], order?.(data)),
     type,
     data: data as unknown as JsonObject,
-    metadata: { schemaVersion: EVENT_VERSIONS[type] },
+    metadata: METADATA[type],
   };
 }
 

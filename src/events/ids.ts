@@ -26,9 +26,11 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
+/** The RFC 9562 variant digit, from the hex digit in its place. */
+const variant = (hex: string) => ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+
 function format(hex: string, version: string): string {
-  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${version}${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${version}${hex.slice(13, 16)}-${variant(hex)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 /** Where an id sorts in the store's id index: by the fact's own time, optionally grouped by the fact's aggregate. */
@@ -55,7 +57,11 @@ export function deterministicUuid(parts: unknown, order?: IdOrder): string {
   const digest = sha256Hex(canonicalJson(parts));
   const ms = order?.timeMs;
   if (ms === undefined || !Number.isFinite(ms) || ms < 0 || ms >= 2 ** 48) return format(digest, '5');
-  if (order?.place === undefined) return format(Math.floor(ms).toString(16).padStart(12, '0') + digest.slice(12), '7');
+  if (order?.place === undefined) {
+    // format() of the time and the digest's rest, without joining them first (an id per usage record).
+    const time = Math.floor(ms).toString(16).padStart(12, '0');
+    return `${time.slice(0, 8)}-${time.slice(8)}-7${digest.slice(13, 16)}-${variant(digest)}${digest.slice(17, 20)}-${digest.slice(20, 32)}`;
+  }
   const seconds = Math.min(Math.floor(ms / 1000), 2 ** 32 - 1);
   return format(placePrefix(order.place) + seconds.toString(16).padStart(8, '0') + digest.slice(12), '8');
 }

@@ -6,6 +6,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { FedledgerError, type InputLocation, UserError } from '../errors.ts';
+import { metadataJson } from '../eventlog/port.ts';
 import {
   type IncomingMessage,
   type IngestError,
@@ -52,7 +53,7 @@ function wire(appends: readonly StreamAppend[]): WireAppends {
     out.ids.push(event.id);
     out.types.push(event.type);
     out.dataJson.push(event.dataJson ?? JSON.stringify(event.data));
-    out.metadataJson.push(event.metadata ? JSON.stringify(event.metadata) : null);
+    out.metadataJson.push(event.metadata ? metadataJson(event.metadata) : null);
   }
   return out;
 }
