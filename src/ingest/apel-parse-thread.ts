@@ -27,10 +27,11 @@ export interface ParseRequest {
 export interface WireAppends {
   streams: string[];
   ids: string[];
-  types: string[];
   dataJson: string[];
+  /** Each append's type and metadata, as an index into `kinds`: the events of a list share one, sent once. */
+  kind: number[];
   /** Metadata as JSON text, null for none. */
-  metadataJson: (string | null)[];
+  kinds: { type: string; metadataJson: string | null }[];
 }
 
 export interface WireError {
@@ -47,13 +48,20 @@ export type WirePreparation =
   | { name: string; error: WireError };
 
 function wire(appends: readonly StreamAppend[]): WireAppends {
-  const out: WireAppends = { streams: [], ids: [], types: [], dataJson: [], metadataJson: [] };
+  const out: WireAppends = { streams: [], ids: [], dataJson: [], kind: [], kinds: [] };
+  const kindOf = new Map<string, number>();
   for (const { stream, event } of appends) {
     out.streams.push(stream);
     out.ids.push(event.id);
-    out.types.push(event.type);
     out.dataJson.push(event.dataJson ?? JSON.stringify(event.data));
-    out.metadataJson.push(event.metadata ? metadataJson(event.metadata) : null);
+    const meta = event.metadata ? metadataJson(event.metadata) : null;
+    const key = `${event.type}\n${meta}`;
+    let kind = kindOf.get(key);
+    if (kind === undefined) {
+      kind = out.kinds.push({ type: event.type, metadataJson: meta }) - 1;
+      kindOf.set(key, kind);
+    }
+    out.kind.push(kind);
   }
   return out;
 }

@@ -26,15 +26,13 @@ const AHEAD_TEXT = 16 * 2 ** 20;
 const metadata = new SharedJsonObjects();
 
 function appendsOf(wire: WireAppends): StreamAppend[] {
+  const kinds = wire.kinds.map(({ type, metadataJson }) => ({
+    type,
+    metadata: metadataJson === null ? undefined : metadata.of(metadataJson),
+  }));
   return wire.streams.map((stream, i) => {
-    const metadataJson = wire.metadataJson[i] ?? null;
-    const event = new SerializedEvent(
-      wire.ids[i]!,
-      wire.types[i]!,
-      wire.dataJson[i]!,
-      metadataJson === null ? undefined : metadata.of(metadataJson),
-    );
-    return { stream, event };
+    const { type, metadata } = kinds[wire.kind[i]!]!;
+    return { stream, event: new SerializedEvent(wire.ids[i]!, type, wire.dataJson[i]!, metadata) };
   });
 }
 
