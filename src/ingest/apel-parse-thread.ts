@@ -5,54 +5,25 @@
  * objects.
  */
 import { parentPort } from 'node:worker_threads';
-import { FedledgerError, type InputLocation, UserError } from '../errors.ts';
+import { FedledgerError, UserError } from '../errors.ts';
 import { metadataJson } from '../eventlog/port.ts';
 import {
-  type IncomingMessage,
-  type IngestError,
-  type IngestOptions,
-  prepareApelMessage,
-  type StreamAppend,
-} from './apel-service.ts';
-
-export interface ParseRequest {
-  messages: IncomingMessage[];
-  options: Omit<IngestOptions, 'messageName'>;
-}
-
-/**
- * A message's appends as parallel arrays: passing them between threads costs about a third of what an object per
- * append does (the serialiser writes every object's keys).
- */
-export interface WireAppends {
-  streams: string[];
-  ids: string[];
-  dataJson: string[];
-  /** Each append's type and metadata, as an index into `kinds`: the events of a list share one, sent once. */
-  kind: number[];
-  /** Metadata as JSON text, null for none. */
-  kinds: { type: string; metadataJson: string | null }[];
-}
-
-export interface WireError {
-  message: string;
-  stack: string | undefined;
-  /** Set for fedledger's own errors, which are rebuilt as such on the other side. */
-  code?: string;
-  location?: InputLocation;
-  user?: boolean;
-}
-
-export type WirePreparation =
-  | { name: string; appends: WireAppends; quarantined: WireAppends; rejected: number; errors: IngestError[] }
-  | { name: string; error: WireError };
+  joined,
+  type ParseRequest,
+  type WireAppends,
+  type WireError,
+  type WirePreparation,
+} from './apel-parse-wire.ts';
+import { type IncomingMessage, prepareApelMessage, type StreamAppend } from './apel-service.ts';
 
 function wire(appends: readonly StreamAppend[]): WireAppends {
-  const out: WireAppends = { streams: [], ids: [], dataJson: [], kind: [], kinds: [] };
+  const streams: string[] = [];
+  const ids: string[] = [];
+  const out: Omit<WireAppends, 'streams' | 'ids'> = { dataJson: [], kind: [], kinds: [] };
   const kindOf = new Map<string, number>();
   for (const { stream, event } of appends) {
-    out.streams.push(stream);
-    out.ids.push(event.id);
+    streams.push(stream);
+    ids.push(event.id);
     out.dataJson.push(event.dataJson ?? JSON.stringify(event.data));
     const meta = event.metadata ? metadataJson(event.metadata) : null;
     const key = `${event.type}\n${meta}`;
@@ -63,7 +34,7 @@ function wire(appends: readonly StreamAppend[]): WireAppends {
     }
     out.kind.push(kind);
   }
-  return out;
+  return { ...out, streams: joined(streams), ids: joined(ids) };
 }
 
 function wireError(error: unknown): WireError {

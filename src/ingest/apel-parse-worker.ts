@@ -7,7 +7,7 @@
 import { FedledgerError, UserError } from '../errors.ts';
 import { SerializedEvent, SharedJsonObjects } from '../eventlog/port.ts';
 import { startTypeScriptWorker } from '../typescript-worker.ts';
-import type { ParseRequest, WireAppends, WireError, WirePreparation } from './apel-parse-thread.ts';
+import { type ParseRequest, split, type WireAppends, type WireError, type WirePreparation } from './apel-parse-wire.ts';
 import type { IncomingMessage, IngestOptions, MessagePreparer, Preparation, StreamAppend } from './apel-service.ts';
 
 /**
@@ -30,9 +30,10 @@ function appendsOf(wire: WireAppends): StreamAppend[] {
     type,
     metadata: metadataJson === null ? undefined : metadata.of(metadataJson),
   }));
-  return wire.streams.map((stream, i) => {
+  const ids = split(wire.ids);
+  return split(wire.streams).map((stream, i) => {
     const { type, metadata } = kinds[wire.kind[i]!]!;
-    return { stream, event: new SerializedEvent(wire.ids[i]!, type, wire.dataJson[i]!, metadata) };
+    return { stream, event: new SerializedEvent(ids[i]!, type, wire.dataJson[i]!, metadata) };
   });
 }
 
