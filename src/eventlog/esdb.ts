@@ -55,6 +55,7 @@ import {
   type EventLog,
   EventLogUnavailableError,
   checkEventIds,
+  metadataJson,
   type ExpectedRevision,
   type JsonObject,
   type NewEvent,
@@ -212,7 +213,7 @@ function toClientExpected(expected: ExpectedRevision): AppendExpectedRevision {
 }
 
 function eventSize(event: NewEvent): number {
-  const metadata = event.metadata ? Buffer.byteLength(JSON.stringify(event.metadata)) : 0;
+  const metadata = event.metadata ? Buffer.byteLength(metadataJson(event.metadata)) : 0;
   return (
     Buffer.byteLength(event.dataJson ?? JSON.stringify(event.data)) +
     metadata +

@@ -364,14 +364,9 @@ interface Cursor {
   nextColon: number;
 }
 
-function colonFrom(text: string, from: number): number {
-  const at = text.indexOf(':', from);
-  return at === -1 ? text.length : at;
-}
-
-/** The index of the `\n` ending the line that starts at `start`, or the text's length. */
-function lineBreak(text: string, start: number): number {
-  const at = text.indexOf(LF, start);
+/** The index of the first `char` at or after `from`, or the text's length. */
+function nextOrEnd(text: string, char: string, from: number): number {
+  const at = text.indexOf(char, from);
   return at === -1 ? text.length : at;
 }
 
@@ -427,11 +422,11 @@ function readRecord(
   while (c.at <= text.length) {
     const start = c.at;
     const line = c.line;
-    const lineEnd = lineBreak(text, start);
+    const lineEnd = nextOrEnd(text, LF, start);
     c.at = lineEnd + 1;
     c.line += 1;
     const end = contentEnd(text, start, lineEnd);
-    if (c.nextColon < start) c.nextColon = colonFrom(text, start);
+    if (c.nextColon < start) c.nextColon = nextOrEnd(text, ':', start);
     const colon = c.nextColon < end ? c.nextColon : -1;
     if (colon === -1) {
       const trimmed = text.slice(start, end).trim();
@@ -466,7 +461,7 @@ function readRecord(
 /** Parses an `APEL-cloud-message` body. `message` names it in errors (a file name or message id). */
 export function parseApelCloudMessage(text: string, message: string): ParsedCloudMessage {
   const body = text.charCodeAt(0) === BOM ? text.slice(1) : text;
-  const headerEnd = lineBreak(body, 0);
+  const headerEnd = nextOrEnd(body, LF, 0);
   const header = body.slice(0, headerEnd).trim();
   const version = header.startsWith(HEADER_PREFIX)
     ? (header.slice(HEADER_PREFIX.length).trim() as ApelCloudVersion)
