@@ -579,14 +579,20 @@ export const accountingProjection: Projection = {
     };
     files.set(db, state);
     const { stmt } = state;
+    // The records of a message share their receipt time: its text is parsed once per message, not per record.
+    let receivedIso = '';
+    let receivedAt = 0;
     return ({ event, id, position }, ctx) => {
       // The runner re-reads from its checkpoint only after a batch failed to commit.
       if (position <= state.lastPosition) forget(state);
       state.lastPosition = position;
       switch (event.type) {
         case 'CloudUsageRecorded': {
-          const { record, receivedAt: receivedIso } = event.data;
-          const receivedAt = epochSeconds(receivedIso);
+          const { record } = event.data;
+          if (event.data.receivedAt !== receivedIso) {
+            receivedIso = event.data.receivedAt;
+            receivedAt = epochSeconds(receivedIso);
+          }
           const measured = measurementTime(record);
           const ym = measured === null ? null : yearMonthOf(measured);
           const pos = Number(position);

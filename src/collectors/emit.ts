@@ -9,24 +9,20 @@ import type { StreamEvent } from '../eventlog/append-by-stream.ts';
 import type { EventLog } from '../eventlog/port.ts';
 import { newEvent, streams, type CloudUsageRecord, type EventData } from '../events/catalogue.ts';
 import { canonicalJson, sha256Hex } from '../events/ids.ts';
-import { usageEvent } from '../ingest/apel-service.ts';
+import { usageEventBuilder } from '../ingest/apel-service.ts';
 import { probeIdentity } from '../ingest/probes.ts';
 
 export type Emitted = StreamEvent;
 
 /** One run's usage records as CloudUsageRecorded events; the run is their "message". */
 export function usageEvents(records: readonly CloudUsageRecord[], publisher: string, receivedAt: string): Emitted[] {
-  const sourceMessageId = sha256Hex(canonicalJson(records));
-  return records.map((record, i) => ({
-    stream: streams.vm(record.vmUuid),
-    event: usageEvent(record, {
-      receivedAt,
-      publisher,
-      sourceMessageId,
-      recordIndex: i + 1,
-      messageVersion: 'collector',
-    }),
-  }));
+  const usage = usageEventBuilder({
+    receivedAt,
+    publisher,
+    sourceMessageId: sha256Hex(canonicalJson(records)),
+    messageVersion: 'collector',
+  });
+  return records.map((record, i) => ({ stream: streams.vm(record.vmUuid), event: usage(record, i + 1) }));
 }
 
 export function stateEvent(data: EventData<'VmStateChanged'>, requestId: string): Emitted {

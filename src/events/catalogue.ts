@@ -271,7 +271,8 @@ export class InvalidEventError extends FedledgerError {
   }
 }
 
-function validate<T extends EventType>(type: T, data: unknown): EventData<T> {
+/** The payload checked against its type's schema: a new object, with its keys in the schema's order. */
+export function validated<T extends EventType>(type: T, data: unknown): EventData<T> {
   const result = schemas[type].safeParse(data);
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -285,23 +286,29 @@ function validate<T extends EventType>(type: T, data: unknown): EventData<T> {
  * that makes this fact distinct; the same identity always yields the same id.
  */
 export function newEvent<T extends EventType>(type: T, data: EventData<T>, identity: unknown): NewEvent {
-  return parsedEvent(type, validate(type, data), identity);
+  return parsedEvent(type, validated(type, data), identity);
 }
 
 /**
  * Builds an event from values a boundary parser produced under rules at
  * least as strict as the type's schema (APEL records, probe results), so
  * they are not validated a second time: at millions of records the second
- * check cost more than the event's id.
+ * check cost more than the event's id. A producer that has written the
+ * payload's JSON itself passes it as `dataJson`, which must be the JSON of `data`.
  */
-export function parsedEvent<T extends EventType>(type: T, data: EventData<T>, identity: unknown): NewEvent {
+export function parsedEvent<T extends EventType>(
+  type: T,
+  data: EventData<T>,
+  identity: unknown,
+  dataJson?: string,
+): NewEvent {
   const order = ID_ORDER[type] as ((d: EventData<T>) => IdOrder) | undefined;
-  return {
-    id: deterministicUuid([type, identity], order?.(data)),
-    type,
-    data: data as unknown as JsonObject,
-    metadata: METADATA[type],
-  };
+  const id = deterministicUuid([type, identity], order?.(data));
+  const payload = data as unknown as JsonObject;
+  const metadata = METADATA[type];
+  return dataJson === undefined
+    ? { id, type, data: payload, metadata }
+    : { id, type, data: payload, metadata, dataJson };
 }
 
 export function isKnownType(type: string): type is EventType {

@@ -12,14 +12,10 @@ import {
   parsedEvent,
   type RecordError,
   streams,
+  validated,
 } from '../events/catalogue.ts';
 import { CanonicalJson, sha256Hex } from '../events/ids.ts';
-import {
-  EMPTY_RECORD,
-  parseApelCloudMessage,
-  type ParsedCloudRecord,
-  type RejectedCloudRecord,
-} from './apel-message.ts';
+import { parseApelCloudMessage, type ParsedCloudRecord, type RejectedCloudRecord } from './apel-message.ts';
 
 export interface IngestOptions {
   /** Who sent it: a site token's subject, `cli:<file>`, ... */
@@ -74,42 +70,48 @@ const publicError = (e: RecordError): IngestError => ({
   reason: e.reason,
 });
 
-const RECORD_KEYS = (Object.keys(EMPTY_RECORD) as (keyof CloudUsageRecord)[]).sort();
-/** Characters JSON.stringify escapes (or, for lone surrogates, may): strings without them are written as they are. */
-// eslint-disable-next-line no-control-regex -- control characters are exactly what JSON escapes
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
-
-/** A record value as it appears inside the JSON string literal of the record's JSON (escaped twice). */
-function twiceEscaped(value: string | number | null): string {
-  if (value === null) return 'null';
-  // String writes a finite number exactly as JSON.stringify does, at less cost.
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
-  if (!NEEDS_ESCAPE.test(value)) return `\\"${value}\\"`;
-  return JSON.stringify(JSON.stringify(value)).slice(1, -1);
+/** Where a message's records came from (a collector run counts as a message). */
+export interface Provenance {
+  receivedAt: string;
+  publisher: string;
+  sourceMessageId: string;
+  messageVersion: string;
 }
 
 /**
- * The record's content in a fixed key order, whatever order its producer built it in. Ids hash it as the JSON
- * string of `[vmUuid, ...values by sorted key]`; building that string directly costs a third less than
- * stringifying the array and then the string (bench:accounting), and gives the same text.
+ * Builds the usage events of one message. A record's id hashes its type and the record's JSON, keys in catalogue
+ * order (VMUUID plus content, whatever message carried it); the event's JSON embeds that same text, and the
+ * provenance's part of it is written once per message: at a million records, building a separate identity text
+ * cost the parser thread more than the hash (bench:accounting). Records from the APEL parser (`from: 'parser'`)
+ * are in catalogue order and passed rules stricter than the event's schema; others are validated, which also puts
+ * their keys in that order.
  */
-export function recordIdentity(record: CloudUsageRecord): CanonicalJson {
-  let text = `"[${twiceEscaped(record.vmUuid)}`;
-  for (const key of RECORD_KEYS) text += `,${twiceEscaped(record[key])}`;
-  return new CanonicalJson(`${text}]"`);
+export function usageEventBuilder(
+  provenance: Provenance,
+  from: 'parser' | 'elsewhere' = 'elsewhere',
+): (record: CloudUsageRecord, recordIndex: number) => NewEvent {
+  const { receivedAt, publisher, sourceMessageId, messageVersion } = provenance;
+  const tail = `,"receivedAt":${JSON.stringify(receivedAt)},"publisher":${JSON.stringify(publisher)},"sourceMessageId":${JSON.stringify(sourceMessageId)},"messageVersion":${JSON.stringify(messageVersion)},"recordIndex":`;
+  return (given, recordIndex) => {
+    const data = { record: given, receivedAt, publisher, sourceMessageId, messageVersion, recordIndex };
+    const checked = from === 'parser' ? data : validated('CloudUsageRecorded', data);
+    const recordJson = JSON.stringify(checked.record);
+    return parsedEvent(
+      'CloudUsageRecorded',
+      checked,
+      new CanonicalJson(recordJson),
+      `{"record":${recordJson}${tail}${checked.recordIndex}}`,
+    );
+  };
 }
 
-/**
- * The event for one accepted record: its id is the VM plus the record's content, so an identical re-send is a no-op.
- * Records from the APEL parser (`from: 'parser'`) already passed rules stricter than the event's schema.
- */
+/** The usage event of a single record. */
 export function usageEvent(
   record: CloudUsageRecord,
-  meta: { receivedAt: string; publisher: string; sourceMessageId: string; recordIndex: number; messageVersion: string },
+  { recordIndex, ...provenance }: Provenance & { recordIndex: number },
   from: 'parser' | 'elsewhere' = 'elsewhere',
 ): NewEvent {
-  const build = from === 'parser' ? parsedEvent : newEvent;
-  return build('CloudUsageRecorded', { record, ...meta }, recordIdentity(record));
+  return usageEventBuilder(provenance, from)(record, recordIndex);
 }
 
 function checkSites(
@@ -152,13 +154,13 @@ export function prepareApelMessage(text: string, options: IngestOptions): Prepar
   if (options.allowedSite !== undefined) checkSites(message, parsed.records, parsed.rejected, options.allowedSite);
   const receivedAt = (options.receivedAt ?? new Date()).toISOString();
   const messageVersion = parsed.version ?? 'unknown';
+  const usage = usageEventBuilder(
+    { receivedAt, publisher: options.publisher, sourceMessageId, messageVersion },
+    'parser',
+  );
   const appends = parsed.records.map((r) => ({
     stream: streams.vm(r.record.vmUuid),
-    event: usageEvent(
-      r.record,
-      { receivedAt, publisher: options.publisher, sourceMessageId, recordIndex: r.index, messageVersion },
-      'parser',
-    ),
+    event: usage(r.record, r.index),
   }));
   const quarantined = parsed.rejected.map((r) => ({
     stream: streams.quarantine(sourceMessageId),
