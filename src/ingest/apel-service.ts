@@ -91,16 +91,18 @@ export function usageEventBuilder(
   from: 'parser' | 'elsewhere' = 'elsewhere',
 ): (record: CloudUsageRecord, recordIndex: number) => NewEvent {
   const { receivedAt, publisher, sourceMessageId, messageVersion } = provenance;
-  const tail = `,"receivedAt":${JSON.stringify(receivedAt)},"publisher":${JSON.stringify(publisher)},"sourceMessageId":${JSON.stringify(sourceMessageId)},"messageVersion":${JSON.stringify(messageVersion)},"recordIndex":`;
+  // The keys in the schema's order, which validation gives the data too.
+  const beforeIndex = `,"receivedAt":${JSON.stringify(receivedAt)},"publisher":${JSON.stringify(publisher)},"sourceMessageId":${JSON.stringify(sourceMessageId)},"recordIndex":`;
+  const afterIndex = `,"messageVersion":${JSON.stringify(messageVersion)}}`;
   return (given, recordIndex) => {
-    const data = { record: given, receivedAt, publisher, sourceMessageId, messageVersion, recordIndex };
+    const data = { record: given, receivedAt, publisher, sourceMessageId, recordIndex, messageVersion };
     const checked = from === 'parser' ? data : validated('CloudUsageRecorded', data);
     const recordJson = JSON.stringify(checked.record);
     return parsedEvent(
       'CloudUsageRecorded',
       checked,
       new CanonicalJson(recordJson),
-      `{"record":${recordJson}${tail}${checked.recordIndex}}`,
+      `{"record":${recordJson}${beforeIndex}${checked.recordIndex}${afterIndex}`,
     );
   };
 }

@@ -49,12 +49,14 @@ const provenance = {
 const reordered = (r: CloudUsageRecord) =>
   Object.fromEntries(Object.entries(r).reverse()) as unknown as CloudUsageRecord;
 
-test('the event JSON written directly is the JSON of its data, for any characters', (t) => {
+test('the event JSON written directly is the JSON of its data, for any characters, on both paths', (t) => {
   const random = prng(7);
-  const build = usageEventBuilder(provenance, 'parser');
+  const parsed = usageEventBuilder(provenance, 'parser');
+  const collected = usageEventBuilder(provenance);
   for (let i = 0; i < 2000; i++) {
-    const event = build(randomRecord(random), i + 1);
-    t.is(event.dataJson, JSON.stringify(event.data));
+    const r = randomRecord(random);
+    for (const event of [parsed(r, i + 1), collected(reordered(r), i + 1)])
+      t.is(event.dataJson, JSON.stringify(event.data));
   }
 });
 
