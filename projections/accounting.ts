@@ -49,7 +49,8 @@ const SCHEMA = `
 -- When each site's records arrived (the report's silent-site check): one row per site and receipt time, which the
 -- records of a message share; the records themselves are the VM streams' events.
 CREATE TABLE acc_receipts (site_name TEXT NOT NULL, received_at INTEGER NOT NULL, PRIMARY KEY (site_name, received_at)) WITHOUT ROWID;
--- The sites a VM's records named, for scope checks (a VM's records, by month, are read from its stream).
+-- The sites that reported each VMUUID: a VMUUID reported by a second site is flagged (a VM's records, by month, are
+-- read from its stream).
 CREATE TABLE acc_vm_sites (vm_uuid TEXT NOT NULL, site_name TEXT NOT NULL, PRIMARY KEY (vm_uuid, site_name)) WITHOUT ROWID;
 CREATE TABLE acc_vm_months (
   vm_uuid TEXT NOT NULL,
@@ -76,9 +77,9 @@ CREATE TABLE acc_vm_months (
   disk INTEGER,
   wall INTEGER, cpu INTEGER, net_in INTEGER, net_out INTEGER,
   d_wall INTEGER, d_cpu INTEGER, d_net_in INTEGER, d_net_out INTEGER,
-  PRIMARY KEY (ym, vm_uuid)
+  PRIMARY KEY (ym, site_name, vm_uuid)
 ) WITHOUT ROWID;
-CREATE UNIQUE INDEX acc_vm_months_vm ON acc_vm_months (vm_uuid, ym);
+CREATE UNIQUE INDEX acc_vm_months_vm ON acc_vm_months (site_name, vm_uuid, ym);
 CREATE INDEX acc_vm_months_group ON acc_vm_months (group_key);
 CREATE TABLE acc_summaries (
   group_key TEXT PRIMARY KEY,
@@ -116,7 +117,7 @@ CREATE TABLE acc_flags (
   event_id TEXT,
   detail TEXT NOT NULL
 );
-CREATE INDEX acc_flags_vm_month ON acc_flags (vm_uuid, ym, kind);
+CREATE INDEX acc_flags_vm_month ON acc_flags (site_name, vm_uuid, ym, kind);
 CREATE TABLE acc_sites (
   site_name TEXT PRIMARY KEY,
   last_received_at INTEGER NOT NULL,
@@ -141,6 +142,7 @@ CREATE TABLE acc_quarantine (
 
 /** A record waiting to be settled into its VM-month at the end of the batch. */
 interface Pending {
+  siteName: string;
   vmUuid: string;
   ym: YearMonth;
   position: number;
@@ -241,40 +243,44 @@ function statements(db: Database.Database) {
   return {
     addReceipt: db.prepare('INSERT OR IGNORE INTO acc_receipts (site_name, received_at) VALUES (?, ?)'),
     addVmSite: db.prepare('INSERT OR IGNORE INTO acc_vm_sites (vm_uuid, site_name) VALUES (?, ?)'),
+    otherVmSite: db.prepare('SELECT 1 FROM acc_vm_sites WHERE vm_uuid = ? AND site_name <> ? LIMIT 1'),
     insertFlag: db.prepare(
       'INSERT INTO acc_flags (kind, site_name, vm_uuid, ym, event_id, detail) VALUES (?, ?, ?, ?, ?, ?)',
     ),
-    deleteMonthFlag: db.prepare('DELETE FROM acc_flags WHERE vm_uuid = ? AND ym = ? AND kind = ?'),
+    deleteMonthFlag: db.prepare('DELETE FROM acc_flags WHERE site_name = ? AND vm_uuid = ? AND ym = ? AND kind = ?'),
     touchSite: db.prepare(
       `INSERT INTO acc_sites (site_name, last_received_at, records) VALUES (?, ?, ?)
        ON CONFLICT (site_name) DO UPDATE SET last_received_at = max(last_received_at, excluded.last_received_at), records = records + excluded.records`,
     ),
     getLatest: db.prepare(
       `SELECT ym, group_key, start_time, memory, disk, wall, cpu, net_in, net_out, d_wall, d_cpu, d_net_in, d_net_out
-       FROM acc_vm_months WHERE vm_uuid = ? ORDER BY ym DESC LIMIT 2`,
+       FROM acc_vm_months WHERE site_name = ? AND vm_uuid = ? ORDER BY ym DESC LIMIT 2`,
     ),
-    getVm: db.prepare('SELECT * FROM acc_vm_months WHERE vm_uuid = ? AND ym = ?'),
+    getVm: db.prepare('SELECT * FROM acc_vm_months WHERE site_name = ? AND vm_uuid = ? AND ym = ?'),
     getPrev: db.prepare(
-      'SELECT wall, cpu, net_in, net_out FROM acc_vm_months WHERE vm_uuid = ? AND ym < ? ORDER BY ym DESC LIMIT 1',
+      `SELECT wall, cpu, net_in, net_out FROM acc_vm_months WHERE site_name = ? AND vm_uuid = ? AND ym < ?
+       ORDER BY ym DESC LIMIT 1`,
     ),
-    getNext: db.prepare('SELECT * FROM acc_vm_months WHERE vm_uuid = ? AND ym > ? ORDER BY ym ASC LIMIT 1'),
+    getNext: db.prepare(
+      'SELECT * FROM acc_vm_months WHERE site_name = ? AND vm_uuid = ? AND ym > ? ORDER BY ym ASC LIMIT 1',
+    ),
     // The usual case, a VM reporting again within its month and group: the grouping columns stay as they are.
     // Its parameters are the first ones of `upsertVm`.
     updateVm: db.prepare(
       `UPDATE acc_vm_months SET kept_position = ?, kept_event_id = ?, received_at = ?, benchmark = ?, cloud_type = ?,
          start_time = ?, end_time = ?, memory = ?, disk = ?, wall = ?, cpu = ?, net_in = ?, net_out = ?,
          d_wall = ?, d_cpu = ?, d_net_in = ?, d_net_out = ?
-       WHERE ym = ? AND vm_uuid = ?`,
+       WHERE ym = ? AND site_name = ? AND vm_uuid = ?`,
     ),
     // An upsert, not INSERT OR REPLACE: a VM-month changing group keeps its other index entries untouched.
     upsertVm: db.prepare(
       `INSERT INTO acc_vm_months (kept_position, kept_event_id, received_at, benchmark, cloud_type, start_time, end_time,
-         memory, disk, wall, cpu, net_in, net_out, d_wall, d_cpu, d_net_in, d_net_out, ym, vm_uuid,
-         group_key, site_name, cloud_compute_service, global_user_name, vo, vo_group, vo_role, status, image_id, cpu_count,
+         memory, disk, wall, cpu, net_in, net_out, d_wall, d_cpu, d_net_in, d_net_out, ym, site_name, vm_uuid,
+         group_key, cloud_compute_service, global_user_name, vo, vo_group, vo_role, status, image_id, cpu_count,
          benchmark_type)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (ym, vm_uuid) DO UPDATE SET kept_position = excluded.kept_position, kept_event_id = excluded.kept_event_id,
-         received_at = excluded.received_at, group_key = excluded.group_key, site_name = excluded.site_name,
+       ON CONFLICT (ym, site_name, vm_uuid) DO UPDATE SET kept_position = excluded.kept_position,
+         kept_event_id = excluded.kept_event_id, received_at = excluded.received_at, group_key = excluded.group_key,
          cloud_compute_service = excluded.cloud_compute_service, global_user_name = excluded.global_user_name,
          vo = excluded.vo, vo_group = excluded.vo_group, vo_role = excluded.vo_role, status = excluded.status,
          image_id = excluded.image_id, cpu_count = excluded.cpu_count, benchmark_type = excluded.benchmark_type,
@@ -284,7 +290,8 @@ function statements(db: Database.Database) {
          d_cpu = excluded.d_cpu, d_net_in = excluded.d_net_in, d_net_out = excluded.d_net_out`,
     ),
     setDiffs: db.prepare(
-      'UPDATE acc_vm_months SET d_wall = ?, d_cpu = ?, d_net_in = ?, d_net_out = ? WHERE vm_uuid = ? AND ym = ?',
+      `UPDATE acc_vm_months SET d_wall = ?, d_cpu = ?, d_net_in = ?, d_net_out = ?
+       WHERE site_name = ? AND vm_uuid = ? AND ym = ?`,
     ),
     // Applies a group's change over the batch; a group it does not find is new, and `insertGroup` adds it.
     shiftGroup: db.prepare(
@@ -343,9 +350,9 @@ interface GroupChange {
 /** Per opened read-model file: its statements, caches of what it holds, and what the current batch has left to settle. */
 interface FileState {
   stmt: Statements;
-  /** Per VM, its `Latest` (null: no VM-month yet), as the file holds it. */
+  /** Per VM (`site\0vm`), its `Latest` (null: no VM-month yet), as the file holds it. */
   latest: Map<string, Latest | null>;
-  /** `vm\0site` pairs the file holds in acc_vm_sites. */
+  /** VMs (`site\0vm`) the file holds in acc_vm_sites. */
   vmSites: Set<string>;
   /** The last event handled: an event at or before it means the log is being re-read after a rolled-back batch. */
   lastPosition: bigint;
@@ -372,13 +379,17 @@ function forget(state: FileState): void {
 
 const epochSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 
-function latestOf(state: FileState, vmUuid: string): Latest | null {
-  let latest = state.latest.get(vmUuid);
+/** A VM's key in the caches: VMUUIDs are unique only within a site. */
+const vmKey = (siteName: string, vmUuid: string) => `${siteName}\u0000${vmUuid}`;
+
+function latestOf(state: FileState, siteName: string, vmUuid: string): Latest | null {
+  const key = vmKey(siteName, vmUuid);
+  let latest = state.latest.get(key);
   if (latest === undefined) {
-    const [row, before] = state.stmt.getLatest.all(vmUuid) as KeptColumns[];
+    const [row, before] = state.stmt.getLatest.all(siteName, vmUuid) as KeptColumns[];
     latest = row ? { row, prev: before && figuresOf(before) } : null;
     makeRoom(state.latest);
-    state.latest.set(vmUuid, latest);
+    state.latest.set(key, latest);
   }
   return latest;
 }
@@ -405,7 +416,7 @@ function settleBatch(state: FileState): Set<string> {
   const flagNegative = (vm: { vmUuid: string; ym: number; siteName: string }, was: boolean, diff: Figures) => {
     const is = hasNegative(diff);
     if (!was && !is) return;
-    stmt.deleteMonthFlag.run(vm.vmUuid, vm.ym, 'negative_difference');
+    stmt.deleteMonthFlag.run(vm.siteName, vm.vmUuid, vm.ym, 'negative_difference');
     if (is) {
       const parts = CUMULATIVE.filter((f) => (diff[f] ?? 0) < 0).map((f) => `${f} ${diff[f]}`);
       stmt.insertFlag.run(
@@ -423,13 +434,13 @@ function settleBatch(state: FileState): Set<string> {
     const vm = vmMonthOf(p.record, p.ym, p.position);
     const key = groupKey(vm);
     // A record for the VM's latest month or a later one is settled from the cache; a late one reads its neighbours.
-    const latest = latestOf(state, p.vmUuid);
+    const latest = latestOf(state, p.siteName, p.vmUuid);
     const late = latest !== null && p.ym < latest.row.ym;
     let old: KeptColumns | undefined;
     let prev: Figures | undefined;
     if (late) {
-      old = stmt.getVm.get(p.vmUuid, p.ym) as VmMonthRow | undefined;
-      const before = stmt.getPrev.get(p.vmUuid, p.ym) as KeptColumns | undefined;
+      old = stmt.getVm.get(p.siteName, p.vmUuid, p.ym) as VmMonthRow | undefined;
+      const before = stmt.getPrev.get(p.siteName, p.vmUuid, p.ym) as KeptColumns | undefined;
       prev = before && figuresOf(before);
     } else if (latest?.row.ym === p.ym) {
       old = latest.row;
@@ -456,6 +467,7 @@ function settleBatch(state: FileState): Set<string> {
       diff.networkInbound,
       diff.networkOutbound,
       p.ym,
+      p.siteName,
       p.vmUuid,
     ];
     const added = contribution(diff, r.memory, r.disk);
@@ -468,7 +480,6 @@ function settleBatch(state: FileState): Set<string> {
       stmt.upsertVm.run(
         ...kept,
         key,
-        r.siteName,
         r.cloudComputeService,
         r.globalUserName,
         r.vo,
@@ -493,7 +504,7 @@ function settleBatch(state: FileState): Set<string> {
     flagNegative(vm, old !== undefined && hasNegative(diffsOf(old)), diff);
 
     if (!late) {
-      state.latest.set(p.vmUuid, {
+      state.latest.set(vmKey(p.siteName, p.vmUuid), {
         row: {
           ym: p.ym,
           group_key: key,
@@ -514,10 +525,10 @@ function settleBatch(state: FileState): Set<string> {
       continue;
     }
     // A late record may change a later month's difference, which the cache would not see: reread the VM next time.
-    state.latest.delete(p.vmUuid);
+    state.latest.delete(vmKey(p.siteName, p.vmUuid));
     // The next kept month's difference is taken against this one.
     if (old && sameFigures(figuresOf(old), vm)) continue;
-    const next = stmt.getNext.get(p.vmUuid, p.ym) as VmMonthRow | undefined;
+    const next = stmt.getNext.get(p.siteName, p.vmUuid, p.ym) as VmMonthRow | undefined;
     if (!next) continue;
     const nextOld = diffsOf(next);
     const nextNew = monthlyDifferences(figuresOf(next), vm);
@@ -527,6 +538,7 @@ function settleBatch(state: FileState): Set<string> {
       nextNew.cpuDuration,
       nextNew.networkInbound,
       nextNew.networkOutbound,
+      next.site_name,
       next.vm_uuid,
       next.ym,
     );
@@ -563,7 +575,7 @@ function settleBatch(state: FileState): Set<string> {
 
 export const accountingProjection: Projection = {
   name: 'accounting',
-  version: 3,
+  version: 4,
   eventTypes: ['CloudUsageRecorded', 'CloudRecordRejected', 'QuarantineResolved'],
   setup(db) {
     db.exec(SCHEMA);
@@ -596,16 +608,29 @@ export const accountingProjection: Projection = {
           const measured = measurementTime(record);
           const ym = measured === null ? null : yearMonthOf(measured);
           const pos = Number(position);
-          const vmSite = `${record.vmUuid}\u0000${record.siteName}`;
-          if (!state.vmSites.has(vmSite)) {
-            stmt.addVmSite.run(record.vmUuid, record.siteName);
+          const vm = vmKey(record.siteName, record.vmUuid);
+          if (!state.vmSites.has(vm)) {
+            // A VM new to the file whose VMUUID another site reported first: accounted as this site's own VM.
+            if (
+              stmt.addVmSite.run(record.vmUuid, record.siteName).changes > 0 &&
+              stmt.otherVmSite.get(record.vmUuid, record.siteName) !== undefined
+            )
+              stmt.insertFlag.run(
+                'vmuuid_at_other_site',
+                record.siteName,
+                record.vmUuid,
+                ym,
+                id,
+                'VMUUID already reported by another site: accounted as a separate VM of this site',
+              );
             makeRoom(state.vmSites);
-            state.vmSites.add(vmSite);
+            state.vmSites.add(vm);
           }
           for (const flag of recordFlags(record, receivedAt))
             stmt.insertFlag.run(flag.kind, record.siteName, record.vmUuid, ym, id, flag.detail);
           if (ym !== null) {
-            state.pending.set(`${record.vmUuid}\u0000${ym}`, {
+            state.pending.set(`${vm}\u0000${ym}`, {
+              siteName: record.siteName,
               vmUuid: record.vmUuid,
               ym,
               position: pos,
@@ -742,12 +767,11 @@ export interface VmMonthView {
   difference: Figures;
 }
 
-/** The VM-months of one VM, oldest first. */
-export function queryVmMonths(db: Database.Database, vmUuid: string): VmMonthView[] {
-  const rows = db.prepare('SELECT * FROM acc_vm_months WHERE vm_uuid = ? ORDER BY ym').all(vmUuid) as (VmMonthRow & {
-    status: string | null;
-    kept_event_id: string;
-  })[];
+/** The VM-months of one site's VM, oldest first. */
+export function queryVmMonths(db: Database.Database, siteName: string, vmUuid: string): VmMonthView[] {
+  const rows = db
+    .prepare('SELECT * FROM acc_vm_months WHERE site_name = ? AND vm_uuid = ? ORDER BY ym')
+    .all(siteName, vmUuid) as VmMonthRow[];
   return rows.map((r) => ({
     vmUuid: r.vm_uuid,
     ym: r.ym,

@@ -100,7 +100,7 @@ async function populate(dataDir: string): Promise<number> {
         }),
       );
     }
-    pending.push(log.append(streams.vm(uuid), events));
+    pending.push(log.append(streams.vm(site.name, uuid), events));
     if (pending.length >= 200) {
       await Promise.all(pending);
       pending = [];

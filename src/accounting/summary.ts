@@ -11,7 +11,7 @@ export const CUMULATIVE = ['wallDuration', 'cpuDuration', 'networkInbound', 'net
 export type CumulativeField = (typeof CUMULATIVE)[number];
 export type Figures = Record<CumulativeField, number | null>;
 
-/** The kept record of one (VMUUID, month), with what the summary needs. */
+/** The kept record of one (site, VMUUID, month), with what the summary needs. */
 export interface VmMonth extends Figures {
   vmUuid: string;
   ym: YearMonth;
@@ -46,6 +46,36 @@ export function monthlyDifferences(current: Figures, previous: Figures | undefin
     networkInbound: difference(current.networkInbound, previous?.networkInbound),
     networkOutbound: difference(current.networkOutbound, previous?.networkOutbound),
   };
+}
+
+/**
+ * Whether two VM-months are of one VM. A VMUUID is chosen by a site's VM manager and nothing authenticates it, so a
+ * VM is a site's VMUUID: another site's record with the same VMUUID is another VM (docs/accounting.md).
+ */
+export const sameVm = (a: Pick<VmMonth, 'siteName' | 'vmUuid'>, b: Pick<VmMonth, 'siteName' | 'vmUuid'>) =>
+  a.siteName === b.siteName && a.vmUuid === b.vmUuid;
+
+const byVmThenMonth = (a: VmMonth, b: VmMonth) =>
+  a.siteName < b.siteName
+    ? -1
+    : a.siteName > b.siteName
+      ? 1
+      : a.vmUuid < b.vmUuid
+        ? -1
+        : a.vmUuid > b.vmUuid
+          ? 1
+          : a.ym - b.ym;
+
+/**
+ * Each kept VM-month with its monthly differences, taken against the previous kept month of the same VM (same
+ * site and VMUUID): the input `summarise` takes. Ordered by site, VMUUID and month.
+ */
+export function withMonthlyDifferences(months: readonly VmMonth[]): { vm: VmMonth; diff: Figures }[] {
+  const ordered = [...months].sort(byVmThenMonth);
+  return ordered.map((vm, i) => {
+    const previous = ordered[i - 1];
+    return { vm, diff: monthlyDifferences(vm, previous && sameVm(previous, vm) ? previous : undefined) };
+  });
 }
 
 export function hasNegative(diff: Figures): boolean {

@@ -138,20 +138,26 @@ export function summarise(
   };
 }
 
-const encodeCursor = (r: VmMonthRow) => Buffer.from(JSON.stringify([r.vm_uuid, r.ym])).toString('base64url');
+const encodeCursor = (r: VmMonthRow) =>
+  Buffer.from(JSON.stringify([r.site_name, r.vm_uuid, r.ym])).toString('base64url');
 
-function decodeCursor(cursor: string): [string, number] {
+function decodeCursor(cursor: string): [string, string, number] {
   try {
     const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(value) && typeof value[0] === 'string' && Number.isInteger(value[1]))
-      return [value[0], value[1] as number];
+    if (
+      Array.isArray(value) &&
+      typeof value[0] === 'string' &&
+      typeof value[1] === 'string' &&
+      Number.isInteger(value[2])
+    )
+      return [value[0], value[1], value[2] as number];
   } catch {
     // Reported below as a bad cursor.
   }
   throw badInput('after is not a cursor this server issued', 'after');
 }
 
-/** One page of VM-months in (VMUUID, month) order: the primary key's order, so a page costs one index range. */
+/** One page of VM-months in (site, VMUUID, month) order: a VM's index order, so a page costs one index range. */
 export function vmMonthPage(
   db: Database.Database,
   filter: UsageFilter,
@@ -162,11 +168,11 @@ export function vmMonthPage(
   let sql = w.sql;
   const params = [...w.params];
   if (after) {
-    const [vm, ym] = decodeCursor(after);
-    sql = `${sql ? `${sql} AND` : 'WHERE'} (vm_uuid, ym) > (?, ?)`;
-    params.push(vm, ym);
+    const [site, vm, ym] = decodeCursor(after);
+    sql = `${sql ? `${sql} AND` : 'WHERE'} (site_name, vm_uuid, ym) > (?, ?, ?)`;
+    params.push(site, vm, ym);
   }
-  const rows = prepared(db, `SELECT * FROM acc_vm_months ${sql} ORDER BY vm_uuid, ym LIMIT ?`).all(
+  const rows = prepared(db, `SELECT * FROM acc_vm_months ${sql} ORDER BY site_name, vm_uuid, ym LIMIT ?`).all(
     ...params,
     first + 1,
   ) as VmMonthRow[];
@@ -175,7 +181,8 @@ export function vmMonthPage(
   return { rows, cursors: rows.map(encodeCursor), hasNextPage };
 }
 
-export function vmMonthSites(db: Database.Database, vmUuid: string): string[] {
+/** The sites that reported a VMUUID: each has a VM of its own by that VMUUID. */
+export function vmUuidSites(db: Database.Database, vmUuid: string): string[] {
   return (
     prepared(db, 'SELECT site_name FROM acc_vm_sites WHERE vm_uuid = ?').all(vmUuid) as Array<{
       site_name: string;
@@ -183,15 +190,19 @@ export function vmMonthSites(db: Database.Database, vmUuid: string): string[] {
   ).map((r) => r.site_name);
 }
 
-export function vmVos(db: Database.Database, vmUuid: string): Array<string | null> {
+export function vmVos(db: Database.Database, siteName: string, vmUuid: string): Array<string | null> {
   return (
-    prepared(db, 'SELECT DISTINCT vo FROM acc_vm_months WHERE vm_uuid = ?').all(vmUuid) as Array<{ vo: string | null }>
+    prepared(db, 'SELECT DISTINCT vo FROM acc_vm_months WHERE site_name = ? AND vm_uuid = ?').all(
+      siteName,
+      vmUuid,
+    ) as Array<{ vo: string | null }>
   ).map((r) => r.vo);
 }
 
-export function flagsOf(db: Database.Database, vmUuid: string, ym: number): FlagRow[] {
+export function flagsOf(db: Database.Database, siteName: string, vmUuid: string, ym: number): FlagRow[] {
   return prepared(
     db,
-    'SELECT kind, site_name, vm_uuid, ym, event_id, detail FROM acc_flags WHERE vm_uuid = ? AND ym = ? ORDER BY kind, id',
-  ).all(vmUuid, ym) as FlagRow[];
+    `SELECT kind, site_name, vm_uuid, ym, event_id, detail FROM acc_flags WHERE site_name = ? AND vm_uuid = ? AND ym = ?
+     ORDER BY kind, id`,
+  ).all(siteName, vmUuid, ym) as FlagRow[];
 }

@@ -1,6 +1,6 @@
 /**
  * How collector output enters the log: usage records exactly as the APEL
- * ingest stores them (stream per VM, identity = VMUUID + canonical record, so a
+ * ingest stores them (stream per site's VM, identity = the canonical record, so a
  * collected record and the same record arriving in an APEL message are one
  * fact), plus state changes, probe results, cursors and snapshots. Every id is
  * derived from content, so collecting the same data twice appends nothing.
@@ -22,12 +22,15 @@ export function usageEvents(records: readonly CloudUsageRecord[], publisher: str
     sourceMessageId: sha256Hex(canonicalJson(records)),
     messageVersion: 'collector',
   });
-  return records.map((record, i) => ({ stream: streams.vm(record.vmUuid), event: usage(record, i + 1) }));
+  return records.map((record, i) => ({
+    stream: streams.vm(record.siteName, record.vmUuid),
+    event: usage(record, i + 1),
+  }));
 }
 
 export function stateEvent(data: EventData<'VmStateChanged'>, requestId: string): Emitted {
   return {
-    stream: streams.vm(data.vmUuid),
+    stream: streams.vm(data.siteName, data.vmUuid),
     event: newEvent('VmStateChanged', data, [data.vmUuid, data.source, requestId]),
   };
 }

@@ -253,9 +253,14 @@ const ID_ORDER: { [T in EventType]?: (data: EventData<T>) => IdOrder } = {
   ProbeResultRecorded: (d) => ({ timeMs: epochMs(d.timestamp), place: `${d.hostname}/${d.service}` }),
 };
 
+/** A site name as the first part of a VM's stream name: `%` and `/` escaped, so the site ends at the first `/`. */
+const siteSegment = (siteName: string) =>
+  /[%/]/.test(siteName) ? siteName.replaceAll('%', '%25').replaceAll('/', '%2F') : siteName;
+
 /** Stream names: one stream per natural aggregate. */
 export const streams = {
-  vm: (vmUuid: string) => `vm-${vmUuid}`,
+  /** A VM is its site's: VMUUIDs are chosen by each site's VM manager, so two sites' VMs may share one. */
+  vm: (siteName: string, vmUuid: string) => `vm-${siteSegment(siteName)}/${vmUuid}`,
   quarantine: (sourceMessageId: string) => `quarantine-${sourceMessageId}`,
   probes: (hostname: string, service: string) => `probes-${hostname}/${service}`,
   downtime: (downtimeId: string) => `downtime-${downtimeId}`,

@@ -161,7 +161,7 @@ export function prepareApelMessage(text: string, options: IngestOptions): Prepar
     'parser',
   );
   const appends = parsed.records.map((r) => ({
-    stream: streams.vm(r.record.vmUuid),
+    stream: streams.vm(r.record.siteName, r.record.vmUuid),
     event: usage(r.record, r.index),
   }));
   const quarantined = parsed.rejected.map((r) => ({
@@ -401,7 +401,7 @@ export async function resubmitCorrected(
     }
     if (options.allowedSite !== undefined) checkSites(name, parsed.records, [], options.allowedSite);
     const record = parsed.records[0]!.record;
-    const written = await log.append(streams.vm(record.vmUuid), [
+    const written = await log.append(streams.vm(record.siteName, record.vmUuid), [
       usageEvent(
         record,
         {

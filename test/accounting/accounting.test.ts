@@ -50,7 +50,11 @@ test('a republished record replaces its VM-month (last received wins) and shifts
   const corrected = record({ StartTime: DEC20, WallDuration: 9 * DAY });
   t.like(await l.ingest(message('v0.4', corrected), '2026-01-06T00:00:00Z'), { accepted: 1, unchanged: 0 });
   t.deepEqual(
-    queryVmMonths(l.runner.db, 'vm-1').map((m) => [m.ym, m.cumulative.wallDuration, m.difference.wallDuration]),
+    queryVmMonths(l.runner.db, 'SITE-A', 'vm-1').map((m) => [
+      m.ym,
+      m.cumulative.wallDuration,
+      m.difference.wallDuration,
+    ]),
     [
       [202512, 9 * DAY, 9 * DAY],
       [202601, 15 * DAY, 6 * DAY],

@@ -7,7 +7,13 @@ import {
   yearMonthOf,
 } from '../../src/accounting/measurement.ts';
 import { summariesCsv, summariesJson, summaryMessages } from '../../src/accounting/render.ts';
-import { difference, monthlyDifferences, summarise, type VmMonth } from '../../src/accounting/summary.ts';
+import {
+  difference,
+  monthlyDifferences,
+  summarise,
+  type VmMonth,
+  withMonthlyDifferences,
+} from '../../src/accounting/summary.ts';
 import { EMPTY_RECORD } from '../../src/ingest/apel-message.ts';
 
 const rec = (over: Partial<typeof EMPTY_RECORD>) => ({ ...EMPTY_RECORD, vmUuid: 'vm', siteName: 'S', ...over });
@@ -90,6 +96,56 @@ const diff = (wall: number | null) => ({
   cpuDuration: null,
   networkInbound: null,
   networkOutbound: null,
+});
+
+test("monthly differences are taken within a site's VM: the same VMUUID at another site is another VM", (t) => {
+  // SITE-B's VM reuses SITE-A's VMUUID; its first month is differenced against nothing, and SITE-A's February
+  // against SITE-A's January, whichever site sorts or arrives first.
+  const months = [
+    vm({ siteName: 'SITE-B', vmUuid: 'x', ym: 202601, wallDuration: 40 }),
+    vm({ siteName: 'SITE-A', vmUuid: 'x', ym: 202602, wallDuration: 250 }),
+    vm({ siteName: 'SITE-A', vmUuid: 'x', ym: 202601, wallDuration: 100 }),
+    vm({ siteName: 'SITE-B', vmUuid: 'x', ym: 202603, wallDuration: 70 }),
+  ];
+  const wall = (rows: ReturnType<typeof withMonthlyDifferences>) =>
+    rows.map(({ vm: m, diff: d }) => [m.siteName, m.ym, d.wallDuration]);
+  const expected = [
+    ['SITE-A', 202601, 100],
+    ['SITE-A', 202602, 150],
+    ['SITE-B', 202601, 40],
+    ['SITE-B', 202603, 30],
+  ];
+  t.deepEqual(wall(withMonthlyDifferences(months)), expected);
+  t.deepEqual(wall(withMonthlyDifferences([...months].reverse())), expected);
+  // Two VMUUIDs of one site stay apart too.
+  t.deepEqual(
+    wall(
+      withMonthlyDifferences([
+        vm({ vmUuid: 'x', ym: 202601, wallDuration: 10 }),
+        vm({ vmUuid: 'y', ym: 202602, wallDuration: 25 }),
+      ]),
+    ),
+    [
+      ['S', 202601, 10],
+      ['S', 202602, 25],
+    ],
+  );
+});
+
+test('the summary counts a VMUUID reported by two sites as one VM of each, with its own figures', (t) => {
+  const rows = summarise(
+    withMonthlyDifferences([
+      vm({ siteName: 'SITE-A', vmUuid: 'x', wallDuration: 100 }),
+      vm({ siteName: 'SITE-B', vmUuid: 'x', wallDuration: 40 }),
+    ]),
+  );
+  t.deepEqual(
+    rows.map((r) => [r.siteName, r.numberOfVms, r.wallDuration]),
+    [
+      ['SITE-A', 1, 100],
+      ['SITE-B', 1, 40],
+    ],
+  );
 });
 
 test('summarise: APEL grouping, sums of differences, plain sums, min/max start, CloudType of the latest received', (t) => {

@@ -1,5 +1,7 @@
-import { newEvent, streams } from '../../src/events/catalogue.ts';
+import { newEvent, streams as catalogueStreams } from '../../src/events/catalogue.ts';
 import type { NewEvent } from '../../src/eventlog/port.ts';
+
+const SITE = 'TEST-SITE';
 
 /** `n` distinct VmStateChanged events for one VM; `from` keeps ids distinct across calls. */
 export function vmStateEvents(vmUuid: string, n: number, from = 0): NewEvent[] {
@@ -10,7 +12,7 @@ export function vmStateEvents(vmUuid: string, n: number, from = 0): NewEvent[] {
       'VmStateChanged',
       {
         vmUuid,
-        siteName: 'TEST-SITE',
+        siteName: SITE,
         state: i % 2 ? 'started' : 'suspended',
         previousState: null,
         at,
@@ -21,4 +23,5 @@ export function vmStateEvents(vmUuid: string, n: number, from = 0): NewEvent[] {
   });
 }
 
-export { streams };
+/** The catalogue's stream names, with a VM's stream at the site of `vmStateEvents`. */
+export const streams = { ...catalogueStreams, vm: (vmUuid: string) => catalogueStreams.vm(SITE, vmUuid) };

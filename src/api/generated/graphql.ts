@@ -201,7 +201,10 @@ export type Query = {
   reportRuns: Array<ReportRun>;
   sites: Array<Site>;
   statusTimelines: Array<StatusTimeline>;
-  /** Every event of one VM's stream, oldest first. */
+  /**
+   * Every event of one VM's stream, oldest first. A VMUUID names one VM per site that reported it: without a site,
+   * the events of every such VM the token may read.
+   */
   vmHistory: Array<VmEvent>;
   vmMonths: VmMonthConnection;
 };
@@ -269,6 +272,7 @@ export type QueryStatusTimelinesArgs = {
 
 
 export type QueryVmHistoryArgs = {
+  site?: InputMaybe<Scalars['String']['input']>;
   vmUuid: Scalars['String']['input'];
 };
 

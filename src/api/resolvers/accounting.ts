@@ -11,7 +11,7 @@ import {
   summarise,
   type UsageFilter,
   vmMonthPage,
-  vmMonthSites,
+  vmUuidSites,
   vmVos,
 } from '../accounting.ts';
 import { type ApiContext, readModel } from '../context.ts';
@@ -42,26 +42,31 @@ function vmConnection(
   };
 }
 
-/** Whether a scoped caller may see this VM: every record from its site, or every month in its VO. */
-function mayReadVm(ctx: ApiContext, vmUuid: string): boolean {
+/**
+ * The sites whose VM by this VMUUID the caller may see (a VMUUID names one VM per site): staff every one, a site
+ * its own, a community those whose every month is in its VO.
+ */
+function readableVmSites(ctx: ApiContext, vmUuid: string, site: string | null | undefined): string[] {
   const { role, scope } = ctx.principal;
-  if (role === 'staff') return true;
   const db = readModel(ctx.services, 'accounting');
+  const sites = vmUuidSites(db, vmUuid).filter((s) => site === null || site === undefined || s === site);
+  if (role === 'staff') return sites;
   if (role === 'site') {
-    const sites = vmMonthSites(db, vmUuid);
-    return sites.length > 0 && sites.every((s) => s === scope);
+    if (site !== null && site !== undefined && site !== scope) throw forbidden();
+    return sites.filter((s) => s === scope);
   }
-  if (role === 'community') {
-    const vos = vmVos(db, vmUuid);
-    return vos.length > 0 && vos.every((v) => v === scope);
-  }
-  return false;
+  if (role === 'community')
+    return sites.filter((s) => {
+      const vos = vmVos(db, s, vmUuid);
+      return vos.length > 0 && vos.every((v) => v === scope);
+    });
+  return [];
 }
 
-async function vmEvents(ctx: ApiContext, vmUuid: string) {
+async function vmEvents(ctx: ApiContext, siteName: string, vmUuid: string) {
   const out = [];
   try {
-    for await (const e of ctx.services.log.readStream(streams.vm(vmUuid))) out.push(e);
+    for await (const e of ctx.services.log.readStream(streams.vm(siteName, vmUuid))) out.push(e);
   } catch (error) {
     if (!(error instanceof FedledgerError && error.code === 'STREAM_NOT_FOUND')) throw error;
   }
@@ -86,10 +91,13 @@ export const accountingResolvers: Resolvers = {
       return { groupBy, total, rows: rows.map((r) => ({ ...r, filter: scoped })) };
     },
     vmMonths: (_, { filter, first, after }, ctx) => vmConnection(ctx, scopedFilter(ctx, filter), first, after),
-    vmHistory: async (_, { vmUuid }, ctx) => {
+    vmHistory: async (_, { vmUuid, site }, ctx) => {
       requireRole(ctx.principal, 'staff', 'site', 'community');
-      if (!mayReadVm(ctx, vmUuid)) throw forbidden();
-      return (await vmEvents(ctx, vmUuid)).map((e) => ({
+      const sites = readableVmSites(ctx, vmUuid, site);
+      if (sites.length === 0) throw forbidden();
+      const events = (await Promise.all(sites.map((s) => vmEvents(ctx, s, vmUuid)))).flat();
+      events.sort((a, b) => (a.position < b.position ? -1 : 1));
+      return events.map((e) => ({
         position: e.position,
         revision: e.revision,
         type: e.type,
@@ -170,10 +178,10 @@ export const accountingResolvers: Resolvers = {
       networkInGb: m.d_net_in,
       networkOutGb: m.d_net_out,
     }),
-    // The VM's stream holds every record it was sent; those measured in this month made the VM-month.
+    // The site's VM's stream holds every record it was sent; those measured in this month made the VM-month.
     records: async (m, _, ctx) => {
       const rows = [];
-      for (const stored of await vmEvents(ctx, m.vm_uuid)) {
+      for (const stored of await vmEvents(ctx, m.site_name, m.vm_uuid)) {
         const event = decodeEvent(stored);
         if (event.type !== 'CloudUsageRecorded') continue;
         const measured = measurementTime(event.data.record);
@@ -194,7 +202,7 @@ export const accountingResolvers: Resolvers = {
       return rows;
     },
     warnings: (m, _, ctx) =>
-      flagsOf(readModel(ctx.services, 'accounting'), m.vm_uuid, m.ym).map((f) => ({
+      flagsOf(readModel(ctx.services, 'accounting'), m.site_name, m.vm_uuid, m.ym).map((f) => ({
         kind: f.kind,
         site: f.site_name,
         vmUuid: f.vm_uuid,
