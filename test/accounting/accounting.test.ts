@@ -70,6 +70,54 @@ test('a republished record replaces its VM-month (last received wins) and shifts
   await l.close();
 });
 
+test("a VMUUID another site reported is that site's own VM: its months, differences and late records stay apart, and it is flagged once", async (t) => {
+  const l = await ledger();
+  const month = (day: string) => epoch(`${day}T00:00:00Z`);
+  const fields = (created: string, wall: number) => ({
+    StartTime: DEC20,
+    WallDuration: wall * DAY,
+    RecordCreateTime: month(created),
+  });
+  const a = (created: string, wall: number) => record(fields(created, wall));
+  const b = (created: string, wall: number) => record({ ...fields(created, wall), SiteName: 'SITE-B' });
+  await l.ingest(message('v0.4', a('2026-01-10', 10), a('2026-02-10', 20)), '2026-02-11T00:00:00Z');
+  await l.ingest(message('v0.4', b('2026-02-12', 3)), '2026-02-13T00:00:00Z');
+  await l.ingest(message('v0.4', a('2026-03-10', 25)), '2026-03-11T00:00:00Z');
+  // A late January record of SITE-B's VM shifts SITE-B's February only.
+  await l.ingest(message('v0.4', b('2026-01-20', 1)), '2026-03-12T00:00:00Z');
+  const months = (site: string) =>
+    queryVmMonths(l.runner.db, site, 'vm-1').map((m) => [m.ym, m.cumulative.wallDuration, m.difference.wallDuration]);
+  const expected = () => {
+    t.deepEqual(months('SITE-A'), [
+      [202601, 10 * DAY, 10 * DAY],
+      [202602, 20 * DAY, 10 * DAY],
+      [202603, 25 * DAY, 5 * DAY],
+    ]);
+    t.deepEqual(months('SITE-B'), [
+      [202601, 1 * DAY, 1 * DAY],
+      [202602, 3 * DAY, 2 * DAY],
+    ]);
+    t.deepEqual(
+      querySummaries(l.runner.db).map((s) => [s.siteName, s.month, s.numberOfVms, s.wallDuration]),
+      [
+        ['SITE-A', 1, 1, 10 * DAY],
+        ['SITE-A', 2, 1, 10 * DAY],
+        ['SITE-A', 3, 1, 5 * DAY],
+        ['SITE-B', 1, 1, 1 * DAY],
+        ['SITE-B', 2, 1, 2 * DAY],
+      ],
+    );
+    t.deepEqual(
+      queryQualityFlags(l.runner.db).map((f) => [f.siteName, f.vmUuid, f.kind, f.ym]),
+      [['SITE-B', 'vm-1', 'vmuuid_at_other_site', 202602]],
+    );
+  };
+  expected();
+  await l.runner.rebuild();
+  expected();
+  await l.close();
+});
+
 test('a completed VM is measured at its EndTime; completed without EndTime is flagged and measured as running', async (t) => {
   const l = await ledger();
   const done = record({
