@@ -3,6 +3,7 @@
  * monthly differences, APEL's monthly cloud summary, data-quality flags, the
  * quarantine of rejected records, and when each site's records arrived.
  * The records themselves stay in their VM streams (drill-downs read them there).
+ * A VM is a site's VMUUID, here as in the streams (docs/accounting.md).
  *
  * Writes are laid out for batches of records arriving roughly in time order:
  * VM-months are keyed month first, so a batch rewrites the current month's
