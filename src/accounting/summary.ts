@@ -52,19 +52,12 @@ export function monthlyDifferences(current: Figures, previous: Figures | undefin
  * Whether two VM-months are of one VM. A VMUUID is chosen by a site's VM manager and nothing authenticates it, so a
  * VM is a site's VMUUID: another site's record with the same VMUUID is another VM (docs/accounting.md).
  */
-export const sameVm = (a: Pick<VmMonth, 'siteName' | 'vmUuid'>, b: Pick<VmMonth, 'siteName' | 'vmUuid'>) =>
+const sameVm = (a: Pick<VmMonth, 'siteName' | 'vmUuid'>, b: Pick<VmMonth, 'siteName' | 'vmUuid'>) =>
   a.siteName === b.siteName && a.vmUuid === b.vmUuid;
 
+const compareText = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
 const byVmThenMonth = (a: VmMonth, b: VmMonth) =>
-  a.siteName < b.siteName
-    ? -1
-    : a.siteName > b.siteName
-      ? 1
-      : a.vmUuid < b.vmUuid
-        ? -1
-        : a.vmUuid > b.vmUuid
-          ? 1
-          : a.ym - b.ym;
+  compareText(a.siteName, b.siteName) || compareText(a.vmUuid, b.vmUuid) || a.ym - b.ym;
 
 /**
  * Each kept VM-month with its monthly differences, taken against the previous kept month of the same VM (same

@@ -17,7 +17,7 @@ import {
 import { type ApiContext, readModel } from '../context.ts';
 import type { AccountingFilter, Resolvers } from '../generated/graphql.ts';
 import { accountingScope, forbidden, requireRole, siteOnly } from '../policy.ts';
-import { messageTextForSite } from '../quarantine-view.ts';
+import { messageTextsForSite } from '../quarantine-view.ts';
 import { pageSize } from './paging.ts';
 
 const iso = (epochSeconds: number | null) =>
@@ -112,26 +112,10 @@ export const accountingResolvers: Resolvers = {
         ...(scoped ? { site: scoped } : {}),
         includeResolved: includeResolved ?? false,
       });
-      // A site's token sees of each message only what `messageTextForSite` lets it, worked out once per message.
-      const siteToken = ctx.principal.role === 'site' ? ctx.principal.scope! : null;
-      const ownRecords = new Map<string, string[]>();
-      if (siteToken !== null)
-        for (const q of rows)
-          ownRecords.set(q.sourceMessageId, [...(ownRecords.get(q.sourceMessageId) ?? []), q.recordText]);
-      const shown = new Map<string, string>();
-      const messageText = (q: (typeof rows)[number]) => {
-        if (siteToken === null) return q.messageText;
-        let text = shown.get(q.sourceMessageId);
-        if (text === undefined)
-          shown.set(
-            q.sourceMessageId,
-            (text = messageTextForSite(q.messageText, siteToken, ownRecords.get(q.sourceMessageId)!)),
-          );
-        return text;
-      };
+      const shown = ctx.principal.role === 'site' ? messageTextsForSite(rows, ctx.principal.scope!) : null;
       return rows.map((q) => ({
         ...q,
-        messageText: messageText(q),
+        messageText: shown ? shown.get(q.sourceMessageId)! : q.messageText,
         site: q.siteName,
         errors: publicErrors(q.errors),
       }));
