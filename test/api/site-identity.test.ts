@@ -23,7 +23,7 @@ const rec = (fields: Record<string, string | number>) =>
     .join('\n');
 const message = (...records: string[]) => `APEL-cloud-message: v0.4\n${records.map((r) => `${r}\n%%\n`).join('')}`;
 /** What only IFCA-LCG2's records hold: none of it may reach CESNET-MCC's token. */
-const IFCA_ONLY = /IFCA|irisgrid|ifca\.only|img-ifca|4445[0-9]/i;
+const IFCA_ONLY = /IFCA|irisgrid|ifca\.only|img-ifca|\b(4445[1-4]|36000|108000|18000)\b/i;
 const ifca = (fields: Record<string, string | number>) =>
   rec({
     SiteName: 'IFCA-LCG2',
