@@ -1,6 +1,7 @@
 import test from 'ava';
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { SqliteEventLog } from '../../src/eventlog/sqlite.ts';
 import type { EventFilter, EventLog, ReadAllOptions, RecordedEvent } from '../../src/eventlog/port.ts';
@@ -261,5 +262,120 @@ test("a catch-up asks for the whole log's head, reads past other projections' ev
   t.deepEqual(tally(again.db), { 'vm-vm-0': 3, 'vm-vm-late': 2 });
   await again.close();
   await real.close();
+  tmp.cleanup();
+});
+
+const until = async (condition: () => boolean, ms = 20_000) => {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+};
+const counted = (db: Database.Database) => db.prepare('SELECT coalesce(sum(events), 0) FROM tally').pluck().get();
+
+test('two runners on one file (two processes) apply interleaved batches once each: no event twice, none skipped', async (t) => {
+  const tmp = tempDir();
+  const dir = path.join(tmp.dir, 'projections');
+  const log = new SqliteEventLog(path.join(tmp.dir, 'events.sqlite'));
+  await seed(log, 2, 50);
+  // Both opened before either applied anything: each holds the file's state as it was then.
+  const a = new ProjectionRunner(log, tallyProjection(), dir);
+  const b = new ProjectionRunner(log, tallyProjection(), dir);
+  const errors: unknown[] = [];
+  for (const r of [a, b]) r.on('error', (e) => errors.push(e));
+  t.is(await a.catchUp(), 100);
+  // b's checkpoint in memory is -1: it must not apply what a applied.
+  await b.catchUp();
+  t.is(counted(a.db), 100);
+  a.start();
+  b.start();
+  for (let round = 0; round < 6; round++) {
+    await log.append(streams.vm(`vm-live-${round}`), vmStateEvents(`vm-live-${round}`, 30));
+    if (round % 2) await new Promise((resolve) => setTimeout(resolve, 60));
+    // A third applier catching up in between, as a CLI command does while servers follow the log.
+    const c = new ProjectionRunner(log, tallyProjection(), dir);
+    await c.catchUp();
+    await c.close();
+  }
+  const head = await log.headPosition();
+  await until(() => a.checkpoint === head && b.checkpoint === head);
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  t.is(counted(a.db), 100 + 6 * 30);
+  t.is(counted(b.db), 100 + 6 * 30);
+  t.is(b.db.prepare('SELECT count(*) FROM seen').pluck().get(), 100 + 6 * 30);
+  t.deepEqual(errors, []);
+  await a.close();
+  await b.close();
+  await log.close();
+  tmp.cleanup();
+});
+
+test('a rebuild in one process while another follows the log: the follower goes on from the rebuilt file', async (t) => {
+  const tmp = tempDir();
+  const dir = path.join(tmp.dir, 'projections');
+  const log = new SqliteEventLog(path.join(tmp.dir, 'events.sqlite'));
+  await seed(log, 2, 40);
+  const server = new ProjectionRunner(log, tallyProjection(), dir);
+  const errors: unknown[] = [];
+  server.on('error', (e) => errors.push(e));
+  await server.catchUp();
+  server.start();
+  const rebuilder = new ProjectionRunner(log, tallyProjection(), dir);
+  await rebuilder.rebuild();
+  await rebuilder.close();
+  await log.append(streams.vm('vm-after'), vmStateEvents('vm-after', 25));
+  const head = await log.headPosition();
+  await until(() => server.checkpoint === head && counted(server.db) === 105);
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  const expected = { 'vm-vm-0': 40, 'vm-vm-1': 40, 'vm-vm-after': 25 };
+  t.deepEqual(tally(server.db), expected);
+  // What any other process opening the read model now reads: the follower wrote into the file, not a replaced one.
+  const reader = new Database(server.file, { readonly: true });
+  t.deepEqual(tally(reader), expected);
+  t.is(reader.pragma('integrity_check', { simple: true }), 'ok');
+  reader.close();
+  t.deepEqual(errors, []);
+  t.deepEqual(
+    readdirSync(dir).filter((f) => f.includes('.rebuild-')),
+    [],
+  );
+  await server.close();
+  await log.close();
+  tmp.cleanup();
+});
+
+test('live: a failing batch (a full disk) is reported at once and retried with backoff until it commits', async (t) => {
+  const tmp = tempDir();
+  const log = new SqliteEventLog(path.join(tmp.dir, 'events.sqlite'));
+  await seed(log, 1, 3);
+  let failuresLeft = 0;
+  const runner = new ProjectionRunner(
+    log,
+    tallyProjection(1, () => {
+      if (failuresLeft > 0) {
+        failuresLeft--;
+        throw new Database.SqliteError('database or disk is full', 'SQLITE_FULL');
+      }
+    }),
+    path.join(tmp.dir, 'projections'),
+    { retryFirstMs: 20, retryMaxMs: 100 },
+  );
+  await runner.catchUp();
+  const errors: unknown[] = [];
+  runner.on('error', (e) => errors.push(e));
+  runner.start();
+  failuresLeft = 3;
+  await log.append(streams.vm('vm-new'), vmStateEvents('vm-new', 4));
+  await until(() => runner.failure !== undefined);
+  t.regex(runner.failure!.reason, /^SQLITE_FULL: database or disk is full/);
+  const head = await log.headPosition();
+  await until(() => runner.checkpoint === head);
+  t.is(runner.failure, undefined);
+  t.is(runner.failures, 3);
+  t.is(errors.length, 3);
+  t.deepEqual(tally(runner.db), { 'vm-vm-0': 3, 'vm-vm-new': 4 });
+  await runner.close();
+  await log.close();
   tmp.cleanup();
 });
