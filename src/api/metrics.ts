@@ -1,7 +1,7 @@
 /**
  * Prometheus metrics: request latency, ingested records by outcome (rates
- * come from Prometheus's rate()), and each projection's checkpoint and lag,
- * read at scrape time.
+ * come from Prometheus's rate()), and each projection's checkpoint, lag and
+ * failures, read at scrape time.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ProjectionRunner } from '../projection/runner.ts';
@@ -38,9 +38,29 @@ export class ApiMetrics {
       async collect() {
         for (const [name, runner] of runners) {
           const head = await runner.head();
-          checkpoint.set({ projection: name }, Number(runner.checkpoint));
-          this.set({ projection: name }, Number(head > runner.checkpoint ? head - runner.checkpoint : 0n));
+          const position = runner.checkpoint;
+          checkpoint.set({ projection: name }, Number(position));
+          this.set({ projection: name }, Number(head > position ? head - position : 0n));
         }
+      },
+    });
+    new Gauge({
+      name: 'fedledger_projection_failing',
+      help: 'Whether a projection cannot apply its events (1: failing and being retried, see /readyz for why)',
+      labelNames: ['projection'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const [name, runner] of runners) this.set({ projection: name }, runner.failure ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'fedledger_projection_failures_total',
+      help: 'Failed attempts to apply a batch of events, per projection, since the process started',
+      labelNames: ['projection'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [name, runner] of runners) this.inc({ projection: name }, runner.failures);
       },
     });
   }

@@ -25,6 +25,7 @@ import type { ServeConfig } from './config.ts';
 import type { ApiContext, ApiServices } from './context.ts';
 import { LiveChanges } from './live.ts';
 import { ApiMetrics } from './metrics.ts';
+import { storeUnavailable } from './unavailable.ts';
 import { buildSchema } from './resolvers/index.ts';
 import type { Principal, TokenStore } from './tokens.ts';
 
@@ -190,24 +191,51 @@ export class ApiServer {
         res.status(status).json(errorBody('BAD_REQUEST', (error as Error).message));
         return;
       }
+      const unavailable = storeUnavailable(error);
+      if (unavailable) {
+        this.options.logger.error({ err: error, reqId: req.requestId }, 'store unavailable');
+        if (!res.headersSent)
+          res
+            .status(503)
+            .setHeader('Retry-After', String(unavailable.retryAfterSeconds))
+            .json(errorBody(unavailable.code, unavailable.message));
+        return;
+      }
       this.options.logger.error({ err: error, reqId: req.requestId }, 'request failed');
       if (!res.headersSent) res.status(500).json(errorBody('INTERNAL_SERVER_ERROR', 'internal error'));
     });
   }
 
+  /** Ready when every projection is within the configured lag and none is failing (its reason is then given). */
   async readiness(): Promise<{
     ready: boolean;
     maxLag: number;
-    projections: Array<{ name: string; checkpoint: string; head: string; lag: string }>;
+    projections: Array<{
+      name: string;
+      checkpoint: string;
+      head: string;
+      lag: string;
+      failing?: { reason: string; since: string; attempts: number };
+    }>;
   }> {
     const maxLag = BigInt(this.options.config.readyMaxLag);
     let ready = true;
     const projections = [];
     for (const [name, runner] of this.options.runners) {
       const head = await runner.head();
-      const lag = head > runner.checkpoint ? head - runner.checkpoint : 0n;
-      if (lag > maxLag) ready = false;
-      projections.push({ name, checkpoint: String(runner.checkpoint), head: String(head), lag: String(lag) });
+      const checkpoint = runner.checkpoint;
+      const lag = head > checkpoint ? head - checkpoint : 0n;
+      const failure = runner.failure;
+      if (lag > maxLag || failure) ready = false;
+      projections.push({
+        name,
+        checkpoint: String(checkpoint),
+        head: String(head),
+        lag: String(lag),
+        ...(failure
+          ? { failing: { reason: failure.reason, since: failure.since.toISOString(), attempts: failure.attempts } }
+          : {}),
+      });
     }
     return { ready, maxLag: Number(maxLag), projections };
   }
@@ -391,7 +419,7 @@ export class ApiServer {
       this.metrics.countIngest('probes', result);
       res.status(200).json(result);
     } catch (error) {
-      if (error instanceof FedledgerError)
+      if (error instanceof FedledgerError && !storeUnavailable(error))
         res
           .status(400)
           .json({ errors: [{ message: error.message, extensions: { code: error.code, location: error.location } }] });

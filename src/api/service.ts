@@ -54,11 +54,16 @@ export async function startService(
     for (const [name, runner] of runners) {
       if (closing) return;
       const started = Date.now();
-      const applied = await runner.catchUp();
-      logger.info(
-        { projection: name, applied, ms: Date.now() - started, checkpoint: String(runner.checkpoint) },
-        'projection caught up',
-      );
+      try {
+        const applied = await runner.catchUp();
+        logger.info(
+          { projection: name, applied, ms: Date.now() - started, checkpoint: String(runner.checkpoint) },
+          'projection caught up',
+        );
+      } catch (err) {
+        // Following the log live retries it with backoff; /readyz reports the failure meanwhile.
+        logger.error({ err, projection: name }, 'projection catch-up failed');
+      }
       if (!closing) runner.start();
     }
   })();
