@@ -15,7 +15,7 @@
  * site, and remembers the latest record per VM-month; `afterBatch` settles
  * the batch, so each VM-month and each summary group is written once per batch:
  * - A VM-month is settled against its VM's latest kept month, which a cache
- *   holds per opened file (the runner is the file's only writer). A record for
+ *   holds per opened file (prepared afresh when another process wrote it). A record for
  *   that month or a later one, the usual case, reads nothing; a late record
  *   reads its neighbours from the file, shifts the next month's difference, and
  *   drops the VM from the cache.

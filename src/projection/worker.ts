@@ -2,8 +2,8 @@
  * A projection run on a worker thread, so it applies events on the
  * machine's other core while this thread appends them (`ingest --project`,
  * the benchmarks' end-to-end figures). The thread has its own connections to
- * the event log and the read model; a read model has one writer at a time,
- * so nothing else may project it while a worker runs.
+ * the event log and the read model, and projects it safely beside other
+ * projectors of the same file (see runner.ts).
  */
 import type { Worker } from 'node:worker_threads';
 import type { EventLogConfig } from '../eventlog/open.ts';
