@@ -11,6 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { TokenStore } from '../../src/api/tokens.ts';
 import { tempDir } from '../support/tmp.ts';
+import { until } from '../support/until.ts';
 
 const run = promisify(execFile);
 const fedledger = (dataDir: string, ...args: string[]) =>
@@ -26,16 +27,6 @@ const freePort = () =>
     });
   });
 
-async function until<T>(probe: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 async function serve(dataDir: string): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
   const child = spawn(
@@ -44,7 +35,16 @@ async function serve(dataDir: string): Promise<{ url: string; child: ChildProces
     { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, LOG_LEVEL: 'warn' } },
   );
   const url = `http://127.0.0.1:${port}`;
-  await until(async () => ((await fetch(`${url}/healthz`)).ok ? true : undefined), 60_000);
+  // Refused until the server listens.
+  await until(
+    () =>
+      fetch(`${url}/healthz`).then(
+        (r) => (r.ok ? true : undefined),
+        () => undefined,
+      ),
+    60_000,
+    100,
+  );
   return { url, child };
 }
 

@@ -1,5 +1,6 @@
 import test from 'ava';
 import type Database from 'better-sqlite3';
+import { until } from '../support/until.ts';
 import { startHarness, type Harness } from './harness.ts';
 
 const jan = Date.UTC(2026, 0, 1) / 1000;
@@ -34,16 +35,6 @@ const push = (h: Harness, text: string) =>
 /** Lets `db` grow by no page beyond its current size (SQLite then fails writes with SQLITE_FULL), or undoes it. */
 const limitGrowth = (db: Database.Database, limited: boolean) =>
   db.pragma(`max_page_count = ${limited ? String(db.pragma('page_count', { simple: true })) : '1073741823'}`);
-
-async function until<T>(probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 interface Readiness {
   ready: boolean;

@@ -8,6 +8,7 @@ import type { EventFilter, EventLog, ReadAllOptions, RecordedEvent } from '../..
 import { BATCH_SIZE as B, ProjectionRunner, type BatchCommitted } from '../../src/projection/runner.ts';
 import { tallyProjection } from '../support/tally-projection.ts';
 import { tempDir } from '../support/tmp.ts';
+import { until } from '../support/until.ts';
 import { streams, vmStateEvents } from '../support/vm-events.ts';
 import { newEvent } from '../../src/events/catalogue.ts';
 
@@ -265,13 +266,6 @@ test("a catch-up asks for the whole log's head, reads past other projections' ev
   tmp.cleanup();
 });
 
-const until = async (condition: () => boolean, ms = 20_000) => {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-};
 const counted = (db: Database.Database) => db.prepare('SELECT coalesce(sum(events), 0) FROM tally').pluck().get();
 
 test('two runners on one file (two processes) apply interleaved batches once each: no event twice, none skipped', async (t) => {
@@ -299,7 +293,7 @@ test('two runners on one file (two processes) apply interleaved batches once eac
     await c.close();
   }
   const head = await log.headPosition();
-  await until(() => a.checkpoint === head && b.checkpoint === head);
+  await until(() => (a.checkpoint === head && b.checkpoint === head) || undefined);
   await new Promise((resolve) => setTimeout(resolve, 150));
   t.is(counted(a.db), 100 + 6 * 30);
   t.is(counted(b.db), 100 + 6 * 30);
@@ -326,7 +320,7 @@ test('a rebuild in one process while another follows the log: the follower goes 
   await rebuilder.close();
   await log.append(streams.vm('vm-after'), vmStateEvents('vm-after', 25));
   const head = await log.headPosition();
-  await until(() => server.checkpoint === head && counted(server.db) === 105);
+  await until(() => (server.checkpoint === head && counted(server.db) === 105) || undefined);
   await new Promise((resolve) => setTimeout(resolve, 150));
   const expected = { 'vm-vm-0': 40, 'vm-vm-1': 40, 'vm-vm-after': 25 };
   t.deepEqual(tally(server.db), expected);
@@ -367,10 +361,10 @@ test('live: a failing batch (a full disk) is reported at once and retried with b
   runner.start();
   failuresLeft = 3;
   await log.append(streams.vm('vm-new'), vmStateEvents('vm-new', 4));
-  await until(() => runner.failure !== undefined);
+  await until(() => runner.failure);
   t.regex(runner.failure!.reason, /^SQLITE_FULL: database or disk is full/);
   const head = await log.headPosition();
-  await until(() => runner.checkpoint === head);
+  await until(() => runner.checkpoint === head || undefined);
   t.is(runner.failure, undefined);
   t.is(runner.failures, 3);
   t.is(errors.length, 3);
