@@ -5,7 +5,10 @@
  * re-sent event twice, each applied event id is remembered so a redelivered
  * one is applied once; the SQLite store's ids are unique, so there the check
  * would only cost time. A changed projection version is rebuilt side by side into a
- * fresh file and swapped in; the old file keeps serving until then.
+ * fresh file and copied in; the old file keeps serving until then. Several
+ * processes may project one file: a batch commits only if nobody else wrote
+ * the file since this process read it (docs/operations.md). A live batch that
+ * fails is retried with backoff, and the failure is reported meanwhile.
  */
 import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
@@ -255,7 +258,7 @@ export class ProjectionRunner extends EventEmitter<{ committed: [BatchCommitted]
   private readonly dedupeIds: boolean;
   private readonly retryFirstMs: number;
   private readonly retryMaxMs: number;
-  /** Set while the live projection fails and is being retried; cleared by the next batch that commits. */
+  /** Set while the projection fails (a catch-up, or live and being retried); cleared by the next batch that commits. */
   failure: ProjectionFailure | undefined;
   /** Failed attempts since the runner was made. */
   failures = 0;
