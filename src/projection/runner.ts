@@ -107,18 +107,19 @@ class ReadModelFile {
     private readonly dedupeIds: boolean,
   ) {
     this.db = openFile(file);
-    // IMMEDIATE: two processes opening a fresh file set it up once.
-    this.db
-      .transaction(() => {
-        if (readMeta(this.db, 'version') !== undefined) return;
-        projection.setup(this.db);
-        const put = this.db.prepare('INSERT INTO projection_meta (key, value) VALUES (?, ?)');
-        put.run('name', projection.name);
-        put.run('version', String(projection.version));
-        put.run('checkpoint', '-1');
-        put.run('generation', randomUUID());
-      })
-      .immediate();
+    // Checked again under the write lock: two processes opening a fresh file set it up once.
+    if (readMeta(this.db, 'version') === undefined)
+      this.db
+        .transaction(() => {
+          if (readMeta(this.db, 'version') !== undefined) return;
+          projection.setup(this.db);
+          const put = this.db.prepare('INSERT INTO projection_meta (key, value) VALUES (?, ?)');
+          put.run('name', projection.name);
+          put.run('version', String(projection.version));
+          put.run('checkpoint', '-1');
+          put.run('generation', randomUUID());
+        })
+        .immediate();
     this.remember = this.db.prepare('INSERT OR IGNORE INTO applied_events (event_id) VALUES (?)');
     this.saveCheckpoint = this.db.prepare("UPDATE projection_meta SET value = ? WHERE key = 'checkpoint'");
     this.saveReadTo = this.db.prepare("INSERT OR REPLACE INTO projection_meta (key, value) VALUES ('read_to', ?)");
