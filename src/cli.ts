@@ -9,6 +9,7 @@ import { FedledgerError, UserError } from './errors.ts';
 import { CliApp } from './cli/app.ts';
 import { commands } from './cli/commands/index.ts';
 import { WrongExpectedVersionError } from './eventlog/port.ts';
+import { explainStorageFailure } from './cli/data-files.ts';
 
 export function buildProgram(app: () => CliApp): Command {
   const program = new Command('fedledger')
@@ -29,7 +30,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;
-  } catch (error) {
+  } catch (thrown) {
+    const error = explainStorageFailure(thrown, loadConfig(program.opts<{ dataDir?: string }>()).dataDir);
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 1;
     if (error instanceof UserError || error instanceof WrongExpectedVersionError) {
       process.stderr.write(`fedledger: ${error.message} [${error.code}]\n`);

@@ -36,8 +36,9 @@ export async function startService(
   config: ServeConfig,
   options: { logger?: Logger; now?: () => Date } = {},
 ): Promise<RunningService> {
-  // Buffered, asynchronous writes: a synchronous write per request line halves throughput; flushed on shutdown.
-  const destination = options.logger ? undefined : pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  // Asynchronous writes (a synchronous write per request line halves throughput) that start at once: lines logged
+  // while one write is under way go out together in the next, so a log reader sees each request as it ends.
+  const destination = options.logger ? undefined : pino.destination({ dest: 1, sync: false });
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'fedledger' } }, destination!);
   const log = await openEventLog(config);
   const tokens = new TokenStore(config.dataDir);

@@ -7,6 +7,7 @@ import { openEventLog } from '../eventlog/open.ts';
 import type { EventLog } from '../eventlog/port.ts';
 import { upToDate } from '../projection/registry.ts';
 import type { ProjectionRunner } from '../projection/runner.ts';
+import { createDataDir, requireDataFile } from './data-dir.ts';
 
 export class CliApp {
   private log: EventLog | undefined;
@@ -18,7 +19,16 @@ export class CliApp {
     readonly stderr: NodeJS.WritableStream = process.stderr,
   ) {}
 
+  /** The event log to read: a data directory without one is refused (see data-dir.ts). */
   async eventLog(): Promise<EventLog> {
+    if (!this.log) requireDataFile(this.config);
+    this.log ??= await openEventLog(this.config);
+    return this.log;
+  }
+
+  /** The event log to write to, in a data directory created if it is missing. */
+  async writableEventLog(): Promise<EventLog> {
+    if (!this.log) createDataDir(this.config.dataDir, this.stderr);
     this.log ??= await openEventLog(this.config);
     return this.log;
   }

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { EventLog } from './port.ts';
 import { SqliteEventLog } from './sqlite.ts';
+import { storageError } from '../storage-errors.ts';
 
 export interface EventLogConfig {
   dataDir: string;
@@ -14,6 +15,9 @@ export interface EventLogConfig {
 }
 
 export const EVENTLOG_FILE = 'events.sqlite';
+/** What to do when the event log file is damaged: it is the only copy of what was ingested. */
+export const EVENTLOG_REMEDY =
+  'restore it from a backup (the event log is the only copy of what was ingested), then rebuild the read models with `fedledger project --rebuild`';
 
 export async function openEventLog(config: EventLogConfig): Promise<EventLog> {
   if (config.eventstoreUrl) {
@@ -21,5 +25,13 @@ export async function openEventLog(config: EventLogConfig): Promise<EventLog> {
     return EsdbEventLog.connect(config.eventstoreUrl);
   }
   mkdirSync(config.dataDir, { recursive: true });
-  return new SqliteEventLog(path.join(config.dataDir, EVENTLOG_FILE));
+  const file = path.join(config.dataDir, EVENTLOG_FILE);
+  try {
+    const log = new SqliteEventLog(file);
+    // Reading the last event touches the file's header, schema and tail: damage there shows now, not mid-command.
+    for await (const _ of log.readAll({ fromPosition: await log.headPosition() })) break;
+    return log;
+  } catch (error) {
+    throw storageError(error, file, EVENTLOG_REMEDY) ?? error;
+  }
 }

@@ -21,7 +21,7 @@ export const registerCollect: RegisterCommand = (program, app) => {
       const selected = name ? config.sources.filter((s) => s.name === name) : config.sources;
       if (selected.length === 0) throw new UserError('UNKNOWN_SOURCE', `no collector source named ${name}`);
       const cli = app();
-      const log = await cli.eventLog();
+      const log = await cli.writableEventLog();
       let failed = 0;
       for (const source of selected) {
         const bar = new SingleBar(

@@ -2,6 +2,7 @@
  * `fedledger export apel-summaries` (APEL summary messages for the EGI
  * portal) and `fedledger export summaries` (the same rows as CSV or JSON).
  */
+import { Option } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseYearMonth, type YearMonth } from '../../accounting/measurement.ts';
@@ -68,13 +69,11 @@ export const registerExportAccounting: RegisterCommand = (program, app) => {
   exporter
     .command('summaries')
     .description('the monthly cloud summary rows as a table')
-    .option('--format <format>', 'csv or json', 'csv')
+    .addOption(new Option('--format <format>', 'output format').choices(['csv', 'json']).default('csv'))
     .option('--from <YYYY-MM>', 'first month (inclusive)')
     .option('--to <YYYY-MM>', 'last month (inclusive)')
     .option('--site <site>', 'only this SiteName')
-    .action(async (options: RangeOptions & { format: string }) => {
-      if (options.format !== 'csv' && options.format !== 'json')
-        throw new UserError('BAD_FORMAT', `--format must be csv or json, got ${options.format}`);
+    .action(async (options: RangeOptions & { format: 'csv' | 'json' }) => {
       const cli = app();
       const found = await rows(cli, options);
       cli.stdout.write(options.format === 'csv' ? summariesCsv(found) : summariesJson(found));

@@ -1,4 +1,4 @@
-import { UserError } from '../../errors.ts';
+import { Option } from 'commander';
 import { arReport, type ArRow } from '../../availability/queries.ts';
 import { parentCommand, type RegisterCommand } from './index.ts';
 
@@ -42,15 +42,11 @@ export const registerExportAr: RegisterCommand = (program, app) => {
     .description('availability and reliability per endpoint, service, site and group of sites')
     .requiredOption('--from <date>', 'first UTC day, YYYY-MM-DD')
     .requiredOption('--to <date>', 'last UTC day, YYYY-MM-DD')
-    .option('--granularity <g>', 'daily or monthly', 'daily')
-    .option('--format <f>', 'json or csv', 'json')
-    .action(async (o: { from: string; to: string; granularity: string; format: string }) => {
-      if (o.granularity !== 'daily' && o.granularity !== 'monthly')
-        throw new UserError('INVALID_OPTION', `--granularity must be daily or monthly, got ${o.granularity}`, {
-          field: 'granularity',
-        });
-      if (o.format !== 'json' && o.format !== 'csv')
-        throw new UserError('INVALID_OPTION', `--format must be json or csv, got ${o.format}`, { field: 'format' });
+    .addOption(
+      new Option('--granularity <g>', 'one row per day or per month').choices(['daily', 'monthly']).default('daily'),
+    )
+    .addOption(new Option('--format <f>', 'output format').choices(['json', 'csv']).default('json'))
+    .action(async (o: { from: string; to: string; granularity: 'daily' | 'monthly'; format: 'json' | 'csv' }) => {
       const cli = app();
       const runner = (await cli.readModels('availability')).get('availability')!;
       const rows = arReport(runner.db, { from: o.from, to: o.to, granularity: o.granularity, now: new Date() });

@@ -1,6 +1,16 @@
 import { UserError } from '../../errors.ts';
 import { glue2Documents } from '../../glue2/snapshots.ts';
+import type { CliApp } from '../app.ts';
 import { parentCommand, type RegisterCommand } from './index.ts';
+
+/** Whether GOCDB's topology or the usage records name the site (GLUE 2 comes from the collectors alone). */
+async function siteKnown(cli: CliApp, site: string): Promise<boolean> {
+  const models = await cli.readModels('availability', 'accounting');
+  return (
+    models.get('availability')!.db.prepare('SELECT 1 FROM sites WHERE name = ?').get(site) !== undefined ||
+    models.get('accounting')!.db.prepare('SELECT 1 FROM acc_sites WHERE site_name = ?').get(site) !== undefined
+  );
+}
 
 export const registerExportGlue2: RegisterCommand = (program, app) => {
   parentCommand(program, 'export', 'write derived data in external formats')
@@ -10,8 +20,21 @@ export const registerExportGlue2: RegisterCommand = (program, app) => {
     .action(async (options: { site?: string }) => {
       const cli = app();
       const docs = await glue2Documents(await cli.eventLog(), options.site);
-      if (options.site !== undefined && docs.size === 0)
-        throw new UserError('UNKNOWN_SITE', `no collector has seen site ${options.site}`);
+      if (options.site !== undefined && docs.size === 0) {
+        if (await siteKnown(cli, options.site))
+          throw new UserError(
+            'NO_COLLECTOR_DATA',
+            `site ${options.site} is known, but no collector (OpenStack, OpenNebula) has reported it: its GLUE 2 description is built from collector data (\`fedledger collect --once\`, or the collectors of \`serve\`)`,
+            { field: 'site' },
+          );
+        throw new UserError(
+          'UNKNOWN_SITE',
+          `no site ${options.site} in the topology, the usage records or the collectors' data`,
+          {
+            field: 'site',
+          },
+        );
+      }
       // One site: its document as cloud-info-provider writes it; several: keyed by site.
       const out = options.site !== undefined ? docs.get(options.site) : Object.fromEntries(docs);
       cli.stdout.write(`${JSON.stringify(out, null, 2)}\n`);

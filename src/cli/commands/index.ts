@@ -15,6 +15,7 @@ import { registerDemo } from './demo.ts';
 import { registerServe } from './serve.ts';
 import { registerToken } from './token.ts';
 import { registerReport } from './report.ts';
+import { registerCheck } from './check.ts';
 
 export type RegisterCommand = (program: Command, app: () => CliApp) => void;
 
@@ -30,6 +31,7 @@ export const commands: RegisterCommand[] = [
   registerServe,
   registerToken,
   registerDemo,
+  registerCheck,
 ];
 
 /** The shared parent command (`ingest`, `export`, ...), created on first use. */

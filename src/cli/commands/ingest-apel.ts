@@ -105,7 +105,7 @@ export const registerIngestApel: RegisterCommand = (program, app) => {
     .action(async (paths: string[], options: { format: string; project?: boolean }) => {
       checkFormat(options.format);
       const cli = app();
-      const log = await cli.eventLog();
+      const log = await cli.writableEventLog();
       const ingest = () => ingestPaths(log, paths);
       const total = options.project
         ? (await projectingAlongside(cli.config, ['accounting'], ingest)).result

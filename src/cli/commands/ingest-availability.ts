@@ -45,7 +45,7 @@ export const registerIngestAvailability: RegisterCommand = (program, app) => {
       } catch (e) {
         throw new UserError('UNREADABLE_FILE', `cannot read ${file}: ${(e as Error).message}`, { message: file });
       }
-      const log = await cli.eventLog();
+      const log = await cli.writableEventLog();
       const ingest = () =>
         ingestProbeLines(log, createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity }), {
           publisher: `file:${path.basename(file)}`,
@@ -77,7 +77,12 @@ export const registerIngestAvailability: RegisterCommand = (program, app) => {
       .action(async (file: string) => {
         const cli = app();
         const options = { publisher: `file:${path.basename(file)}`, source: file };
-        print(cli.stdout, cli.stderr, file, await document.ingest(await cli.eventLog(), readText(file), options));
+        print(
+          cli.stdout,
+          cli.stderr,
+          file,
+          await document.ingest(await cli.writableEventLog(), readText(file), options),
+        );
       });
   }
 };

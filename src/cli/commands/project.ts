@@ -31,7 +31,12 @@ export const registerProject: RegisterCommand = (program, app) => {
           bar.update(Number(p.position));
         };
         const applied = options.rebuild ? await runner.rebuild(progress) : await runner.catchUp(progress);
-        if (barStarted) bar.stop();
+        // Caught up means read to the head: the last events may belong to other projections, so the last position
+        // this one applied can be short of it.
+        if (barStarted) {
+          bar.update(bar.getTotal());
+          bar.stop();
+        }
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         await runner.close();
         cli.stdout.write(

@@ -1,8 +1,10 @@
 import { loadServeConfig } from '../../api/config.ts';
 import { startService } from '../../api/service.ts';
+import { createDataDir } from '../data-dir.ts';
+import { ensurePortFree } from '../port.ts';
 import type { RegisterCommand } from './index.ts';
 
-export const registerServe: RegisterCommand = (program) => {
+export const registerServe: RegisterCommand = (program, app) => {
   program
     .command('serve')
     .description('run the GraphQL API, health/readiness/metrics endpoints and the push endpoints')
@@ -12,6 +14,8 @@ export const registerServe: RegisterCommand = (program) => {
     .action(async (options: { port?: string; host?: string; config?: string }) => {
       const { dataDir } = program.opts<{ dataDir?: string }>();
       const config = loadServeConfig({ ...options, dataDir });
+      await ensurePortFree(config.port, config.host);
+      createDataDir(config.dataDir, app().stderr);
       const service = await startService(config);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();

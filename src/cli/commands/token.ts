@@ -1,28 +1,33 @@
+import { Option } from 'commander';
 import { UserError } from '../../errors.ts';
-import { ROLES, type Role, TokenStore } from '../../api/tokens.ts';
+import { ROLES, type Role, TOKENS_FILE, TokenStore } from '../../api/tokens.ts';
+import { createDataDir, requireDataFile } from '../data-dir.ts';
 import type { RegisterCommand } from './index.ts';
 
 export const registerToken: RegisterCommand = (program, app) => {
   const token = program.command('token').description('API bearer tokens: create (printed once), list, revoke');
-  const store = () => new TokenStore(app().config.dataDir);
+  const store = (access: 'read' | 'write') => {
+    const { config, stderr } = app();
+    if (access === 'write') createDataDir(config.dataDir, stderr);
+    else requireDataFile(config, TOKENS_FILE, 'no tokens');
+    return new TokenStore(config.dataDir);
+  };
   token
     .command('create')
     .description('create a token and print it; only its hash is stored')
-    .requiredOption('--role <role>', ROLES.join(' | '))
+    .addOption(new Option('--role <role>', 'what the token may do').choices(ROLES).makeOptionMandatory())
     .option('--site <name>', 'the site of a site or ingest token')
     .option('--vo <name>', 'the VO of a community token')
     .option('--monitoring', 'an ingest token for probe results (POST /v1/probes) rather than a site')
     .option('--label <text>', 'a note to recognise the token by')
     .action((o: { role: string; site?: string; vo?: string; monitoring?: boolean; label?: string }) => {
-      if (!(ROLES as readonly string[]).includes(o.role))
-        throw new UserError('TOKEN_ROLE', `--role must be one of ${ROLES.join(', ')}`, { field: 'role' });
       const role = o.role as Role;
       if (o.site && o.vo) throw new UserError('TOKEN_SCOPE_UNEXPECTED', 'give --site or --vo, not both');
       if (role === 'ingest' && o.monitoring === (o.site !== undefined))
         throw new UserError('TOKEN_SCOPE_REQUIRED', 'an ingest token needs exactly one of --site or --monitoring');
       if (role !== 'ingest' && o.monitoring)
         throw new UserError('TOKEN_SCOPE_UNEXPECTED', '--monitoring is for ingest tokens');
-      const tokens = store();
+      const tokens = store('write');
       try {
         const scope = role === 'community' ? (o.vo ?? null) : (o.site ?? null);
         if (role === 'community' && o.site)
@@ -48,7 +53,7 @@ export const registerToken: RegisterCommand = (program, app) => {
     .command('list')
     .description('list tokens (never their secrets)')
     .action(() => {
-      const tokens = store();
+      const tokens = store('read');
       try {
         for (const t of tokens.list())
           app().stdout.write(
@@ -63,7 +68,7 @@ export const registerToken: RegisterCommand = (program, app) => {
     .description('revoke a token by its id')
     .argument('<id>')
     .action((id: string) => {
-      const tokens = store();
+      const tokens = store('read');
       try {
         tokens.revoke(id);
         app().stdout.write(`revoked ${id}\n`);
