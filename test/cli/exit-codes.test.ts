@@ -28,12 +28,15 @@ test('a user error exits 1 with a one-line message carrying its code', (t) => {
   tmp.cleanup();
 });
 
-test('an internal error (a corrupt event store) exits 2', (t) => {
+test('a corrupt event store is a user error naming the file and what to do, exit 1', (t) => {
   const tmp = tempDir();
   mkdirSync(tmp.dir, { recursive: true });
-  writeFileSync(path.join(tmp.dir, 'events.sqlite'), 'this is not a database, just text long enough to be read as one');
+  const file = path.join(tmp.dir, 'events.sqlite');
+  writeFileSync(file, 'this is not a database, just text long enough to be read as one');
   const run = fedledger('--data-dir', tmp.dir, 'project');
-  t.is(run.code, 2);
-  t.regex(run.stderr, /internal error/);
+  t.is(run.code, 1);
+  t.is(run.stderr.trim().split('\n').length, 1, run.stderr);
+  t.true(run.stderr.startsWith(`fedledger: ${file} is damaged (file is not a database): restore it from a backup`));
+  t.regex(run.stderr, /\[FILE_CORRUPT\]$/m);
   tmp.cleanup();
 });
