@@ -9,27 +9,9 @@ import { chmodSync, cpSync, readdirSync, readFileSync, statSync, writeFileSync }
 import path from 'node:path';
 import { explainStorageFailure } from '../../src/cli/data-files.ts';
 import { UserError } from '../../src/errors.ts';
-import { openEventLog } from '../../src/eventlog/open.ts';
-import { ingestMany } from '../../src/ingest/apel-service.ts';
-import { upToDate } from '../../src/projection/registry.ts';
 import { fedledgerIn } from '../support/cli.ts';
+import { seededDataDir } from '../support/seeded.ts';
 import { tempDir } from '../support/tmp.ts';
-
-/** A data directory with an event log of a few records and both read models caught up. */
-async function seeded(t: { teardown: (fn: () => void) => void }): Promise<string> {
-  const tmp = tempDir();
-  t.teardown(tmp.cleanup);
-  const log = await openEventLog({ dataDir: tmp.dir });
-  const files = ['fixtures/apel/caso-2025-12.msg', 'fixtures/apel/caso-2026-01.msg', 'fixtures/apel/oneacct-v02.msg'];
-  await ingestMany(
-    log,
-    files.map((f) => ({ name: f, text: readFileSync(f, 'utf8') })),
-    { publisher: 'test' },
-  );
-  for (const runner of (await upToDate(log, tmp.dir)).values()) await runner.close();
-  await log.close();
-  return tmp.dir;
-}
 
 /** Overwrites the middle of a file with text, as a bad disk or a stray write would. */
 function scribble(file: string): void {
@@ -40,7 +22,7 @@ function scribble(file: string): void {
 }
 
 test('check: all fine exits 0; a scribbled read model is named with its rebuild, which repairs it', async (t) => {
-  const dir = await seeded(t);
+  const dir = await seededDataDir(t);
   const fine = fedledgerIn(dir, ['check']);
   t.is(fine.code, 0, fine.stdout + fine.stderr);
   t.is(fine.stdout.match(/: ok \(/g)?.length, 3, fine.stdout);
@@ -59,7 +41,7 @@ test('check: all fine exits 0; a scribbled read model is named with its rebuild,
 });
 
 test('check: a scribbled event log is named, with restoring from a backup as what to do', async (t) => {
-  const dir = await seeded(t);
+  const dir = await seededDataDir(t);
   const file = path.join(dir, 'events.sqlite');
   scribble(file);
   const run = fedledgerIn(dir, ['check']);
@@ -69,7 +51,7 @@ test('check: a scribbled event log is named, with restoring from a backup as wha
 });
 
 test('a SQLite corruption error met mid-command names the damaged file, found by checking them all', async (t) => {
-  const dir = await seeded(t);
+  const dir = await seededDataDir(t);
   const readModel = path.join(dir, 'projections', 'availability.sqlite');
   scribble(readModel);
   const error = explainStorageFailure(
@@ -100,7 +82,7 @@ const cannotDrop =
 (cannotDrop ? test.skip : test)(
   `a read-only data directory: DATA_DIR_READ_ONLY naming the event log, exit 1${cannotDrop ? ` (skipped: ${cannotDrop})` : ''}`,
   async (t) => {
-    const dir = await seeded(t);
+    const dir = await seededDataDir(t);
     for (const name of readdirSync(dir, { recursive: true }) as string[]) {
       const p = path.join(dir, name);
       chmodSync(p, statSync(p).isDirectory() ? 0o555 : 0o444);
@@ -134,7 +116,7 @@ test.after.always(() => {
 onTiny(
   `a full disk: DISK_FULL naming the file, exit 1${cannotMount ? ` (skipped: no tmpfs to fill: ${cannotMount})` : ''}`,
   async (t) => {
-    const dir = await seeded(t);
+    const dir = await seededDataDir(t);
     const full = path.join(tiny.dir, 'data');
     cpSync(dir, full, { recursive: true });
     // Fill what is left (writeFileSync stops at the first short write).
