@@ -106,3 +106,18 @@ test('the demo removes the temporary data directory it made when it is stopped',
   t.is(await demo.exit, 0);
   t.false(existsSync(dataDir!), `${dataDir} is left behind`);
 });
+
+test('a demo stopped while it is still loading removes its temporary data directory too', async (t) => {
+  const tmp = tempDir();
+  t.teardown(tmp.cleanup);
+  const demo = start(['demo', '--port', '0'], { ...process.env, TMPDIR: tmp.dir });
+  t.teardown(() => demo.child.kill('SIGKILL'));
+  const own = () => readdirSync(tmp.dir).filter((n) => n.startsWith('fedledger-demo-'));
+  const deadline = Date.now() + 120_000;
+  while (own().length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  t.is(own().length, 1, 'the demo made its directory');
+  demo.child.kill('SIGTERM');
+  t.is(await demo.exit, 143);
+  t.false(demo.output.text.includes('loaded into'), 'stopped before loading ended');
+  t.deepEqual(own(), []);
+});
