@@ -77,12 +77,8 @@ export const registerIngestAvailability: RegisterCommand = (program, app) => {
       .action(async (file: string) => {
         const cli = app();
         const options = { publisher: `file:${path.basename(file)}`, source: file };
-        print(
-          cli.stdout,
-          cli.stderr,
-          file,
-          await document.ingest(await cli.writableEventLog(), readText(file), options),
-        );
+        const log = await cli.writableEventLog();
+        print(cli.stdout, cli.stderr, file, await document.ingest(log, readText(file), options));
       });
   }
 };
