@@ -23,6 +23,7 @@ import { ingestProbeResults } from '../ingest/availability-service.ts';
 import type { ProjectionRunner } from '../projection/runner.ts';
 import type { ServeConfig } from './config.ts';
 import type { ApiContext, ApiServices } from './context.ts';
+import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql.ts';
 import { LiveChanges } from './live.ts';
 import { ApiMetrics } from './metrics.ts';
 import { storeUnavailable } from './unavailable.ts';
@@ -88,7 +89,8 @@ export class ApiServer {
     this.yoga = createYoga<{ principal?: Principal; answer?: ApiContext['answer'] }, Omit<ApiContext, 'request'>>({
       schema: buildSchema(),
       graphqlEndpoint: '/graphql',
-      graphiql: config.graphiql,
+      graphiql: config.graphiql ? GRAPHIQL_OPTIONS : false,
+      renderGraphiQL: renderOfflineGraphiQL,
       landingPage: false,
       logging: false,
       context: ({
@@ -249,10 +251,11 @@ export class ApiServer {
       next();
       return;
     }
-    // GraphiQL's page itself is public; every query it sends carries a token.
+    // GraphiQL's page itself is public; every query it sends carries a token. Mounted on /graphql, the path is '/'.
     if (
       req.method === 'GET' &&
-      req.path === '/graphql' &&
+      req.baseUrl === '/graphql' &&
+      req.path === '/' &&
       req.query['query'] === undefined &&
       req.accepts(['application/json', 'text/html']) === 'text/html'
     ) {

@@ -4,58 +4,21 @@
  * charts and tables with no errors and no request outside the file itself.
  */
 import test from 'ava';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
 import { openEventLog } from '../../src/eventlog/open.ts';
 import { upToDate } from '../../src/projection/registry.ts';
 import { generateReport, READ_MODELS } from '../../src/reports/generate.ts';
 import { parsePeriod } from '../../src/reports/period.ts';
+import { browser as chromium, skippedTitle } from '../support/chromium.ts';
 import { tempDir } from '../support/tmp.ts';
 import { buildFederation } from './fixture.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-
-/** A fresh profile per run, so no state leaks between runs. */
-const userDataDir = mkdtempSync(path.join(os.tmpdir(), 'fedledger-chromium-'));
-
-async function launch(): Promise<BrowserContext> {
-  return chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    viewport: { width: 1200, height: 900 },
-  });
-}
-
-let context: BrowserContext | undefined;
-let unavailable = '';
-try {
-  context = await launch();
-} catch (error) {
-  unavailable = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
-}
-
-test.after.always(async () => {
-  await context?.close();
-  rmSync(userDataDir, { recursive: true, force: true });
-});
-
-if (!context) {
-  test.skip(`the HTML report renders in headless Chromium (skipped: chromium cannot be launched from ${CHROMIUM}: ${unavailable})`, () => {});
+if (!chromium) {
+  test.skip(skippedTitle('the HTML report renders in headless Chromium'), () => {});
 } else {
-  const browser = context;
+  const browser = chromium;
   test('the HTML report renders in headless Chromium without errors, with both charts and every table', async (t) => {
     const { dir, cleanup } = tempDir('fedledger-html-');
     t.teardown(cleanup);
