@@ -1,9 +1,11 @@
 /**
  * A deterministic demo federation: 9 sites (6 OpenStack, 3 OpenNebula) in
- * 6 NGIs, 12 communities, six months of VM usage as APEL cloud messages
- * (cASO-shaped for OpenStack, oneacct-shaped for OpenNebula), probe results
- * with outages, and GOCDB topology and downtimes. Pure: the same seed gives
- * the same files, byte for byte.
+ * 6 NGIs, 12 communities, VM usage as APEL cloud messages (cASO-shaped for
+ * OpenStack, oneacct-shaped for OpenNebula), probe results with outages,
+ * and GOCDB topology and downtimes. It covers the six months before the hour
+ * it is generated for, up to that hour (the current month so far, probes in
+ * each of the last 24 hours), so every view of a freshly loaded demo is
+ * alive. Pure: the same seed and end give the same files, byte for byte.
  */
 import { OPENNEBULA_SERVICE, OPENSTACK_SERVICE } from '../availability/service-types.ts';
 import { DateTime } from 'luxon';
@@ -119,9 +121,15 @@ export const DEMO_VOS: readonly string[] = [
   'opencoast.eosc-hub.eu',
 ];
 
-/** The six demo months, UTC. */
-export const DEMO_FIRST_MONTH = DateTime.utc(2026, 5, 1);
+/** How many whole months before the end's own month the demo covers. */
 export const DEMO_MONTHS = 6;
+
+/** The first month the demo covers when it ends at `end`, UTC. */
+export const demoFirstMonth = (end: DateTime) => end.toUTC().minus({ months: DEMO_MONTHS }).startOf('month');
+
+/** The end of the committed snapshot in fixtures/demo (sample input for tests and benchmarks): six whole months. */
+export const DEMO_FIXTURE_END = DateTime.utc(2026, 11, 1);
+export const DEMO_FIRST_MONTH = demoFirstMonth(DEMO_FIXTURE_END);
 
 const FLAVORS = [
   { cores: 1, memory: 2048, disk: 20 },
@@ -160,10 +168,21 @@ function record(fields: Array<[string, string | number | null]>): string {
   return fields.map(([k, v]) => `${k}: ${v ?? 'None'}`).join('\n');
 }
 
+/** The months from `first` to `end`, each with the part of it before `end` (whole but for the last). */
+function monthsUntil(first: DateTime, end: DateTime): Array<{ month: DateTime; seconds: number; whole: boolean }> {
+  const out = [];
+  for (let month = first; month < end; month = month.plus({ months: 1 })) {
+    const next = month.plus({ months: 1 });
+    const whole = next <= end;
+    out.push({ month, seconds: epoch(whole ? next : end) - epoch(month), whole });
+  }
+  return out;
+}
+
 /** APEL messages: one per site and month, holding every VM's record at that month's publication. */
-function usage(rand: () => number): DemoFiles {
+function usage(rand: () => number, end: DateTime, published: Record<string, DateTime>): DemoFiles {
   const files: DemoFiles = {};
-  const end = DEMO_FIRST_MONTH.plus({ months: DEMO_MONTHS });
+  const months = monthsUntil(demoFirstMonth(end), end);
   for (const site of DEMO_SITES) {
     const siteVos = DEMO_VOS.filter(() => rand() < 0.6);
     const vms: Array<{
@@ -176,10 +195,11 @@ function usage(rand: () => number): DemoFiles {
       stop: DateTime;
       resized: boolean;
     }> = [];
-    for (let m = 0; m < DEMO_MONTHS; m++) {
-      const month = DEMO_FIRST_MONTH.plus({ months: m });
-      for (let i = 0; i < site.vmsPerMonth; i++) {
-        const start = month.plus({ seconds: Math.floor(rand() * month.daysInMonth! * 86_400) });
+    for (const { month, seconds } of months) {
+      // The month so far gets its share of the month's VMs.
+      const count = Math.round((site.vmsPerMonth * seconds) / (month.daysInMonth! * 86_400));
+      for (let i = 0; i < count; i++) {
+        const start = month.plus({ seconds: Math.floor(rand() * seconds) });
         const hours = rand() < 0.5 ? 1 + rand() * 72 : 72 + rand() * 24 * 120;
         const vo = pick(rand, siteVos.length ? siteVos : DEMO_VOS);
         vms.push({
@@ -194,18 +214,17 @@ function usage(rand: () => number): DemoFiles {
         });
       }
     }
-    for (let m = 0; m < DEMO_MONTHS; m++) {
-      const month = DEMO_FIRST_MONTH.plus({ months: m });
-      // Sites publish on the last day of the month, a few hours before midnight.
-      const published = month
-        .endOf('month')
-        .minus({ hours: 2 + Math.floor(rand() * 6) })
-        .startOf('second');
+    for (const [m, { month, whole }] of months.entries()) {
+      // Sites publish on the last day of the month, a few hours before midnight; in the current month, a few hours ago.
+      const at = (whole ? month.endOf('month') : end).minus({ hours: 2 + Math.floor(rand() * 6) }).startOf('second');
+      if (at < month) continue;
+      const name = `apel/${site.name}-${month.toFormat('yyyy-MM')}.txt`;
+      published[name] = at;
       const records: string[] = [];
       for (const vm of vms) {
-        if (vm.start >= published || vm.stop < month) continue;
-        const completed = vm.stop <= published && vm.stop < end;
-        const until = completed ? vm.stop : published;
+        if (vm.start >= at || vm.stop < month) continue;
+        const completed = vm.stop <= at && vm.stop < end;
+        const until = completed ? vm.stop : at;
         let wall = Math.max(0, epoch(until) - epoch(vm.start));
         // A resize resets Nova's start time: the cumulative figure drops (a negative difference APEL keeps).
         if (vm.resized && m > 0 && vm.start < month) wall = Math.floor(wall / 3);
@@ -238,12 +257,12 @@ function usage(rand: () => number): DemoFiles {
           ['CloudType', site.middleware === 'openstack' ? 'caso/4.1.0 (OpenStack)' : 'OpenNebula'],
           ['BenchmarkType', site.middleware === 'openstack' ? 'HEPSPEC' : null],
           ['Benchmark', site.middleware === 'openstack' ? 10.5 : null],
-          ['RecordCreateTime', completed ? null : epoch(published)],
+          ['RecordCreateTime', completed ? null : epoch(at)],
         ];
         records.push(record(fields));
       }
-      // One publisher slip a month at GRNET: a fractional duration, quarantined with its error.
-      if (site.name === 'GRNET-OPENSTACK' && m === DEMO_MONTHS - 1)
+      // One publisher slip in the last whole month at GRNET: a fractional duration, quarantined with its error.
+      if (site.name === 'GRNET-OPENSTACK' && m === months.findLastIndex((x) => x.whole))
         records.push(
           record([
             ['VMUUID', uuid(rand)],
@@ -255,7 +274,7 @@ function usage(rand: () => number): DemoFiles {
         );
       // cASO omits the last separator; APEL's own writer adds it.
       const body = records.join('\n%%\n') + (site.middleware === 'openstack' ? '\n' : '\n%%\n');
-      files[`apel/${site.name}-${month.toFormat('yyyy-MM')}.txt`] = `APEL-cloud-message: v0.4\n${body}`;
+      files[name] = `APEL-cloud-message: v0.4\n${body}`;
     }
   }
   return files;
@@ -267,10 +286,14 @@ const METRICS = {
   opennebula: ['eu.egi.cloud.OCCI-VM', 'org.nagios.OCCI-TCP'],
 } as const;
 
-/** Probe results: every metric once a day, plus each outage's CRITICAL (or UNKNOWN) and its recovery. */
-function probes(rand: () => number): string {
+/**
+ * Probe results before `end`: every metric once a day and in each of the last 24 hours, plus each outage's
+ * CRITICAL (or UNKNOWN) and its recovery (none yet for an outage still going on at the end).
+ */
+function probes(rand: () => number, end: DateTime): string {
   const lines: Array<[number, string]> = [];
   const line = (at: DateTime, site: DemoSite, metric: string, status: string, summary: string) =>
+    at < end &&
     lines.push([
       epoch(at),
       JSON.stringify({
@@ -284,14 +307,15 @@ function probes(rand: () => number): string {
         monitoring_host: 'argo-mon.egi.example.org',
       }),
     ]);
-  const days = DEMO_FIRST_MONTH.plus({ months: DEMO_MONTHS }).diff(DEMO_FIRST_MONTH, 'days').days;
+  const first = demoFirstMonth(end);
+  const months = monthsUntil(first, end);
+  const days = Math.ceil(end.diff(first, 'days').days);
   for (const site of DEMO_SITES) {
     const [vmMetric, tcpMetric] = METRICS[site.middleware];
     const outages: Array<[number, number]> = [];
-    for (let m = 0; m < DEMO_MONTHS; m++) {
-      const month = DEMO_FIRST_MONTH.plus({ months: m });
+    for (const { month, seconds } of months) {
       for (let o = 0; o < site.outagesPerMonth; o++) {
-        const start = month.plus({ hours: 1 + Math.floor(rand() * (month.daysInMonth! * 24 - 30)) });
+        const start = month.plus({ hours: 1 + Math.floor(rand() * Math.max(seconds / 3600 - 30, 1)) });
         const hours = site.name === 'SCAI' ? 24 + Math.floor(rand() * 48) : 1 + Math.floor(rand() * 10);
         const status = rand() < 0.8 ? 'CRITICAL' : 'UNKNOWN';
         line(start, site, vmMetric, status, status === 'CRITICAL' ? 'VM creation timed out' : 'probe could not run');
@@ -300,12 +324,19 @@ function probes(rand: () => number): string {
       }
     }
     const inOutage = (t: DateTime) => outages.some(([a, b]) => epoch(t) >= a && epoch(t) <= b);
-    for (let d = 0; d < days; d++) {
-      const day = DEMO_FIRST_MONTH.plus({ days: d });
-      // The daily VM probe fails while an outage lasts; the TCP check still answers.
-      const vmAt = day.plus({ minutes: 5 + Math.floor(rand() * 50) });
+    // The VM probe fails while an outage lasts; the TCP check still answers.
+    const probe = (vmAt: DateTime, tcpAt: DateTime) => {
       if (!inOutage(vmAt)) line(vmAt, site, vmMetric, 'OK', 'VM created and deleted');
-      line(day.plus({ minutes: 5 + Math.floor(rand() * 50) }), site, tcpMetric, 'OK', 'TCP OK');
+      line(tcpAt, site, tcpMetric, 'OK', 'TCP OK');
+    };
+    for (let d = 0; d < days; d++) {
+      const day = first.plus({ days: d });
+      probe(day.plus({ minutes: 5 + Math.floor(rand() * 50) }), day.plus({ minutes: 5 + Math.floor(rand() * 50) }));
+    }
+    for (let h = 24; h > 0; h--) {
+      const hour = end.minus({ hours: h });
+      // Half a minute past, so no hourly result repeats a daily one (those fall on whole minutes).
+      probe(hour.plus({ minutes: 10, seconds: 30 }), hour.plus({ minutes: 20, seconds: 30 }));
     }
   }
   return lines
@@ -317,7 +348,7 @@ function probes(rand: () => number): string {
 
 const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
-function gocdb(rand: () => number): DemoFiles {
+function gocdb(rand: () => number, end: DateTime): DemoFiles {
   const sites = DEMO_SITES.map(
     (s, i) =>
       `  <SITE ID="${100 + i}" PRIMARY_KEY="${100 + i}G0" NAME="${s.name}" COUNTRY="${s.country}" COUNTRY_CODE="" ROC="${s.ngi}" SUBGRID="" GIIS_URL="">\n` +
@@ -334,7 +365,10 @@ function gocdb(rand: () => number): DemoFiles {
   let id = 30_000;
   for (const s of DEMO_SITES) {
     for (let k = 0; k < 2; k++) {
-      const start = DEMO_FIRST_MONTH.plus({ days: Math.floor(rand() * 170), hours: 6 + Math.floor(rand() * 4) });
+      const start = demoFirstMonth(end).plus({
+        days: Math.floor(rand() * 170),
+        hours: 6 + Math.floor(rand() * 4),
+      });
       const kind = pick(rand, [
         ['SCHEDULED', 'OUTAGE', 'OpenStack upgrade'],
         ['SCHEDULED', 'WARNING', 'network maintenance, at risk'],
@@ -359,7 +393,21 @@ function gocdb(rand: () => number): DemoFiles {
   };
 }
 
-export function demoFederation(seed = 20_260_501): DemoFiles {
+export interface DemoFederation {
+  files: DemoFiles;
+  /** When each APEL message was published (its path → instant): the demo receives it then. */
+  published: Record<string, DateTime>;
+}
+
+/** The demo federation up to `end`, taken to the hour (so a demo loaded within one hour is the same). */
+export function demoFederation(end: DateTime, seed = 20_260_501): DemoFederation {
+  const until = end.toUTC().startOf('hour');
   const rand = prng(seed);
-  return { ...gocdb(rand), ...usage(rand), 'probes/results.jsonl': probes(rand) };
+  const published: Record<string, DateTime> = {};
+  const files = {
+    ...gocdb(rand, until),
+    ...usage(rand, until, published),
+    'probes/results.jsonl': probes(rand, until),
+  };
+  return { files, published };
 }

@@ -1,11 +1,16 @@
-/** Loads fixtures/demo (GOCDB, APEL messages, probe results) into an event log through the ordinary ingest services. */
-import { readdirSync, readFileSync } from 'node:fs';
+/**
+ * Loads the demo federation, generated up to the current hour, into an event log through the ordinary ingest
+ * services: each APEL message is received when its site published it, topology and probe results at load time.
+ */
+import { DateTime } from 'luxon';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EventLog } from '../eventlog/port.ts';
 import { ingestApelMessage } from '../ingest/apel-service.ts';
 import { ingestGocdb, ingestProbeResults } from '../ingest/availability-service.ts';
+import { demoFederation } from './federation.ts';
 
+/** The committed snapshot of the demo federation (`npm run demo:fixtures`), sample input for tests and benchmarks. */
 export const DEMO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/demo');
 
 export interface DemoLoaded {
@@ -15,30 +20,31 @@ export interface DemoLoaded {
   topology: number;
 }
 
-export async function loadDemo(log: EventLog, dir = DEMO_DIR): Promise<DemoLoaded> {
+export async function loadDemo(log: EventLog, now = new Date()): Promise<DemoLoaded> {
+  const { files, published } = demoFederation(DateTime.fromJSDate(now, { zone: 'utc' }));
   const out: DemoLoaded = { records: 0, rejected: 0, probeResults: 0, topology: 0 };
-  const receivedAt = new Date();
   for (const file of ['get_site_list.xml', 'get_service_endpoint.xml', 'get_downtime.xml']) {
-    const r = await ingestGocdb(log, readFileSync(path.join(dir, 'gocdb', file), 'utf8'), {
+    const r = await ingestGocdb(log, files[`gocdb/${file}`]!, {
       publisher: 'demo:gocdb',
       source: file,
-      receivedAt,
+      receivedAt: now,
     });
     out.topology += r.accepted + r.unchanged;
   }
-  for (const file of readdirSync(path.join(dir, 'apel')).sort()) {
-    const r = await ingestApelMessage(log, readFileSync(path.join(dir, 'apel', file), 'utf8'), {
+  for (const name of Object.keys(published).sort()) {
+    const file = path.basename(name);
+    const r = await ingestApelMessage(log, files[name]!, {
       publisher: `demo:${file.replace(/-\d{4}-\d{2}\.txt$/, '')}`,
       messageName: file,
-      receivedAt,
+      receivedAt: published[name]!.toJSDate(),
     });
     out.records += r.accepted + r.unchanged;
     out.rejected += r.rejected;
   }
-  const probes = await ingestProbeResults(log, readFileSync(path.join(dir, 'probes', 'results.jsonl'), 'utf8'), {
+  const probes = await ingestProbeResults(log, files['probes/results.jsonl']!, {
     publisher: 'demo:argo',
     source: 'results.jsonl',
-    receivedAt,
+    receivedAt: now,
   });
   out.probeResults = probes.accepted + probes.unchanged;
   return out;

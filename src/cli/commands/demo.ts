@@ -17,7 +17,7 @@ export const registerDemo: RegisterCommand = (program, app) => {
   program
     .command('demo')
     .description(
-      'load the demo federation (fixtures/demo) into a fresh embedded store and serve it; a temporary data directory (no --data-dir) is removed when the demo stops',
+      'load a demo federation, six months up to now, into a fresh embedded store and serve it; a temporary data directory (no --data-dir) is removed when the demo stops',
     )
     .option('--port <n>', 'port to listen on (env PORT; default 4000)')
     .option('--host <address>', 'address to listen on', '127.0.0.1')
