@@ -106,10 +106,12 @@ export function composeReport(input: ComposeInput): ReportContent {
   const publishers = { current: new Set<string>(), previous: new Set<string>() };
   const communities = { current: new Set<string>(), previous: new Set<string>() };
   const monthly = new Map(trailingMonths(period, 12).map((m) => [parseYearMonth(m)!, zero()]));
+  let firstData = Infinity;
   for (const r of input.summaries) {
     const month = ym(r);
     const trailing = monthly.get(month);
     if (trailing) add(trailing, r);
+    firstData = Math.min(firstData, month);
     if (previousMonths.has(month)) {
       add(totals.previous, r);
       if (r.numberOfVms > 0) {
@@ -198,7 +200,10 @@ export function composeReport(input: ComposeInput): ReportContent {
     position: input.position.toString(),
     targets,
     totals,
-    monthly: [...monthly].map(([m, f]) => ({ month: formatYearMonth(m), ...f })),
+    // Months before the first data would read as months without usage; the period's own months always show.
+    monthly: [...monthly]
+      .filter(([m]) => m >= firstData || months.has(m))
+      .map(([m, f]) => ({ month: formatYearMonth(m), ...f })),
     sites,
     threeMonthsUnder: input.threeMonthsUnder
       .map((t) => ({ site: t.site, months: t.months.map((m) => ({ month: m.month, availability: m.availability })) }))

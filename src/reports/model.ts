@@ -91,6 +91,8 @@ export interface Column {
   format: CellFormat;
   /** A per-row override, for a column whose rows measure different things (the totals). */
   formatFor?: (row: Record<string, Cell>) => CellFormat;
+  /** What an empty value means, for a person reading the report (CSV and JSON keep it empty). */
+  whenEmpty?: string;
 }
 
 export interface Table {

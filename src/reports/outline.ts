@@ -4,7 +4,8 @@
  * say the same thing in the same order.
  */
 import type { Membership, ReportContent, Table } from './model.ts';
-import { changePercent, formatCell, reportTables } from './render-tables.ts';
+import type { UsageFigures } from './model.ts';
+import { changePercent, formatCell, readableCell, reportTables, VM_MONTHS, withoutUsage } from './render-tables.ts';
 
 export type Block =
   | { kind: 'heading'; level: 1 | 2 | 3; text: string }
@@ -16,8 +17,18 @@ const list = (names: readonly string[]) => (names.length ? names.join(', ') : 'n
 
 function change(current: number, previous: number, format: 'int' | 'hours'): string {
   const pct = changePercent(current, previous);
-  const delta = formatCell(current - previous, format);
+  const delta = readableCell(current - previous, format);
   return `${current - previous > 0 ? '+' : ''}${delta}${pct === null ? '' : `, ${formatCell(pct, 'change')} %`}`;
+}
+
+const figures = (u: UsageFigures) =>
+  `${readableCell(u.vms, 'int')} ${VM_MONTHS}, ${readableCell(u.wallHours, 'hours')} wall hours, ${readableCell(u.cpuCoreHours, 'hours')} CPU-core hours`;
+
+/** The totals against the previous period; a period without usage records says so rather than showing −100 %. */
+function totals(c: ReportContent): string {
+  const { current, previous } = c.totals;
+  if (withoutUsage(c)) return `No usage records in this period. ${c.previousPeriod}: ${figures(previous)}.`;
+  return `${readableCell(current.vms, 'int')} ${VM_MONTHS} (${change(current.vms, previous.vms, 'int')}), ${readableCell(current.wallHours, 'hours')} wall hours (${change(current.wallHours, previous.wallHours, 'hours')}), ${readableCell(current.cpuCoreHours, 'hours')} CPU-core hours (${change(current.cpuCoreHours, previous.cpuCoreHours, 'hours')}) against ${c.previousPeriod}.`;
 }
 
 function participation(m: Membership, noun: string, previous: string): string {
@@ -27,7 +38,6 @@ function participation(m: Membership, noun: string, previous: string): string {
 export function reportOutline(c: ReportContent): Block[] {
   const tables = new Map(reportTables(c).map((t) => [t.name, t]));
   const table = (name: string, whenEmpty = 'None.'): Block => ({ kind: 'table', table: tables.get(name)!, whenEmpty });
-  const { current, previous } = c.totals;
   const under = c.sites.filter((s) => s.shortfalls.length > 0).length;
   return [
     { kind: 'heading', level: 1, text: `Technical board report ${c.period.name}` },
@@ -42,7 +52,7 @@ export function reportOutline(c: ReportContent): Block[] {
     { kind: 'heading', level: 2, text: 'Federation totals' },
     {
       kind: 'paragraph',
-      text: `${formatCell(current.vms, 'int')} VMs (${change(current.vms, previous.vms, 'int')}), ${formatCell(current.wallHours, 'hours')} wall hours (${change(current.wallHours, previous.wallHours, 'hours')}), ${formatCell(current.cpuCoreHours, 'hours')} CPU-core hours (${change(current.cpuCoreHours, previous.cpuCoreHours, 'hours')}) against ${c.previousPeriod}.`,
+      text: `${totals(c)} ${VM_MONTHS} add up each month's VM count: a VM running in three months counts three times.`,
     },
     table('totals'),
     { kind: 'heading', level: 3, text: 'Usage per month' },
@@ -52,6 +62,10 @@ export function reportOutline(c: ReportContent): Block[] {
     {
       kind: 'paragraph',
       text: `${c.sites.length} resource centres; ${under} under target; ${c.threeMonthsUnder.length} under ${c.targets.availability} % availability for three months running.`,
+    },
+    {
+      kind: 'paragraph',
+      text: "Availability, reliability and unknown are percentages of the period's time, from the site's status over all its seconds (ARGO's up, unknown and down fractions × 100). An NGI's figure elsewhere (the API, export ar) is computed differently: each day, the mean of its sites' daily figures; over a month, the mean of those days. So it can differ from the monthly figure of its only site.",
     },
     { kind: 'chart', chart: 'site-availability' },
     table('sites'),
@@ -77,7 +91,7 @@ export function reportOutline(c: ReportContent): Block[] {
     { kind: 'heading', level: 3, text: 'Silent publishers' },
     {
       kind: 'paragraph',
-      text: 'Registered resource centres, or those that published in the previous period, from which no usage record had been received in the last seven days of the period.',
+      text: 'Registered resource centres, or those that published in the previous period, from which fedledger received no usage record in the last seven days of the period. It goes by when records arrived, not the period they measure: records for this period that arrived after its end do not count, so a site can have usage measured in the period and still be listed.',
     },
     table('silent-publishers'),
     { kind: 'heading', level: 3, text: 'Quarantined records' },

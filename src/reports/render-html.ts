@@ -6,7 +6,7 @@
 import type { ReportContent, Table } from './model.ts';
 import { reportOutline } from './outline.ts';
 import { displayCell } from './render-markdown.ts';
-import { formatCell, isNumeric } from './render-tables.ts';
+import { formatCell, isNumeric, readableCell, VM_MONTHS } from './render-tables.ts';
 
 export function escapeHtml(text: string): string {
   return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
@@ -36,7 +36,7 @@ export function monthlyUsageChart(c: ReportContent): string {
     const y = top + plotH - (plotH * i) / 4;
     parts.push(`<line class="grid" x1="${left}" y1="${n(y)}" x2="${width - 10}" y2="${n(y)}"/>`);
     parts.push(
-      `<text class="tick" x="${left - 6}" y="${n(y + 4)}" text-anchor="end">${escapeHtml(formatCell((max * i) / 4, 'int'))}</text>`,
+      `<text class="tick" x="${left - 6}" y="${n(y + 4)}" text-anchor="end">${escapeHtml(readableCell((max * i) / 4, 'int'))}</text>`,
     );
   }
   c.monthly.forEach((m, i) => {
@@ -45,7 +45,7 @@ export function monthlyUsageChart(c: ReportContent): string {
     const x = left + i * slot + slot * 0.15;
     const inPeriod = c.period.months.includes(m.month);
     parts.push(
-      `<rect class="${inPeriod ? 'bar current' : 'bar'}" x="${n(x)}" y="${n(top + plotH - h)}" width="${n(slot * 0.7)}" height="${n(h)}"><title>${m.month}: ${formatCell(m.cpuCoreHours, 'hours')} CPU-core hours, ${formatCell(m.wallHours, 'hours')} wall hours, ${m.vms} VMs</title></rect>`,
+      `<rect class="${inPeriod ? 'bar current' : 'bar'}" x="${n(x)}" y="${n(top + plotH - h)}" width="${n(slot * 0.7)}" height="${n(h)}"><title>${m.month}: ${readableCell(m.cpuCoreHours, 'hours')} CPU-core hours, ${readableCell(m.wallHours, 'hours')} wall hours, ${readableCell(m.vms, 'int')} ${VM_MONTHS}</title></rect>`,
     );
     parts.push(
       `<text class="tick" x="${n(x + slot * 0.35)}" y="${height - bottom + 16}" text-anchor="middle">${m.month.slice(2)}</text>`,

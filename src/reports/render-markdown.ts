@@ -4,12 +4,12 @@
  */
 import type { Cell, Column, ReportContent, Table } from './model.ts';
 import { reportOutline } from './outline.ts';
-import { cellFormat, formatCell, isNumeric } from './render-tables.ts';
+import { cellFormat, isNumeric, readableCell } from './render-tables.ts';
 
-/** A cell for display: empty numbers read `n/a`, pipes are escaped. */
+/** A cell for display: empty numbers read `n/a` (or what the column says an empty value means). */
 export function displayCell(value: Cell, column: Column, row: Record<string, Cell>): string {
-  if (value === null) return isNumeric(column) ? 'n/a' : '';
-  return formatCell(value, cellFormat(column, row));
+  if (value === null) return column.whenEmpty ?? (isNumeric(column) ? 'n/a' : '');
+  return readableCell(value, cellFormat(column, row));
 }
 
 function markdownTable(table: Table): string {

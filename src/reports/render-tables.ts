@@ -4,7 +4,7 @@
  * show the same tables with the same rounding, so every figure reads the
  * same in all formats.
  */
-import type { Cell, CellFormat, Column, ReportContent, Table } from './model.ts';
+import type { Cell, CellFormat, Column, ReportContent, SiteReport, Table, UsageFigures } from './model.ts';
 
 const NUMERIC: ReadonlySet<CellFormat> = new Set(['int', 'hours', 'percent', 'change']);
 /** Numeric columns are right-aligned, and show an empty value as `n/a`. */
@@ -29,6 +29,20 @@ export function formatCell(value: Cell, format: CellFormat): string {
   return decimals === undefined ? String(value) : fixed(value, decimals);
 }
 
+/** Digits grouped in thousands (`12,345.67`), for figures a person reads; CSV and JSON keep plain numbers. */
+export function groupThousands(text: string): string {
+  return text.replace(
+    /^([+-]?)(\d+)/,
+    (_, sign: string, digits: string) => sign + digits.replace(/\B(?=(\d{3})+$)/g, ','),
+  );
+}
+
+/** A cell as a person reads it: formatted as in CSV, numbers with thousands separators. */
+export function readableCell(value: Cell, format: CellFormat): string {
+  const text = formatCell(value, format);
+  return typeof value === 'number' && format !== 'text' ? groupThousands(text) : text;
+}
+
 /** A cell as a JSON value, rounded exactly as its text. */
 export function jsonCell(value: Cell, format: CellFormat): Cell {
   if (typeof value !== 'number') return value;
@@ -43,8 +57,14 @@ export function changePercent(current: number, previous: number): number | null 
   return previous === 0 ? null : (100 * (current - previous)) / previous;
 }
 
-/** VM counts are whole numbers; the other totals are hours. */
-const vmsWhole = (row: Record<string, Cell>): CellFormat => (row['measure'] === 'VMs' ? 'int' : 'hours');
+/** The name of a count of VMs summed over months: a VM running in three months counts three times. */
+export const VM_MONTHS = 'VM-months';
+
+/** VM-month counts are whole numbers; the other totals are hours. */
+const vmsWhole = (row: Record<string, Cell>): CellFormat => (row['measure'] === VM_MONTHS ? 'int' : 'hours');
+
+/** No usage record at all in the period: its zeros mean missing data, not a fall of 100 %. */
+export const withoutUsage = (c: ReportContent) => c.totals.current.vms === 0 && c.totals.current.wallHours === 0;
 
 function totalsTable(c: ReportContent): Table {
   const { current, previous } = c.totals;
@@ -53,7 +73,7 @@ function totalsTable(c: ReportContent): Table {
     current: current[key],
     previous: previous[key],
     change: current[key] - previous[key],
-    changePercent: changePercent(current[key], previous[key]),
+    changePercent: withoutUsage(c) ? null : changePercent(current[key], previous[key]),
   });
   return {
     name: 'totals',
@@ -65,15 +85,30 @@ function totalsTable(c: ReportContent): Table {
       { ...col('change', 'Change', 'hours'), formatFor: vmsWhole },
       col('changePercent', 'Change %', 'change'),
     ],
-    rows: [row('VMs', 'vms'), row('Wall hours', 'wallHours'), row('CPU-core hours', 'cpuCoreHours')],
+    rows: [row(VM_MONTHS, 'vms'), row('Wall hours', 'wallHours'), row('CPU-core hours', 'cpuCoreHours')],
   };
 }
 
 const usageColumns = [
-  col('vms', 'VMs', 'int'),
+  col('vmMonths', VM_MONTHS, 'int'),
   col('wallHours', 'Wall hours', 'hours'),
   col('cpuCoreHours', 'CPU-core hours', 'hours'),
 ];
+
+const usageCells = (u: UsageFigures) => ({ vmMonths: u.vms, wallHours: u.wallHours, cpuCoreHours: u.cpuCoreHours });
+
+/** Availability, reliability and unknown are percentages of the period (ARGO's fractions × 100): the keys say so. */
+const arColumns = [
+  col('availabilityPercent', 'Availability %', 'percent'),
+  col('reliabilityPercent', 'Reliability %', 'percent'),
+  col('unknownPercent', 'Unknown %', 'percent'),
+];
+
+const arCells = (s: Pick<SiteReport, 'availability' | 'reliability' | 'unknown'>) => ({
+  availabilityPercent: s.availability,
+  reliabilityPercent: s.reliability,
+  unknownPercent: s.unknown,
+});
 
 /** The tables of a report, in the order they appear in it. */
 export function reportTables(c: ReportContent): Table[] {
@@ -89,7 +124,7 @@ export function reportTables(c: ReportContent): Table[] {
       name: 'monthly-usage',
       title: 'Federation usage per month (trailing year)',
       columns: [col('month', 'Month', 'text'), ...usageColumns],
-      rows: c.monthly.map((m) => ({ ...m })),
+      rows: c.monthly.map((m) => ({ month: m.month, ...usageCells(m) })),
     },
     {
       name: 'sites',
@@ -98,64 +133,38 @@ export function reportTables(c: ReportContent): Table[] {
         col('site', 'Resource centre', 'text'),
         col('ngi', 'NGI', 'text'),
         ...usageColumns,
-        col('availability', 'Availability %', 'percent'),
-        col('reliability', 'Reliability %', 'percent'),
-        col('unknown', 'Unknown %', 'percent'),
+        ...arColumns,
         col('meetsTargets', 'Meets targets', 'flag'),
       ],
       rows: c.sites.map((s) => ({
         site: s.site,
         ngi: s.ngi,
-        ...s.usage,
-        availability: s.availability,
-        reliability: s.reliability,
-        unknown: s.unknown,
+        ...usageCells(s.usage),
+        ...arCells(s),
         meetsTargets: s.shortfalls.length === 0,
       })),
     },
     {
       name: 'sites-under-target',
       title: `Resource centres under target (availability ≥ ${c.targets.availability} %, reliability ≥ ${c.targets.reliability} %, unknown ≤ ${c.targets.unknown} %)`,
-      columns: [
-        col('site', 'Resource centre', 'text'),
-        col('availability', 'Availability %', 'percent'),
-        col('reliability', 'Reliability %', 'percent'),
-        col('unknown', 'Unknown %', 'percent'),
-        col('shortfalls', 'Shortfalls', 'text'),
-      ],
+      columns: [col('site', 'Resource centre', 'text'), ...arColumns, col('shortfalls', 'Shortfalls', 'text')],
       rows: c.sites
         .filter((s) => s.shortfalls.length > 0)
-        .map((s) => ({
-          site: s.site,
-          availability: s.availability,
-          reliability: s.reliability,
-          unknown: s.unknown,
-          shortfalls: s.shortfalls.join('; '),
-        })),
+        .map((s) => ({ site: s.site, ...arCells(s), shortfalls: s.shortfalls.join('; ') })),
     },
     {
       name: 'sites-under-availability-three-months',
       title: `Resource centres under ${c.targets.availability} % availability for three months running`,
-      columns: [
-        col('site', 'Resource centre', 'text'),
-        col('month', 'Month', 'text'),
-        col('availability', 'Availability %', 'percent'),
-      ],
+      columns: [col('site', 'Resource centre', 'text'), col('month', 'Month', 'text'), arColumns[0]!],
       rows: c.threeMonthsUnder.flatMap((t) =>
-        t.months.map((m) => ({ site: t.site, month: m.month, availability: m.availability })),
+        t.months.map((m) => ({ site: t.site, month: m.month, availabilityPercent: m.availability })),
       ),
     },
     {
       name: 'communities',
       title: 'Usage per user community (VO)',
       columns: [col('vo', 'VO', 'text'), col('sites', 'Sites', 'int'), ...usageColumns],
-      rows: c.communities.map((v) => ({
-        vo: v.vo,
-        sites: v.sites,
-        vms: v.vms,
-        wallHours: v.wallHours,
-        cpuCoreHours: v.cpuCoreHours,
-      })),
+      rows: c.communities.map((v) => ({ vo: v.vo, sites: v.sites, ...usageCells(v) })),
     },
     {
       name: 'resource-centres',
@@ -164,7 +173,7 @@ export function reportTables(c: ReportContent): Table[] {
         col('site', 'Resource centre', 'text'),
         col('registered', 'Registered cloud endpoint', 'flag'),
         col('monitored', 'Monitored', 'flag'),
-        col('published', 'Published usage', 'flag'),
+        col('published', 'Usage measured in the period', 'flag'),
         col('active', 'Active', 'flag'),
       ],
       rows: c.resourceCentres.map((r) => ({ ...r })),
@@ -188,7 +197,10 @@ export function reportTables(c: ReportContent): Table[] {
     {
       name: 'silent-publishers',
       title: 'Silent publishers',
-      columns: [col('site', 'Resource centre', 'text'), col('lastReceived', 'Last record received', 'text')],
+      columns: [
+        col('site', 'Resource centre', 'text'),
+        { ...col('lastReceived', 'Last usage record received', 'text'), whenEmpty: "none before the period's end" },
+      ],
       rows: c.dataQuality.silentPublishers.map((s) => ({ ...s })),
     },
     {

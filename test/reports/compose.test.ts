@@ -7,7 +7,15 @@ import { composeReport, type ComposeInput, shortfalls } from '../../src/reports/
 import { DEFAULT_TARGETS } from '../../src/reports/model.ts';
 import { parsePeriod } from '../../src/reports/period.ts';
 import { renderHtml } from '../../src/reports/render-html.ts';
-import { formatCell, jsonCell, reportTables, tableCsv } from '../../src/reports/render-tables.ts';
+import { renderMarkdown } from '../../src/reports/render-markdown.ts';
+import {
+  formatCell,
+  groupThousands,
+  jsonCell,
+  readableCell,
+  reportTables,
+  tableCsv,
+} from '../../src/reports/render-tables.ts';
 
 const row = (
   site: string,
@@ -79,7 +87,48 @@ test('a quarter sums its three months; the previous quarter is the baseline', (t
     to: '2026-12-31',
     months: ['2026-10', '2026-11', '2026-12'],
   });
-  t.deepEqual(c.monthly.map((m) => m.month).slice(0, 2), ['2026-01', '2026-02']);
+  t.deepEqual(c.monthly.map((m) => m.month).slice(0, 2), ['2026-09', '2026-10']);
+});
+
+test('the trailing months start at the first month with data; the period itself always shows', (t) => {
+  const months = (summaries: SummaryRow[]) => composeReport(input({ summaries })).monthly.map((m) => m.month);
+  t.deepEqual(months([row('S', '2026-08', 'v', 1, 3600, 1)]), ['2026-08', '2026-09', '2026-10', '2026-11', '2026-12']);
+  t.deepEqual(months([row('S', '2026-11', 'v', 1, 3600, 1)]), ['2026-10', '2026-11', '2026-12']);
+  t.deepEqual(months([row('S', '2025-06', 'v', 1, 3600, 1)]).length, 12, 'data before the trailing year: all 12');
+  t.deepEqual(months([]), ['2026-10', '2026-11', '2026-12']);
+});
+
+test('the report says VM-months, groups thousands for people and keeps CSV plain', (t) => {
+  const c = composeReport(input({ summaries: [row('S', '2026-11', 'v', 1234, 3600 * 1_234_567.5, 2)] }));
+  const tables = new Map(reportTables(c).map((x) => [x.name, x]));
+  t.is(tableCsv(tables.get('totals')!).split('\n')[1], 'VM-months,1234,0,1234,');
+  t.is(
+    tableCsv(tables.get('sites')!).split('\n')[0],
+    ['site,ngi,vmMonths,wallHours,cpuCoreHours,availabilityPercent,reliabilityPercent,unknownPercent,meetsTargets'][0],
+  );
+  t.is(tables.get('sites')!.columns.find((col) => col.key === 'vmMonths')!.header, 'VM-months');
+  const markdown = renderMarkdown(c);
+  t.true(markdown.includes('1,234 VM-months (+1,234), 1,234,567.50 wall hours (+1,234,567.50)'), markdown);
+  t.true(markdown.includes('| S |  | 1,234 | 1,234,567.50 | 2,469,135.00 |'));
+  t.false(/\d VMs|\| VMs \|/.test(markdown));
+  t.is(groupThousands('-1234567.891'), '-1,234,567.891');
+  t.is(groupThousands('+999'), '+999');
+  t.is(readableCell(1000, 'change'), '+1,000.0');
+  t.is(readableCell('12345', 'text'), '12345');
+});
+
+test('a period without usage records says so instead of a fall of 100 %', (t) => {
+  const c = composeReport(
+    input({ summaries: [row('S', '2026-09', 'v', 3, 7200, 1)], registeredSites: ['S'], lastReceived: [] }),
+  );
+  const markdown = renderMarkdown(c);
+  t.true(markdown.includes('No usage records in this period. 2026-Q3: 3 VM-months, 2.00 wall hours'), markdown);
+  t.false(markdown.includes('-100'));
+  t.true(markdown.includes('| VM-months | 0 | 3 | -3 | n/a |'));
+  // A silent publisher that never sent anything before the period's end reads so, not as an empty date.
+  t.deepEqual(c.dataQuality.silentPublishers, [{ site: 'S', lastReceived: null }]);
+  t.true(markdown.includes("| S | none before the period's end |"));
+  t.is(tableCsv(reportTables(c).find((x) => x.name === 'silent-publishers')!), 'site,lastReceived\nS,\n');
 });
 
 test('shortfalls name every target missed; an undefined availability is not a number below target', (t) => {

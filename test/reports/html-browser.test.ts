@@ -53,12 +53,13 @@ if (!chromium) {
     t.truthy(response);
     t.is(await page.title(), 'Technical board report 2026-10');
 
-    // Both charts laid out with a real size; one bar per trailing month, one per monitored site, and the target line.
+    // Both charts laid out with a real size; one bar per month since the first usage (September), one per monitored
+    // site, and the target line.
     for (const id of ['chart-monthly-usage', 'chart-site-availability']) {
       const box = await page.locator(`#${id}`).boundingBox();
       t.true(box !== null && box.width > 300 && box.height > 100, id);
     }
-    t.is(await page.locator('#chart-monthly-usage rect.bar').count(), 12);
+    t.is(await page.locator('#chart-monthly-usage rect.bar').count(), 2);
     t.is(await page.locator('#chart-site-availability rect.bar').count(), 3);
     t.is(await page.locator('#chart-site-availability rect.bar.under').count(), 1);
     t.is(await page.locator('#chart-site-availability line.target').count(), 1);
