@@ -24,6 +24,7 @@ const config: CodegenConfig = {
         scalars: { BigInt: { input: 'string', output: 'string | bigint | number' } },
         mappers: {
           SummaryRow: '../models.ts#SummaryRowModel',
+          UsageFigures: '../accounting.ts#UsageFigures as UsageFiguresModel',
           VmMonth: '../models.ts#VmMonthModel',
           Site: '../models.ts#SiteModel',
         },

@@ -26,6 +26,7 @@ import { renderHtml } from './render-html.ts';
 import { renderMarkdown } from './render-markdown.ts';
 import { reportTables, tableCsv, tableJson } from './render-tables.ts';
 import { CLOUD_SERVICE_TYPES } from '../availability/service-types.ts';
+import { isoInstant } from '../instant.ts';
 
 export const READ_MODELS = ['accounting', 'availability'] as const;
 
@@ -145,14 +146,12 @@ export interface GenerateOptions {
   scheduledFor?: Date;
 }
 
-const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-
 /** Generates the report of a finished period into `dir` and records the run. */
 export async function generateReport(o: GenerateOptions): Promise<EventData<'ReportGenerated'>> {
   if (o.period.end.toMillis() > o.now.getTime()) {
     throw new UserError(
       'PERIOD_NOT_ENDED',
-      `period ${o.period.name} ends at ${o.period.end.toISO()}; a report covers finished periods only`,
+      `period ${o.period.name} ends at ${isoInstant(o.period.end.toMillis())}; a report covers finished periods only`,
       { field: 'period' },
     );
   }
@@ -162,11 +161,11 @@ export async function generateReport(o: GenerateOptions): Promise<EventData<'Rep
   const data: EventData<'ReportGenerated'> = {
     period: o.period.name,
     trigger: o.trigger,
-    scheduledFor: o.scheduledFor ? iso(o.scheduledFor) : null,
+    scheduledFor: o.scheduledFor ? isoInstant(o.scheduledFor) : null,
     position: content.position,
     directory: path.resolve(o.dir),
     files,
-    generatedAt: iso(o.now),
+    generatedAt: isoInstant(o.now),
   };
   // A scheduled run is one fact per period; an on-demand run is new only when its output differs.
   const identity =

@@ -14,14 +14,12 @@ import {
   vmUuidSites,
   vmVos,
 } from '../accounting.ts';
+import { isoInstant, isoSeconds } from '../../instant.ts';
 import { type ApiContext, readModel } from '../context.ts';
 import type { AccountingFilter, Resolvers } from '../generated/graphql.ts';
 import { accountingScope, forbidden, requireRole, siteOnly } from '../policy.ts';
 import { messageTextsForSite } from '../quarantine-view.ts';
 import { pageSize } from './paging.ts';
-
-const iso = (epochSeconds: number | null) =>
-  epochSeconds === null ? null : new Date(epochSeconds * 1000).toISOString();
 
 /** The caller's filter narrowed to its scope. */
 function scopedFilter(ctx: ApiContext, filter: AccountingFilter | null | undefined): UsageFilter {
@@ -102,7 +100,7 @@ export const accountingResolvers: Resolvers = {
         position: e.position,
         revision: e.revision,
         type: e.type,
-        created: e.created.toISOString(),
+        created: isoInstant(e.created),
         data: JSON.stringify(e.data),
       }));
     },
@@ -116,6 +114,7 @@ export const accountingResolvers: Resolvers = {
       return rows.map((q) => ({
         ...q,
         messageText: shown ? shown.get(q.sourceMessageId)! : q.messageText,
+        receivedAt: isoInstant(q.receivedAt),
         site: q.siteName,
         errors: publicErrors(q.errors),
       }));
@@ -157,6 +156,9 @@ export const accountingResolvers: Resolvers = {
   SummaryRow: {
     vmMonths: (row, { first, after }, ctx) => vmConnection(ctx, { ...row.filter, key: row.key }, first, after),
   },
+  UsageFigures: {
+    vmMonths: (f) => f.vms,
+  },
   VmMonth: {
     vmUuid: (m) => m.vm_uuid,
     month: (m) => formatYearMonth(m.ym),
@@ -172,9 +174,9 @@ export const accountingResolvers: Resolvers = {
     cpuCount: (m) => m.cpu_count,
     memoryMb: (m) => m.memory,
     diskGb: (m) => m.disk,
-    startTime: (m) => iso(m.start_time),
-    endTime: (m) => iso(m.end_time),
-    receivedAt: (m) => iso(m.received_at)!,
+    startTime: (m) => isoSeconds(m.start_time),
+    endTime: (m) => isoSeconds(m.end_time),
+    receivedAt: (m) => isoSeconds(m.received_at)!,
     cumulative: (m) => ({ wallSeconds: m.wall, cpuSeconds: m.cpu, networkInGb: m.net_in, networkOutGb: m.net_out }),
     monthly: (m) => ({
       wallSeconds: m.d_wall,
@@ -195,7 +197,7 @@ export const accountingResolvers: Resolvers = {
           eventId: stored.id,
           position,
           kept: position === m.kept_position,
-          receivedAt: iso(Math.floor(Date.parse(event.data.receivedAt) / 1000))!,
+          receivedAt: isoSeconds(Math.floor(Date.parse(event.data.receivedAt) / 1000))!,
           publisher: event.data.publisher,
           sourceMessageId: event.data.sourceMessageId,
           recordIndex: event.data.recordIndex,

@@ -2,12 +2,11 @@
 import { glue2Documents } from '../../glue2/snapshots.ts';
 import { on } from 'node:events';
 import { arReport, latestStatuses, type Level, LEVELS, statusTimelines } from '../../availability/queries.ts';
+import { isoSeconds } from '../../instant.ts';
 import { type ApiContext, reachesToday, readModel } from '../context.ts';
 import type { Resolvers } from '../generated/graphql.ts';
 import type { AvailabilityCommit } from '../live.ts';
 import { availabilityScope, maySeeSite } from '../policy.ts';
-
-const iso = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString();
 const dayStart = (day: string) => Date.parse(`${day}T00:00:00Z`) / 1000;
 
 function latest(ctx: ApiContext, site: string | undefined) {
@@ -82,7 +81,7 @@ export const availabilityResolvers: Resolvers = {
         end: number;
         description: string;
       }>;
-      return rows.map((r) => ({ ...r, start: iso(r.start), end: iso(r.end) }));
+      return rows.map((r) => ({ ...r, start: isoSeconds(r.start), end: isoSeconds(r.end) }));
     },
   },
   Site: {

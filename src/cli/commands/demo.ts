@@ -67,7 +67,7 @@ export const registerDemo: RegisterCommand = (program, app) => {
             `read models ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n\nGraphiQL:    ${service.url}/graphql\nstaff token: ${token}\n\n`,
           );
           out.write(
-            `In GraphiQL, set the header {"Authorization": "Bearer ${token}"} and try:\n  { accountingSummary(groupBy: [site]) { rows { key { site } figures { vms wallHours coreHours } } } }\n\n${given === undefined ? 'Ctrl-C stops the server and removes its data directory.' : 'Ctrl-C stops the server.'}\n`,
+            `In GraphiQL, set the header {"Authorization": "Bearer ${token}"} and try:\n  { accountingSummary(groupBy: [site]) { rows { key { site } figures { vmMonths wallHours coreHours } } } }\n\n${given === undefined ? 'Ctrl-C stops the server and removes its data directory.' : 'Ctrl-C stops the server.'}\n`,
           );
           await stopped;
         } finally {

@@ -16,6 +16,15 @@ const COLUMNS = [
   'down',
 ] as const;
 
+/** CSV headers say what the figures are: A/R in percent, the time shares as fractions (JSON keeps the API's names). */
+const CSV_HEADERS: Partial<Record<(typeof COLUMNS)[number], string>> = {
+  availability: 'availabilityPercent',
+  reliability: 'reliabilityPercent',
+  up: 'upFraction',
+  unknown: 'unknownFraction',
+  down: 'downFraction',
+};
+
 const csvCell = (v: unknown) => {
   if (v === null) return '';
   const s = String(v);
@@ -31,7 +40,10 @@ export function arExportRows(rows: readonly ArRow[]): Array<Record<(typeof COLUM
 
 export function arCsv(rows: readonly ArRow[]): string {
   return (
-    [COLUMNS.join(','), ...arExportRows(rows).map((r) => COLUMNS.map((c) => csvCell(r[c])).join(','))].join('\n') + '\n'
+    [
+      COLUMNS.map((c) => CSV_HEADERS[c] ?? c).join(','),
+      ...arExportRows(rows).map((r) => COLUMNS.map((c) => csvCell(r[c])).join(',')),
+    ].join('\n') + '\n'
   );
 }
 
