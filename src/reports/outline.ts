@@ -65,7 +65,7 @@ export function reportOutline(c: ReportContent): Block[] {
     },
     {
       kind: 'paragraph',
-      text: "Availability, reliability and unknown are percentages of the period's time, from the site's status over all its seconds (ARGO's up, unknown and down fractions × 100). An NGI's figure elsewhere (the API, export ar) is computed differently: each day, the mean of its sites' daily figures; over a month, the mean of those days. So it can differ from the monthly figure of its only site.",
+      text: "Availability, reliability and unknown are percentages, from the site's status over all the period's seconds: availability is up time over the time with a known status, reliability also leaves out downtime, unknown is the share of the period with UNKNOWN or MISSING status (ARGO gives these as fractions). An NGI's figure elsewhere (the API, export ar) is computed differently: each day, the mean of its sites' daily figures; over a month, the mean of those days. So it can differ from the monthly figure of its only site.",
     },
     { kind: 'chart', chart: 'site-availability' },
     table('sites'),

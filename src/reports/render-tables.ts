@@ -97,7 +97,7 @@ const usageColumns = [
 
 const usageCells = (u: UsageFigures) => ({ vmMonths: u.vms, wallHours: u.wallHours, cpuCoreHours: u.cpuCoreHours });
 
-/** Availability, reliability and unknown are percentages of the period (ARGO's fractions × 100): the keys say so. */
+/** Availability, reliability and unknown are percentages (ARGO gives fractions): the keys say so. */
 const arColumns = [
   col('availabilityPercent', 'Availability %', 'percent'),
   col('reliabilityPercent', 'Reliability %', 'percent'),
