@@ -110,10 +110,12 @@ const FIGURES_SQL = `
   COALESCE(SUM(net_in), 0) AS networkInGb,
   COALESCE(SUM(net_out), 0) AS networkOutGb`;
 
+/** Grouped figures; at most `limit` rows are read (the caller learns there were more from getting `limit` of them). */
 export function summarise(
   db: Database.Database,
   filter: UsageFilter,
   groupBy: readonly Dimension[],
+  limit = Number.MAX_SAFE_INTEGER,
 ): { rows: Array<{ key: SummaryKey; figures: UsageFigures }>; total: UsageFigures } {
   const dims = [...new Set(groupBy)];
   const { sql, params } = where(filter);
@@ -123,8 +125,8 @@ export function summarise(
   const order = dims.map((d) => DIMENSIONS[d]).join(', ');
   const rows = prepared(
     db,
-    `SELECT ${columns}, ${FIGURES_SQL} FROM acc_summaries ${sql} GROUP BY ${order} ORDER BY ${order}`,
-  ).all(...params) as Array<Record<string, unknown>>;
+    `SELECT ${columns}, ${FIGURES_SQL} FROM acc_summaries ${sql} GROUP BY ${order} ORDER BY ${order} LIMIT ?`,
+  ).all(...params, limit) as Array<Record<string, unknown>>;
   return {
     total,
     rows: rows.map((r) => {

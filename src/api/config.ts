@@ -23,6 +23,20 @@ const schema = z
     maxPageSize: z.coerce.number().int().min(1).default(500),
     defaultPageSize: z.coerce.number().int().min(1).default(50),
     requestTimeoutMs: z.coerce.number().int().min(100).default(10_000),
+    /** Request limits checked before a query runs (docs/api.md, Limits). */
+    maxTokens: z.coerce.number().int().min(100).default(2000),
+    maxAliases: z.coerce.number().int().min(1).default(20),
+    maxDirectives: z.coerce.number().int().min(1).default(20),
+    maxDailySpanDays: z.coerce.number().int().min(1).default(366),
+    maxSpanDays: z.coerce.number().int().min(1).default(3660),
+    maxRequestDays: z.coerce.number().int().min(1).default(7320),
+    maxFilterValues: z.coerce.number().int().min(1).default(1000),
+    maxRows: z.coerce.number().int().min(1).default(10_000),
+    /** GraphQL requests executing at once; past it, 503 OVERLOADED. */
+    maxConcurrentQueries: z.coerce.number().int().min(1).default(64),
+    /** Token bucket per token: sustained requests per second and burst; 0 turns rate limiting off. */
+    rateLimitPerSecond: z.coerce.number().nonnegative().default(20),
+    rateLimitBurst: z.coerce.number().int().min(1).default(100),
     shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
     /** max-age of cacheable GET query responses; ETags make revalidation cheap either way. */
     cacheMaxAgeSeconds: z.coerce.number().int().nonnegative().default(5),
@@ -60,6 +74,9 @@ const ENV: Record<string, keyof ServeConfig> = {
   FEDLEDGER_MAX_COST: 'maxCost',
   FEDLEDGER_MAX_PAGE_SIZE: 'maxPageSize',
   FEDLEDGER_REQUEST_TIMEOUT_MS: 'requestTimeoutMs',
+  FEDLEDGER_MAX_ROWS: 'maxRows',
+  FEDLEDGER_RATE_LIMIT: 'rateLimitPerSecond',
+  FEDLEDGER_RATE_BURST: 'rateLimitBurst',
   FEDLEDGER_LOG_LEVEL: 'logLevel',
   FEDLEDGER_GOCDB_URL: 'gocdbUrl',
   FEDLEDGER_GOCDB_CRON: 'gocdbCron',

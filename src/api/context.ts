@@ -6,10 +6,12 @@ import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { GraphQLError } from 'graphql';
 import type { EventLog } from '../eventlog/port.ts';
+import type { LatestGlue2 } from '../glue2/snapshots.ts';
 import type { ProjectionRunner } from '../projection/runner.ts';
 import type { ServeConfig } from './config.ts';
 import type { LiveChanges } from './live.ts';
 import type { Principal } from './tokens.ts';
+import type { WorkQueue } from './work-queue.ts';
 
 export interface ApiServices {
   config: ServeConfig;
@@ -17,6 +19,9 @@ export interface ApiServices {
   runners: ReadonlyMap<string, ProjectionRunner>;
   logger: Logger;
   live: LiveChanges;
+  /** Where resolvers take turns (see work-queue.ts). */
+  work: WorkQueue;
+  glue2: LatestGlue2;
   /** The clock: tests pin it; A/R for today covers only its elapsed part. */
   now(): Date;
 }
@@ -26,6 +31,8 @@ export interface ApiContext {
   services: ApiServices;
   /** The Fetch request; its signal aborts when the client goes away. */
   request: Request;
+  /** Aborts when the request times out or its client goes away: queued resolvers of the request are then dropped. */
+  signal: AbortSignal;
   /** Set by resolvers whose answer moves with the clock (today's running A/R, latest status): bounds its caching. */
   answer: { timeDependent: boolean };
 }

@@ -8,6 +8,9 @@
  */
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDirectivesPlugin } from '@escape.tech/graphql-armor-max-directives';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import express, { type NextFunction, type Request as ExpressRequest, type Response as ExpressResponse } from 'express';
 import { createHash, randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
@@ -18,6 +21,7 @@ import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { FedledgerError, UserError } from '../errors.ts';
 import type { EventLog } from '../eventlog/port.ts';
+import { LatestGlue2 } from '../glue2/snapshots.ts';
 import { ingestApelMessage, SiteMismatchError } from '../ingest/apel-service.ts';
 import { ingestProbeResults } from '../ingest/availability-service.ts';
 import type { ProjectionRunner } from '../projection/runner.ts';
@@ -27,8 +31,11 @@ import { GRAPHIQL_OPTIONS, renderOfflineGraphiQL } from './graphiql.ts';
 import { LiveChanges } from './live.ts';
 import { ApiMetrics } from './metrics.ts';
 import { storeUnavailable } from './unavailable.ts';
+import { TokenBuckets } from './rate-limit.ts';
+import { requestCostPlugin } from './request-cost.ts';
 import { buildSchema } from './resolvers/index.ts';
 import type { Principal, TokenStore } from './tokens.ts';
+import { WorkQueue } from './work-queue.ts';
 
 export interface ApiServerOptions {
   config: ServeConfig;
@@ -40,6 +47,8 @@ export interface ApiServerOptions {
 }
 
 type AuthedRequest = ExpressRequest & { principal?: Principal; requestId?: string };
+/** What execute() hands yoga for the context of one request. */
+type ServerContext = { principal?: Principal; answer?: ApiContext['answer']; deadline?: AbortSignal };
 
 /** Cached GET responses, at most this many (least recently stored evicted first). */
 const CACHE_ENTRIES = 2000;
@@ -64,10 +73,9 @@ export class ApiServer {
   readonly metrics: ApiMetrics;
   readonly live: LiveChanges;
   readonly services: ApiServices;
-  private readonly yoga: YogaServerInstance<
-    { principal?: Principal; answer?: ApiContext['answer'] },
-    Omit<ApiContext, 'request'>
-  >;
+  private readonly yoga: YogaServerInstance<ServerContext, Omit<ApiContext, 'request'>>;
+  private readonly buckets: TokenBuckets;
+  private executing = 0;
   private readonly cache = new Map<string, CachedResponse>();
   /** Misses being computed, by cache key: concurrent pollers of the same answer wait for one computation. */
   private readonly computing = new Map<string, Promise<CachedResponse | undefined>>();
@@ -84,32 +92,33 @@ export class ApiServer {
       runners,
       logger,
       live: this.live,
+      work: new WorkQueue(),
+      glue2: new LatestGlue2(options.log),
       now: options.now ?? (() => new Date()),
     };
-    this.yoga = createYoga<{ principal?: Principal; answer?: ApiContext['answer'] }, Omit<ApiContext, 'request'>>({
+    this.buckets = new TokenBuckets({ perSecond: config.rateLimitPerSecond, burst: config.rateLimitBurst });
+    this.yoga = createYoga<ServerContext, Omit<ApiContext, 'request'>>({
       schema: buildSchema(),
       graphqlEndpoint: '/graphql',
       graphiql: config.graphiql ? GRAPHIQL_OPTIONS : false,
       renderGraphiQL: renderOfflineGraphiQL,
       landingPage: false,
       logging: false,
-      context: ({
-        request,
-        principal,
-        answer,
-      }: {
-        request: Request;
-        principal?: Principal;
-        answer?: ApiContext['answer'];
-      }) => ({
+      context: ({ request, principal, answer, deadline }: ServerContext & { request: Request }) => ({
         principal: principal!,
         services: this.services,
         request,
+        signal: deadline ? AbortSignal.any([request.signal, deadline]) : request.signal,
         answer: answer ?? { timeDependent: false },
       }),
       plugins: [
+        // At parse time: validating thousands of aliases (overlapping-field checks) costs seconds by itself.
+        maxTokensPlugin({ n: config.maxTokens, exposeLimits: true }),
         maxDepthPlugin({ n: config.maxDepth, exposeLimits: true, flattenFragments: true }),
         costLimitPlugin({ maxCost: config.maxCost, exposeLimits: true }),
+        maxAliasesPlugin({ n: config.maxAliases, exposeLimits: true }),
+        maxDirectivesPlugin({ n: config.maxDirectives, exposeLimits: true }),
+        requestCostPlugin(config),
       ],
       // Only errors raised on purpose reach the caller; anything else is logged and masked.
       maskedErrors: {
@@ -176,6 +185,7 @@ export class ApiServer {
       }
     });
     app.use(['/graphql', '/v1'], (req: AuthedRequest, res, next) => this.authenticate(req, res, next));
+    app.use(['/graphql', '/v1'], (req: AuthedRequest, res, next) => this.rateLimit(req, res, next));
     // Parsed here: whatwg-node's own reading of a Node request body costs milliseconds of waiting per request.
     app.all('/graphql', express.json({ limit: '1mb' }), (req: AuthedRequest, res, next) => {
       this.graphql(req, res).catch(next);
@@ -268,6 +278,22 @@ export class ApiServer {
       .json(errorBody('UNAUTHENTICATED', match ? 'invalid or revoked token' : 'a bearer token is required'));
   }
 
+  /** 429 with Retry-After once a token has spent its bucket. */
+  private rateLimit(req: AuthedRequest, res: ExpressResponse, next: NextFunction): void {
+    if (!req.principal) return next();
+    const admission = this.buckets.take(req.principal.tokenId, Date.now());
+    if (admission.admitted) return next();
+    res.setHeader('Retry-After', String(admission.retryAfterSeconds));
+    res
+      .status(429)
+      .json(
+        errorBody(
+          'RATE_LIMITED',
+          `this token may make ${this.options.config.rateLimitPerSecond} requests per second (bursts of ${this.options.config.rateLimitBurst})`,
+        ),
+      );
+  }
+
   /**
    * Cache identity of a GET query: the caller's scope and the URL (`key`), and two ETags: one for an answer that
    * depends only on the read models (their checkpoints), one for an answer that also moves with the clock (the
@@ -307,6 +333,12 @@ export class ApiServer {
         return;
       }
     }
+    // Refused at once rather than queued behind work that would outlast the caller's patience.
+    if (this.executing >= this.options.config.maxConcurrentQueries) {
+      res.setHeader('Retry-After', '1');
+      res.status(503).json(errorBody('OVERLOADED', 'the server is busy with other queries; retry shortly'));
+      return;
+    }
     let settle: ((r: CachedResponse | undefined) => void) | undefined;
     if (cached) this.computing.set(cached.key, new Promise((resolve) => (settle = resolve)));
     try {
@@ -326,20 +358,28 @@ export class ApiServer {
     computed: (r: CachedResponse) => void,
   ): Promise<void> {
     const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(), this.options.config.requestTimeoutMs);
+    const limit = this.options.config.requestTimeoutMs;
+    const timer = setTimeout(
+      () =>
+        timeout.abort(new GraphQLError(`request took longer than ${limit} ms`, { extensions: { code: 'TIMEOUT' } })),
+      limit,
+    );
     try {
       const answer = { timeDependent: false };
-      const handled = Promise.resolve(this.yoga.handleNodeRequestAndResponse(req, res, { principal, answer }));
+      const handled = Promise.resolve(
+        this.yoga.handleNodeRequestAndResponse(req, res, { principal, answer, deadline: timeout.signal }),
+      );
+      // Counted until yoga is done, which after a timeout is when the request's queued resolvers have been dropped.
+      this.executing++;
+      const done = () => void this.executing--;
+      handled.then(done, done);
       const timedOut = new Promise<'timeout'>((resolve) =>
         timeout.signal.addEventListener('abort', () => resolve('timeout'), { once: true }),
       );
       const response = await Promise.race([handled, timedOut]);
       if (response === 'timeout') {
         handled.then((r) => r.body?.cancel()).catch(() => {});
-        if (!res.headersSent)
-          res
-            .status(503)
-            .json(errorBody('TIMEOUT', `request took longer than ${this.options.config.requestTimeoutMs} ms`));
+        if (!res.headersSent) res.status(503).json(errorBody('TIMEOUT', `request took longer than ${limit} ms`));
         return;
       }
       clearTimeout(timer);

@@ -40,3 +40,27 @@ export async function glue2Documents(
   }
   return out;
 }
+
+const GLUE2_INPUTS = { eventTypes: ['CollectorSnapshotTaken', 'ServiceEndpointRegistered'] };
+
+/**
+ * Every site's GLUE 2 document, rebuilt only when a collector snapshot or an endpoint registration has been appended
+ * since the last build: asking costs one head lookup, not a scan of the log per site.
+ */
+export class LatestGlue2 {
+  private built: { head: bigint; documents: Promise<Map<string, Glue2Document>> } | undefined;
+
+  constructor(private readonly log: EventLog) {}
+
+  async documents(): Promise<Map<string, Glue2Document>> {
+    const head = await this.log.headPosition(GLUE2_INPUTS);
+    if (this.built?.head === head) return this.built.documents;
+    const documents = glue2Documents(this.log);
+    this.built = { head, documents };
+    // A failed build is not kept: the next caller tries again.
+    documents.catch(() => {
+      if (this.built?.documents === documents) this.built = undefined;
+    });
+    return documents;
+  }
+}

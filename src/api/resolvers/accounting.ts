@@ -19,6 +19,7 @@ import { type ApiContext, readModel } from '../context.ts';
 import type { AccountingFilter, Resolvers } from '../generated/graphql.ts';
 import { accountingScope, forbidden, requireRole, siteOnly } from '../policy.ts';
 import { messageTextsForSite } from '../quarantine-view.ts';
+import { checkRows } from '../request-cost.ts';
 import { pageSize } from './paging.ts';
 
 /** The caller's filter narrowed to its scope. */
@@ -86,7 +87,10 @@ export const accountingResolvers: Resolvers = {
   Query: {
     accountingSummary: (_, { filter, groupBy }, ctx) => {
       const scoped = scopedFilter(ctx, filter);
-      const { rows, total } = summarise(readModel(ctx.services, 'accounting'), scoped, groupBy as Dimension[]);
+      const { maxRows } = ctx.services.config;
+      const db = readModel(ctx.services, 'accounting');
+      const { rows, total } = summarise(db, scoped, groupBy as Dimension[], maxRows + 1);
+      checkRows('accountingSummary', rows.length, maxRows, 'filter or groupBy');
       return { groupBy, total, rows: rows.map((r) => ({ ...r, filter: scoped })) };
     },
     vmMonths: (_, { filter, first, after }, ctx) => vmConnection(ctx, scopedFilter(ctx, filter), first, after),

@@ -1,5 +1,5 @@
 /** Availability, status timelines, latest status, topology, downtimes, and the live change feed. */
-import { glue2Documents } from '../../glue2/snapshots.ts';
+import type Database from 'better-sqlite3';
 import { on } from 'node:events';
 import { arReport, latestStatuses, type Level, LEVELS, statusTimelines } from '../../availability/queries.ts';
 import { isoSeconds } from '../../instant.ts';
@@ -7,6 +7,8 @@ import { type ApiContext, reachesToday, readModel } from '../context.ts';
 import type { Resolvers } from '../generated/graphql.ts';
 import type { AvailabilityCommit } from '../live.ts';
 import { availabilityScope, maySeeSite } from '../policy.ts';
+import { checkRows, spanDays } from '../request-cost.ts';
+
 const dayStart = (day: string) => Date.parse(`${day}T00:00:00Z`) / 1000;
 
 function latest(ctx: ApiContext, site: string | undefined) {
@@ -17,13 +19,45 @@ function latest(ctx: ApiContext, site: string | undefined) {
   return { endpoints: endpoints.filter((e) => visible(e.site)), sites: sites.filter((s) => visible(s.site)) };
 }
 
+/**
+ * At most how many rows an A/R query answers, from the topology alone: its periods times the endpoints, services,
+ * sites and groups it may cover. Checked before the days are read.
+ */
+function arRowsAtMost(
+  db: Database.Database,
+  q: { from: string; to: string; granularity: string; levels: readonly Level[]; site?: string | undefined },
+  filter: { service?: string | null | undefined; hostname?: string | null | undefined; group?: string | null },
+): number {
+  const days = spanDays(q.from, q.to) ?? 0;
+  const months = (d: string) => Number(d.slice(0, 4)) * 12 + Number(d.slice(5, 7));
+  const periods =
+    q.granularity === 'daily' ? days : q.granularity === 'monthly' ? months(q.to) - months(q.from) + 1 : 1;
+  const counts = db
+    .prepare(
+      `SELECT COUNT(*) AS endpoint, COUNT(DISTINCT site || char(0) || service) AS service, COUNT(DISTINCT site) AS site,
+       (SELECT COUNT(DISTINCT ngi) FROM sites WHERE @group IS NULL OR ngi = @group) AS "group"
+       FROM endpoints WHERE (@site IS NULL OR site = @site) AND (@service IS NULL OR service = @service)
+       AND (@hostname IS NULL OR hostname = @hostname)`,
+    )
+    .get({
+      site: q.site ?? null,
+      service: filter.service ?? null,
+      hostname: filter.hostname ?? null,
+      group: filter.group ?? null,
+    }) as Record<Level, number>;
+  return periods * q.levels.reduce((n, level) => n + counts[level], 0);
+}
+
 export const availabilityResolvers: Resolvers = {
   Query: {
     availability: (_, args, ctx) => {
       const scope = availabilityScope(ctx.principal, { site: args.site, group: args.group });
       if (reachesToday(ctx, args.to)) ctx.answer.timeDependent = true;
       const levels = (args.levels ?? LEVELS).filter((l) => scope.groupsAllowed || l !== 'group') as Level[];
-      return arReport(readModel(ctx.services, 'availability'), {
+      const db = readModel(ctx.services, 'availability');
+      const rows = arRowsAtMost(db, { ...args, levels, site: scope.site }, args);
+      checkRows('availability', rows, ctx.services.config.maxRows, 'from/to, granularity, levels or site');
+      return arReport(db, {
         from: args.from,
         to: args.to,
         granularity: args.granularity,
@@ -39,7 +73,7 @@ export const availabilityResolvers: Resolvers = {
       const scope = availabilityScope(ctx.principal, { site: args.site });
       if (reachesToday(ctx, args.to)) ctx.answer.timeDependent = true;
       const level = args.level === 'functionGroup' ? 'function-group' : args.level;
-      return statusTimelines(readModel(ctx.services, 'availability'), {
+      const timelines = statusTimelines(readModel(ctx.services, 'availability'), {
         from: args.from,
         to: args.to,
         now: ctx.services.now(),
@@ -47,7 +81,10 @@ export const availabilityResolvers: Resolvers = {
         ...(scope.site ? { site: scope.site } : {}),
         ...(args.service ? { service: args.service } : {}),
         ...(args.hostname ? { hostname: args.hostname } : {}),
-      }).map((t) => ({ ...t, level: args.level }));
+      });
+      const points = timelines.reduce((n, t) => n + t.statuses.length, 0);
+      checkRows('statusTimelines', points, ctx.services.config.maxRows, 'from/to, level or site');
+      return timelines.map((t) => ({ ...t, level: args.level }));
     },
     latestStatus: (_, args, ctx) => latest(ctx, availabilityScope(ctx.principal, { site: args.site }).site),
     sites: (_, args, ctx) => {
@@ -66,12 +103,14 @@ export const availabilityResolvers: Resolvers = {
       const rows = readModel(ctx.services, 'availability')
         .prepare(
           `SELECT id, site, classification, severity, start, end, description FROM downtimes
-           WHERE (@site IS NULL OR site = @site) AND (@from IS NULL OR end >= @from) AND (@to IS NULL OR start < @to) ORDER BY start, id`,
+           WHERE (@site IS NULL OR site = @site) AND (@from IS NULL OR end >= @from) AND (@to IS NULL OR start < @to)
+           ORDER BY start, id LIMIT @limit`,
         )
         .all({
           site: scope.site ?? null,
           from: args.from ? dayStart(args.from) : null,
           to: args.to ? dayStart(args.to) + 86_400 : null,
+          limit: ctx.services.config.maxRows + 1,
         }) as Array<{
         id: string;
         site: string | null;
@@ -81,12 +120,13 @@ export const availabilityResolvers: Resolvers = {
         end: number;
         description: string;
       }>;
+      checkRows('downtimes', rows.length, ctx.services.config.maxRows, 'from/to or site');
       return rows.map((r) => ({ ...r, start: isoSeconds(r.start), end: isoSeconds(r.end) }));
     },
   },
   Site: {
     glue2: async (site, _, ctx) => {
-      const document = (await glue2Documents(ctx.services.log, site.name)).get(site.name);
+      const document = (await ctx.services.glue2.documents()).get(site.name);
       return document ? JSON.stringify(document) : null;
     },
     endpoints: (site, _, ctx) =>

@@ -40,6 +40,32 @@ const BigIntScalar = new GraphQLScalarType({
   },
 });
 
+/** Fields beyond the root ones whose resolvers read a read model or the log (the others read their parent). */
+const QUEUED_FIELDS: Record<string, readonly string[]> = {
+  SummaryRow: ['vmMonths'],
+  VmMonth: ['records', 'warnings'],
+  Site: ['endpoints', 'glue2'],
+};
+
+type Resolve = (parent: unknown, args: unknown, ctx: ApiContext, info: unknown) => unknown;
+
+/** Every query and mutation field, and the fields above, runs as a turn of the work queue (work-queue.ts). */
+function queued(resolvers: Resolvers): Resolvers {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [type, fields] of Object.entries(resolvers) as Array<[string, Record<string, unknown>]>) {
+    const all = type === 'Query' || type === 'Mutation';
+    out[type] = Object.fromEntries(
+      Object.entries(fields).map(([name, resolve]) => {
+        if (typeof resolve !== 'function' || !(all || QUEUED_FIELDS[type]?.includes(name))) return [name, resolve];
+        const wrapped: Resolve = (parent, args, ctx, info) =>
+          ctx.services.work.run(ctx.signal, () => (resolve as Resolve)(parent, args, ctx, info));
+        return [name, wrapped];
+      }),
+    );
+  }
+  return out as Resolvers;
+}
+
 function merge(...parts: Resolvers[]): Resolvers {
   const out: Record<string, Record<string, unknown>> = {};
   for (const part of parts)
@@ -51,6 +77,9 @@ function merge(...parts: Resolvers[]): Resolvers {
 export function buildSchema() {
   return createSchema<ApiContext>({
     typeDefs: schemaSource(),
-    resolvers: [merge(adminResolvers, accountingResolvers, availabilityResolvers), { BigInt: BigIntScalar }] as never,
+    resolvers: [
+      queued(merge(adminResolvers, accountingResolvers, availabilityResolvers)),
+      { BigInt: BigIntScalar },
+    ] as never,
   });
 }
