@@ -110,6 +110,9 @@ test.serial('hundreds or thousands of aliases of an accounting summary are refus
     t.true(ms < 3000, `answered in ${ms.toFixed(0)} ms`);
     t.true(slowestHealthMs < 1000);
   }
+  const short = await h.gql(staff, aliases(21, 'me { role }'));
+  t.regex(short.errors?.[0]?.message ?? '', /Aliases limit of 20 exceeded, found 21/);
+  t.is((await h.gql(staff, aliases(20, 'me { role }'))).status, 200);
 });
 
 test.serial(
