@@ -29,7 +29,7 @@ const schema = z
     maxDirectives: z.coerce.number().int().min(1).default(20),
     maxDailySpanDays: z.coerce.number().int().min(1).default(366),
     maxSpanDays: z.coerce.number().int().min(1).default(3660),
-    maxRequestDays: z.coerce.number().int().min(1).default(7320),
+    maxRequestDays: z.coerce.number().int().min(1).default(14_640),
     maxFilterValues: z.coerce.number().int().min(1).default(1000),
     maxRows: z.coerce.number().int().min(1).default(10_000),
     /** GraphQL requests executing at once; past it, 503 OVERLOADED. */

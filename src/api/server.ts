@@ -358,11 +358,10 @@ export class ApiServer {
     computed: (r: CachedResponse) => void,
   ): Promise<void> {
     const timeout = new AbortController();
-    const limit = this.options.config.requestTimeoutMs;
+    const late = `request took longer than ${this.options.config.requestTimeoutMs} ms`;
     const timer = setTimeout(
-      () =>
-        timeout.abort(new GraphQLError(`request took longer than ${limit} ms`, { extensions: { code: 'TIMEOUT' } })),
-      limit,
+      () => timeout.abort(new GraphQLError(late, { extensions: { code: 'TIMEOUT' } })),
+      this.options.config.requestTimeoutMs,
     );
     try {
       const answer = { timeDependent: false };
@@ -379,7 +378,7 @@ export class ApiServer {
       const response = await Promise.race([handled, timedOut]);
       if (response === 'timeout') {
         handled.then((r) => r.body?.cancel()).catch(() => {});
-        if (!res.headersSent) res.status(503).json(errorBody('TIMEOUT', `request took longer than ${limit} ms`));
+        if (!res.headersSent) res.status(503).json(errorBody('TIMEOUT', late));
         return;
       }
       clearTimeout(timer);

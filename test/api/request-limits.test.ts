@@ -1,5 +1,6 @@
 import test from 'ava';
 import { setImmediate as turn } from 'node:timers/promises';
+import { loadServeConfig } from '../../src/api/config.ts';
 import { TokenBuckets } from '../../src/api/rate-limit.ts';
 import { checkRequestCost, type RootField } from '../../src/api/request-cost.ts';
 import { WorkQueue } from '../../src/api/work-queue.ts';
@@ -90,4 +91,21 @@ test('work queue: lets the event loop turn between slices, and drops the work of
     })
     .catch((e: Error) => e.message);
   t.is(failed, 'boom');
+});
+
+test('request limits are settings with defaults, some also from the environment', (t) => {
+  const defaults = loadServeConfig({}, {});
+  t.like(defaults, {
+    maxTokens: 2000,
+    maxAliases: 20,
+    maxDailySpanDays: 366,
+    maxSpanDays: 3660,
+    maxFilterValues: 1000,
+    maxRows: 10_000,
+    maxConcurrentQueries: 64,
+    rateLimitPerSecond: 20,
+    rateLimitBurst: 100,
+  });
+  const env = loadServeConfig({}, { FEDLEDGER_MAX_ROWS: '7', FEDLEDGER_RATE_LIMIT: '0', FEDLEDGER_RATE_BURST: '5' });
+  t.like(env, { maxRows: 7, rateLimitPerSecond: 0, rateLimitBurst: 5 });
 });
