@@ -30,7 +30,8 @@ const schema = z
     maxDailySpanDays: z.coerce.number().int().min(1).default(366),
     maxSpanDays: z.coerce.number().int().min(1).default(3660),
     maxRequestDays: z.coerce.number().int().min(1).default(14_640),
-    maxFilterValues: z.coerce.number().int().min(1).default(1000),
+    /** Five filter lists of this many values stay under SQLite's 32,766 bound parameters. */
+    maxFilterValues: z.coerce.number().int().min(1).max(6000).default(1000),
     maxRows: z.coerce.number().int().min(1).default(10_000),
     /** GraphQL requests executing at once; past it, 503 OVERLOADED. */
     maxConcurrentQueries: z.coerce.number().int().min(1).default(64),

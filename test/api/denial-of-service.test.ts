@@ -1,6 +1,6 @@
 /**
  * The denial-of-service cases of issue 26 against a real server on 127.0.0.1: each ends promptly with its
- * documented error while `/healthz` keeps answering.
+ * documented error while `/healthz` and `/readyz` keep answering.
  */
 import test from 'ava';
 import type { ServeConfig } from '../../src/api/config.ts';
@@ -10,7 +10,7 @@ import { type Harness, startHarness } from './harness.ts';
 
 type Answer = Awaited<ReturnType<Harness['gql']>>;
 
-/** Runs `request` while polling /healthz; resolves to its answer, its duration and the slowest health check. */
+/** Runs `request` while polling /healthz and /readyz; resolves to its answer, its duration and the slowest check. */
 async function withHealthChecks<T>(h: Harness, request: () => Promise<T>) {
   let done = false;
   let slowest = 0;
@@ -18,7 +18,8 @@ async function withHealthChecks<T>(h: Harness, request: () => Promise<T>) {
   const poll = (async () => {
     while (!done) {
       const started = performance.now();
-      const r = await fetch(`${h.url}/healthz`);
+      const r = await fetch(`${h.url}/${checks % 2 === 0 ? 'healthz' : 'readyz'}`);
+      if (r.status !== 200) throw new Error(`${r.url} answered ${r.status}`);
       await r.text();
       slowest = Math.max(slowest, performance.now() - started);
       checks++;

@@ -1,9 +1,12 @@
 import test from 'ava';
 import { setImmediate as turn } from 'node:timers/promises';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { loadServeConfig } from '../../src/api/config.ts';
 import { TokenBuckets } from '../../src/api/rate-limit.ts';
 import { checkRequestCost, type RootField } from '../../src/api/request-cost.ts';
 import { WorkQueue } from '../../src/api/work-queue.ts';
+import { tempDir } from '../support/tmp.ts';
 
 const LIMITS = { maxDailySpanDays: 366, maxSpanDays: 3660, maxRequestDays: 1000, maxFilterValues: 3 };
 
@@ -93,6 +96,14 @@ test('work queue: lets the event loop turn between slices, and drops the work of
   t.is(failed, 'boom');
 });
 
+function configFile(t: { teardown(fn: () => void): void }, settings: Record<string, unknown>): string {
+  const { dir, cleanup } = tempDir('fedledger-config-');
+  t.teardown(cleanup);
+  const file = path.join(dir, 'serve.json');
+  writeFileSync(file, JSON.stringify(settings));
+  return file;
+}
+
 test('request limits are settings with defaults, some also from the environment', (t) => {
   const defaults = loadServeConfig({}, {});
   t.like(defaults, {
@@ -108,4 +119,6 @@ test('request limits are settings with defaults, some also from the environment'
   });
   const env = loadServeConfig({}, { FEDLEDGER_MAX_ROWS: '7', FEDLEDGER_RATE_LIMIT: '0', FEDLEDGER_RATE_BURST: '5' });
   t.like(env, { maxRows: 7, rateLimitPerSecond: 0, rateLimitBurst: 5 });
+  const tooMany = t.throws(() => loadServeConfig({ config: configFile(t, { maxFilterValues: 7000 }) }, {}));
+  t.regex(tooMany.message, /maxFilterValues/);
 });
