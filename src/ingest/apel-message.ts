@@ -33,7 +33,7 @@ export interface ParsedCloudMessage {
   rejected: RejectedCloudRecord[];
 }
 
-const HEADER_PREFIX = 'APEL-cloud-message: ';
+const HEADER_NAME = 'APEL-cloud-message';
 const VERSIONS: readonly ApelCloudVersion[] = ['v0.1', 'v0.2', 'v0.4'];
 /** APEL stores every text field as VARCHAR(255) and silently truncates longer values. */
 const MAX_TEXT = 255;
@@ -111,7 +111,12 @@ const MANDATORY = ['VMUUID', 'SiteName'] as const;
 
 const DECIMAL = /^\d+(\.\d+)?$/;
 const NEGATIVE_NUMBER = /^-\d+(\.\d+)?$/;
-const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
+const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|([+-])(\d{2}):?(\d{2}))$/;
+/** UTC offsets in use run from -12:00 to +14:00 (luxon would take up to +99:99). */
+const MIN_OFFSET_MINUTES = -12 * 60;
+const MAX_OFFSET_MINUTES = 14 * 60;
+/** How much of an offending input an error reason quotes: a 1 MB key must not make a 1 MB reason. */
+const ECHO_CHARS = 200;
 const BOM = 0xfeff;
 const LF = '\n';
 const CR = 13;
@@ -211,6 +216,17 @@ type Value = string | number | null;
 
 const isNull = (raw: string) => raw === '' || raw === 'None' || raw === 'NULL';
 
+/** Input as an error shows it: whole up to ECHO_CHARS characters, else cut there with an ellipsis and its length. */
+export function excerpt(raw: string): string {
+  return raw.length <= ECHO_CHARS ? raw : `${raw.slice(0, ECHO_CHARS)}… (${raw.length} characters)`;
+}
+
+/** The same, quoted as a JSON string. */
+const quoted = (raw: string) =>
+  raw.length <= ECHO_CHARS
+    ? JSON.stringify(raw)
+    : `${JSON.stringify(raw.slice(0, ECHO_CHARS))}… (${raw.length} characters)`;
+
 /**
  * The value of a string of ASCII digits, or undefined if it has anything else. Exact below 2^53; at or
  * beyond it the result is still at or beyond 2^53, which is all the range checks need to know.
@@ -246,10 +262,11 @@ function convertInteger(raw: string): number | Invalid {
   const n = plainDigits(raw);
   if (n === undefined)
     return NEGATIVE_NUMBER.test(raw)
-      ? new Invalid('OUT_OF_RANGE', `negative value ${raw}`)
-      : new Invalid('NOT_INTEGER', `${JSON.stringify(raw)} is not a non-negative integer`);
+      ? new Invalid('OUT_OF_RANGE', `negative value ${excerpt(raw)}`)
+      : new Invalid('NOT_INTEGER', `${quoted(raw)} is not a non-negative integer`);
   // Beyond 2^53 a JS number no longer holds the exact value; no real duration, count or size gets there.
-  if (!Number.isSafeInteger(n)) return new Invalid('OUT_OF_RANGE', `${raw} exceeds ${Number.MAX_SAFE_INTEGER}`);
+  if (!Number.isSafeInteger(n))
+    return new Invalid('OUT_OF_RANGE', `${excerpt(raw)} exceeds ${Number.MAX_SAFE_INTEGER}`);
   return n;
 }
 
@@ -257,8 +274,8 @@ function convertDecimal(raw: string): number | Invalid {
   const n = plainDigits(raw) ?? (DECIMAL.test(raw) ? Number(raw) : undefined);
   if (n === undefined)
     return NEGATIVE_NUMBER.test(raw)
-      ? new Invalid('OUT_OF_RANGE', `negative value ${raw}`)
-      : new Invalid('NOT_DECIMAL', `${JSON.stringify(raw)} is not a non-negative decimal`);
+      ? new Invalid('OUT_OF_RANGE', `negative value ${excerpt(raw)}`)
+      : new Invalid('NOT_DECIMAL', `${quoted(raw)} is not a non-negative decimal`);
   if (n > MAX_DECIMAL) return new Invalid('OUT_OF_RANGE', `${raw} exceeds ${MAX_DECIMAL}`);
   return n;
 }
@@ -266,16 +283,23 @@ function convertDecimal(raw: string): number | Invalid {
 function convertTime(field: string, raw: string): number | null | Invalid {
   let seconds = plainDigits(raw);
   if (seconds === undefined) {
-    if (!ISO_WITH_ZONE.test(raw))
-      return new Invalid(
-        'BAD_TIME',
-        `${JSON.stringify(raw)} is neither epoch seconds nor an ISO 8601 time with a zone (Z)`,
-      );
+    const iso = ISO_WITH_ZONE.exec(raw);
+    if (iso === null)
+      return new Invalid('BAD_TIME', `${quoted(raw)} is neither epoch seconds nor an ISO 8601 time with a zone (Z)`);
+    const [, , , , sign, hours, minutes] = iso;
+    if (sign !== undefined) {
+      const offset = (sign === '-' ? -1 : 1) * (Number(hours) * 60 + Number(minutes));
+      if (Number(minutes) > 59 || offset < MIN_OFFSET_MINUTES || offset > MAX_OFFSET_MINUTES)
+        return new Invalid(
+          'BAD_TIME',
+          `${quoted(raw)} has UTC offset ${sign}${hours}:${minutes}, outside -12:00 to +14:00`,
+        );
+    }
     const parsed = DateTime.fromISO(raw, { zone: 'utc' });
-    if (!parsed.isValid) return new Invalid('BAD_TIME', `${JSON.stringify(raw)} is not a valid ISO 8601 time`);
+    if (!parsed.isValid) return new Invalid('BAD_TIME', `${quoted(raw)} is not a valid ISO 8601 time`);
     seconds = Math.floor(parsed.toSeconds());
   }
-  if (seconds > MAX_EPOCH) return new Invalid('OUT_OF_RANGE', `${raw} is after year 9999`);
+  if (seconds > MAX_EPOCH) return new Invalid('OUT_OF_RANGE', `${excerpt(raw)} is after year 9999`);
   // `EndTime: 0` is how cASO says "not ended".
   if (field === 'EndTime' && seconds === 0) return null;
   return seconds;
@@ -296,7 +320,14 @@ interface Draft {
 }
 
 function fail(d: Draft, line: number, field: string | null, code: string, reason: string): void {
-  d.errors.push({ message: d.message, record: d.index, line, field, code, reason });
+  d.errors.push({
+    message: d.message,
+    record: d.index,
+    line,
+    field: field === null ? null : excerpt(field),
+    code,
+    reason,
+  });
 }
 
 function failRepeated(d: Draft, line: number, key: string, first: number): void {
@@ -305,7 +336,7 @@ function failRepeated(d: Draft, line: number, key: string, first: number): void 
     line,
     key,
     'REPEATED_FIELD',
-    `${key} already given on line ${first}; a "%%" between two records is probably missing`,
+    `${excerpt(key)} already given on line ${first}; a "%%" between two records is probably missing`,
   );
 }
 
@@ -330,7 +361,7 @@ function readUnknownField(d: Draft, line: number, key: string): void {
   d.unknownLines.set(key, line);
   const reason = KEYS_BY_VERSION['v0.4'].has(key)
     ? `${key} is not a field of ${d.version} (it appears in v0.4)`
-    : `unknown field ${JSON.stringify(key)}`;
+    : `unknown field ${quoted(key)}`;
   fail(d, line, key, 'UNKNOWN_FIELD', reason);
 }
 
@@ -435,7 +466,7 @@ function readRecord(
         break;
       }
       if (trimmed === '') continue;
-      fail(d, line, null, 'NOT_KEY_VALUE', `line ${JSON.stringify(trimmed)} is not "Key: Value"`);
+      fail(d, line, null, 'NOT_KEY_VALUE', `line ${quoted(trimmed)} is not "Key: Value"`);
     } else {
       readField(d, line, trimmedSlice(text, start, colon), trimmedSlice(text, colon + 1, end));
     }
@@ -463,14 +494,17 @@ export function parseApelCloudMessage(text: string, message: string): ParsedClou
   const body = text.charCodeAt(0) === BOM ? text.slice(1) : text;
   const headerEnd = nextOrEnd(body, LF, 0);
   const header = body.slice(0, headerEnd).trim();
-  const version = header.startsWith(HEADER_PREFIX)
-    ? (header.slice(HEADER_PREFIX.length).trim() as ApelCloudVersion)
-    : null;
+  // The header splits like any line: at its first colon, both sides trimmed (`APEL-cloud-message:v0.4` is valid).
+  const colon = header.indexOf(':');
+  const version =
+    colon !== -1 && header.slice(0, colon).trim() === HEADER_NAME
+      ? (header.slice(colon + 1).trim() as ApelCloudVersion)
+      : null;
   if (version === null || !VERSIONS.includes(version)) {
     const reason =
       version === null
-        ? `first line must be "${HEADER_PREFIX}v0.4" (or v0.2, v0.1; the header is case-sensitive), got ${JSON.stringify(header.slice(0, 80))}`
-        : `unsupported version ${JSON.stringify(version)} (expected ${VERSIONS.join(', ')})`;
+        ? `first line must be "${HEADER_NAME}: v0.4" (or v0.2, v0.1; the header is case-sensitive), got ${quoted(header)}`
+        : `unsupported version ${quoted(version)} (expected ${VERSIONS.join(', ')})`;
     return {
       version: null,
       records: [],

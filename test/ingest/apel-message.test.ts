@@ -232,3 +232,47 @@ test('a rejected record keeps its own lines, without blank lines or CRs', (t) =>
   t.is(rejected[0]!.text, ' VMUUID: vm-2 \nSiteName: S\nMemory: x');
   t.is(rejected[0]!.line, 6);
 });
+
+test('the header splits at its colon like any line: no space and extra blanks are the same v0.4 header', (t) => {
+  for (const header of ['APEL-cloud-message:v0.4', 'APEL-cloud-message :  v0.4 ']) {
+    const { version, records, rejected } = parseApelCloudMessage(msg(header, rec('vm-1')), 'm');
+    t.is(version, 'v0.4', header);
+    t.deepEqual(rejected, [], header);
+    t.is(records.length, 1, header);
+  }
+  const { rejected } = parseApelCloudMessage(msg('APEL-cloud-message v0.4', rec('vm-1')), 'm');
+  t.is(rejected[0]!.errors[0]!.code, 'BAD_HEADER', 'a header without a colon is still bad');
+});
+
+test('UTC offsets run from -12:00 to +14:00 with minutes 00-59; others are bad times', (t) => {
+  const start = (offset: string) => `StartTime: 2025-12-01T10:00:00${offset}`;
+  const good = parseApelCloudMessage(
+    msg(V04, rec('vm-1', start('+14:00')), rec('vm-2', start('-12:00')), rec('vm-3', start('+0545'))),
+    'm',
+  );
+  t.deepEqual(good.rejected, []);
+  t.deepEqual(
+    good.records.map((r) => r.record.startTime),
+    [Date.UTC(2025, 10, 30, 20), Date.UTC(2025, 11, 1, 22), Date.UTC(2025, 11, 1, 4, 15)].map((ms) => ms / 1000),
+  );
+  const offsets = ['+25:00', '+99:99', '+14:01', '-12:30', '+05:60'];
+  const bad = parseApelCloudMessage(msg(V04, ...offsets.map((o, i) => rec(`vm-${i}`, start(o)))), 'm');
+  t.is(bad.records.length, 0);
+  t.deepEqual(
+    bad.rejected.map((r) => [r.errors[0]!.field, r.errors[0]!.code]),
+    offsets.map(() => ['StartTime', 'BAD_TIME']),
+  );
+  t.regex(bad.rejected[0]!.errors[0]!.reason, /offset \+25:00, outside -12:00 to \+14:00/);
+});
+
+test('an error quotes at most 200 characters of the offending input, with an ellipsis and its full length', (t) => {
+  const key = `K${'x'.repeat(1_000_000)}`;
+  const value = '9'.repeat(5000) + 'x';
+  const { rejected } = parseApelCloudMessage(msg(V04, rec('vm-1', `${key}: 1`), rec('vm-2', `Memory: ${value}`)), 'm');
+  const [unknown, notInteger] = [rejected[0]!.errors[0]!, rejected[1]!.errors[0]!];
+  t.is(unknown.code, 'UNKNOWN_FIELD');
+  t.is(unknown.reason, `unknown field ${JSON.stringify(key.slice(0, 200))}… (1000001 characters)`);
+  t.is(unknown.field, `${key.slice(0, 200)}… (1000001 characters)`);
+  t.is(notInteger.reason, `${JSON.stringify(value.slice(0, 200))}… (5001 characters) is not a non-negative integer`);
+  t.true(rejected.every((r) => r.errors.every((e) => e.reason.length < 300)));
+});
