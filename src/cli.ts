@@ -1,6 +1,7 @@
 /**
  * `fedledger`: one binary, subcommands in src/cli/commands. Exit codes: 0 on
- * success, 1 on a user error (one line on stderr), 2 on an internal error.
+ * success, 1 on a user error (one line on stderr), 2 on an internal error,
+ * 3 when an ingest completed but rejected some of its input.
  */
 import { Command, CommanderError } from 'commander';
 import { pathToFileURL } from 'node:url';
@@ -16,6 +17,10 @@ export function buildProgram(app: () => CliApp): Command {
     .description('Accounting and availability for a federation of cloud resource centres')
     .option('--data-dir <dir>', 'directory of the SQLite files (env FEDLEDGER_DATA_DIR)', undefined)
     .showHelpAfterError()
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 done; 1 user error; 2 internal error; 3 done, but some input was rejected (ingest commands).',
+    )
     .exitOverride();
   for (const register of commands) register(program, app);
   return program;
@@ -29,7 +34,7 @@ export async function main(argv: string[]): Promise<number> {
   });
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    return cli?.exitCode ?? 0;
   } catch (thrown) {
     const error = explainStorageFailure(thrown, loadConfig(program.opts<{ dataDir?: string }>()).dataDir);
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 1;

@@ -9,7 +9,12 @@ import { upToDate } from '../projection/registry.ts';
 import type { ProjectionRunner } from '../projection/runner.ts';
 import { createDataDir, requireDataFile } from './data-dir.ts';
 
+/** Exit code of a command that completed but rejected some of its input (records, lines, elements). */
+export const EXIT_REJECTED = 3;
+
 export class CliApp {
+  /** What the process exits with when the command completes: 0, or EXIT_REJECTED. */
+  exitCode = 0;
   private log: EventLog | undefined;
   private readonly runners = new Map<string, ProjectionRunner>();
 

@@ -86,6 +86,14 @@ const schemas = {
     publisher: z.string(),
     siteName: nullableString,
   }),
+  /** A message file (`ingest apel DIR`) was ingested into this store: a later run skips files with its content. */
+  ApelFileIngested: z.object({
+    /** The path as the ingest named it. */
+    path: z.string().min(1),
+    /** sha256 of the file's bytes. */
+    contentHash: z.string().regex(/^[0-9a-f]{64}$/),
+    ingestedAt: isoInstant,
+  }),
   /** A quarantined record was corrected and re-submitted, or dismissed by staff. */
   QuarantineResolved: z.object({
     sourceMessageId: z.string(),
@@ -268,6 +276,7 @@ export const streams = {
   profile: (kind: string, name: string) => `profile-${kind}-${name}`,
   collector: (source: string) => `collector-${source}`,
   report: (period: string) => `report-${period}`,
+  ingestedFiles: () => 'ingested-files',
 } as const;
 
 export class InvalidEventError extends FedledgerError {

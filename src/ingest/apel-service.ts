@@ -191,8 +191,15 @@ export function prepareApelMessage(text: string, options: IngestOptions): Prepar
  * another keep their order in the log and share the embedded store's
  * transactions.
  */
-export async function appendPrepared(log: EventLog, prepared: PreparedMessage): Promise<IngestResult> {
-  const requests = [...prepared.appends, ...prepared.quarantined].map((a) => ({ stream: a.stream, events: [a.event] }));
+export async function appendPrepared(
+  log: EventLog,
+  prepared: PreparedMessage,
+  alongside: readonly StreamAppend[] = [],
+): Promise<IngestResult> {
+  const requests = [...prepared.appends, ...prepared.quarantined, ...alongside].map((a) => ({
+    stream: a.stream,
+    events: [a.event],
+  }));
   const results = await log.appendMany(requests);
   let accepted = 0;
   for (let i = 0; i < prepared.appends.length; i++) if (results[i]!.written > 0) accepted += 1;
@@ -277,7 +284,8 @@ export const GROUP_RECORDS = 10_000;
  * commits them in one transaction. At most two groups are in flight: one
  * committing while the next is prepared. `onIngested` runs as each message
  * completes, in order; a message that fails stops the ingest at its turn,
- * after the ones before it completed. `prepare` says where messages are parsed.
+ * after the ones before it completed. `prepare` says where messages are parsed;
+ * `alongside` gives appends that go in the same call as a message's own.
  */
 export async function ingestMany(
   log: EventLog,
@@ -286,9 +294,10 @@ export async function ingestMany(
     groupRecords?: number;
     onIngested?: (name: string, result: IngestResult) => void;
     prepare?: MessagePreparer;
+    alongside?: (name: string) => readonly StreamAppend[];
   },
 ): Promise<IngestResult> {
-  const { groupRecords = GROUP_RECORDS, onIngested, prepare = prepareHere, ...ingestOptions } = options;
+  const { groupRecords = GROUP_RECORDS, onIngested, prepare = prepareHere, alongside, ...ingestOptions } = options;
   let total = EMPTY_RESULT;
   let collecting: Preparation[] = [];
   let collected = 0;
@@ -304,7 +313,7 @@ export async function ingestMany(
   const issue = async () => {
     const group = collecting.map((p) => ({
       name: p.name,
-      result: 'error' in p ? Promise.reject(p.error) : appendPrepared(log, p),
+      result: 'error' in p ? Promise.reject(p.error) : appendPrepared(log, p, alongside?.(p.name)),
     }));
     // Keep each rejection handled until its turn comes, so one bad message cannot crash the process early.
     for (const { result } of group) result.catch(() => undefined);

@@ -1,8 +1,11 @@
 /**
  * `fedledger ingest apel <file|dir>...` and `fedledger quarantine ...`.
  * A directory is read like an SSM sender's outgoing queue: every message
- * file below it, in name order (the order senders write them), each once: a
- * `<file>.done` marker is written beside it when it has been ingested.
+ * file below it, in name order (the order senders write them). Which files
+ * were ingested is recorded in the event store they went into (by content
+ * hash, see ingested-files.ts), so the same directory into another data
+ * directory is read whole, and into the same one only for new content; the
+ * directory is left as it was unless `--mark-done` asks for SSM's markers.
  */
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -19,16 +22,22 @@ import {
 import { queryQuarantine } from '../../../projections/accounting.ts';
 import type { EventLog } from '../../eventlog/port.ts';
 import { MESSAGES_PER_BATCH, prepareOnThread } from '../../ingest/apel-parse-worker.ts';
+import {
+  contentHashOf,
+  fileIngestedAppend,
+  type IngestedFiles,
+  loadIngestedFiles,
+} from '../../ingest/ingested-files.ts';
 import { projectingAlongside } from '../../projection/worker.ts';
-import type { CliApp } from '../app.ts';
+import { type CliApp, EXIT_REJECTED } from '../app.ts';
 import { parentCommand, type RegisterCommand } from './index.ts';
 
 export const DONE_SUFFIX = '.done';
 /** Files that are not (yet) messages: markers, a sender's temporary and lock files. */
 const NOT_MESSAGES = [DONE_SUFFIX, '.tmp', '.lck'];
 
-/** Message files below `dir` not yet marked done, sorted by their path relative to `dir`. */
-export function pendingMessageFiles(dir: string): string[] {
+/** Message files below `dir`, sorted by their path relative to `dir`. */
+export function messageFiles(dir: string): string[] {
   const found: string[] = [];
   const walk = (rel: string) => {
     for (const entry of readdirSync(path.join(dir, rel), { withFileTypes: true })) {
@@ -39,30 +48,68 @@ export function pendingMessageFiles(dir: string): string[] {
     }
   };
   walk('');
-  return found
-    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-    .filter((rel) => !existsSync(path.join(dir, rel + DONE_SUFFIX)))
-    .map((rel) => path.join(dir, rel));
+  return found.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((rel) => path.join(dir, rel));
 }
 
-function readMessage(file: string): string {
+function readBytes(file: string): Buffer {
   try {
-    return readFileSync(file, 'utf8');
+    return readFileSync(file);
   } catch (e) {
     throw new UserError('UNREADABLE_FILE', `cannot read ${file}: ${(e as Error).message}`, { message: file });
   }
 }
 
+const readMessage = (file: string) => readBytes(file).toString('utf8');
+
 function* messagesOf(files: readonly string[]): Generator<IncomingMessage> {
   for (const file of files) yield { name: file, text: readMessage(file) };
 }
 
-function printResult(cli: CliApp, result: IngestResult, format: string): void {
+/** A directory's file left out because the store already has its content. */
+export interface SkippedFile {
+  file: string;
+  reason: string;
+}
+
+interface DirectoryRun {
+  /** What the store has ingested, and the files of this run as they are read. */
+  known: IngestedFiles;
+  /** Content hash of each file read, by name. */
+  hashes: Map<string, string>;
+  skipped: SkippedFile[];
+}
+
+/** A directory's files whose content the store has not ingested (nor this run read already). */
+function* newMessagesOf(files: readonly string[], run: DirectoryRun): Generator<IncomingMessage> {
+  for (const file of files) {
+    const bytes = readBytes(file);
+    const hash = contentHashOf(bytes);
+    const earlier = run.known.get(hash);
+    if (earlier) {
+      run.skipped.push({
+        file,
+        reason: `already ingested: same content as ${earlier.path}${earlier.ingestedAt === null ? ' in this run' : `, ingested ${earlier.ingestedAt}`}`,
+      });
+      continue;
+    }
+    run.known.set(hash, { path: file, ingestedAt: null });
+    run.hashes.set(file, hash);
+    yield { name: file, text: bytes.toString('utf8') };
+  }
+}
+
+function printResult(cli: CliApp, result: IngestResult | IngestOutcome, format: string): void {
+  if (result.rejected > 0) cli.exitCode = EXIT_REJECTED;
+  const skipped = 'skipped' in result ? result.skipped.length : 0;
   if (format === 'json') {
-    cli.stdout.write(`${JSON.stringify(result)}\n`);
+    cli.stdout.write(`${JSON.stringify('skipped' in result ? { ...result, filesSkipped: skipped } : result)}\n`);
     return;
   }
-  cli.stdout.write(`${result.accepted} accepted, ${result.unchanged} unchanged, ${result.rejected} rejected\n`);
+  const skips =
+    skipped === 0
+      ? ''
+      : `; ${skipped} file${skipped === 1 ? '' : 's'} skipped, already ingested into this event store (same content)`;
+  cli.stdout.write(`${result.accepted} accepted, ${result.unchanged} unchanged, ${result.rejected} rejected${skips}\n`);
   for (const e of result.errors) {
     const where = [e.record === null ? null : `record ${e.record}`, e.line === null ? null : `line ${e.line}`, e.field]
       .filter((x) => x !== null)
@@ -71,21 +118,36 @@ function printResult(cli: CliApp, result: IngestResult, format: string): void {
   }
 }
 
-/** Files and directories in the order given; a directory's messages are marked done as they are ingested. */
-async function ingestPaths(log: EventLog, paths: readonly string[]): Promise<IngestResult> {
+interface IngestOutcome extends IngestResult {
+  skipped: SkippedFile[];
+}
+
+/**
+ * Files and directories in the order given. A directory's files are recorded in the store with their records
+ * (in the same append), and skipped when the store has their content; `markDone` also writes SSM's markers.
+ */
+async function ingestPaths(log: EventLog, paths: readonly string[], markDone: boolean): Promise<IngestOutcome> {
   let total = EMPTY_RESULT;
+  const skipped: SkippedFile[] = [];
   for (const p of paths) {
     if (!existsSync(p)) throw new UserError('UNREADABLE_FILE', `no such file or directory: ${p}`, { message: p });
-    const isDir = statSync(p).isDirectory();
-    const files = isDir ? pendingMessageFiles(p) : [p];
-    const result = await ingestMany(log, messagesOf(files), {
-      publisher: `cli:${path.basename(path.resolve(p))}`,
+    const options = { publisher: `cli:${path.basename(path.resolve(p))}` };
+    if (!statSync(p).isDirectory()) {
+      total = addResults(total, await ingestMany(log, messagesOf([p]), { ...options, prepare: prepareHere }));
+      continue;
+    }
+    const files = messageFiles(p);
+    const run: DirectoryRun = { known: await loadIngestedFiles(log), hashes: new Map(), skipped };
+    const at = new Date();
+    const result = await ingestMany(log, newMessagesOf(files, run), {
+      ...options,
       prepare: files.length > MESSAGES_PER_BATCH ? prepareOnThread : prepareHere,
-      ...(isDir ? { onIngested: (name: string) => writeFileSync(name + DONE_SUFFIX, '') } : {}),
+      alongside: (name) => [fileIngestedAppend(name, run.hashes.get(name)!, at)],
+      ...(markDone ? { onIngested: (name: string) => writeFileSync(name + DONE_SUFFIX, '') } : {}),
     });
     total = addResults(total, result);
   }
-  return total;
+  return { ...total, skipped };
 }
 
 function checkFormat(format: string): void {
@@ -97,16 +159,20 @@ export const registerIngestApel: RegisterCommand = (program, app) => {
   parentCommand(program, 'ingest', 'read input files into the event log')
     .command('apel')
     .description(
-      'APEL cloud usage messages (v0.1, v0.2, v0.4): files, or directories of messages as SSM senders leave them',
+      'APEL cloud usage messages (v0.1, v0.2, v0.4): files, or directories of messages as SSM senders leave them (a directory file whose content this event store has ingested is skipped); exits 3 when some records were rejected',
     )
     .argument('<paths...>')
     .option('--format <format>', 'text or json', 'text')
     .option('--project', 'bring the accounting read model along while ingesting, on a worker thread')
-    .action(async (paths: string[], options: { format: string; project?: boolean }) => {
+    .option(
+      '--mark-done',
+      "also write an empty <file>.done beside each directory message once ingested (SSM's convention); which files were ingested is kept in the event store either way, and only that decides what is skipped",
+    )
+    .action(async (paths: string[], options: { format: string; project?: boolean; markDone?: boolean }) => {
       checkFormat(options.format);
       const cli = app();
       const log = await cli.writableEventLog();
-      const ingest = () => ingestPaths(log, paths);
+      const ingest = () => ingestPaths(log, paths, options.markDone ?? false);
       const total = options.project
         ? (await projectingAlongside(cli.config, ['accounting'], ingest)).result
         : await ingest();

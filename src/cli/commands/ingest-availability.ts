@@ -9,6 +9,7 @@ import {
   type IngestSummary,
 } from '../../ingest/availability-service.ts';
 import { projectingAlongside } from '../../projection/worker.ts';
+import { type CliApp, EXIT_REJECTED } from '../app.ts';
 import { parentCommand, type RegisterCommand } from './index.ts';
 
 function readText(file: string): string {
@@ -19,23 +20,20 @@ function readText(file: string): string {
   }
 }
 
-function print(
-  out: NodeJS.WritableStream,
-  err: NodeJS.WritableStream,
-  file: string,
-  s: IngestSummary & { kind?: string },
-): void {
-  out.write(
+/** Prints the summary and errors; rejected input makes the command exit EXIT_REJECTED. */
+function print(cli: CliApp, file: string, s: IngestSummary & { kind?: string }): void {
+  cli.stdout.write(
     `${path.basename(file)}${s.kind ? ` (${s.kind})` : ''}: ${s.accepted} accepted, ${s.unchanged} unchanged, ${s.rejected} rejected\n`,
   );
-  for (const e of s.errors) err.write(`${e.message}\n`);
+  for (const e of s.errors) cli.stderr.write(`${e.message}\n`);
+  if (s.rejected > 0) cli.exitCode = EXIT_REJECTED;
 }
 
 export const registerIngestAvailability: RegisterCommand = (program, app) => {
   const ingest = parentCommand(program, 'ingest', 'read input files into the event log');
   ingest
     .command('probes')
-    .description("probe results as JSON lines in ARGO's metric-data shape")
+    .description("probe results as JSON lines in ARGO's metric-data shape; exits 3 when some lines were rejected")
     .argument('<file>')
     .option('--project', 'bring the availability read model along while ingesting, on a worker thread')
     .action(async (file: string, options: { project?: boolean }) => {
@@ -54,7 +52,7 @@ export const registerIngestAvailability: RegisterCommand = (program, app) => {
       const summary = options.project
         ? (await projectingAlongside(cli.config, ['availability'], ingest)).result
         : await ingest();
-      print(cli.stdout, cli.stderr, file, summary);
+      print(cli, file, summary);
     });
   // Whole documents, read at once and recognised by content.
   const documents = [
@@ -78,7 +76,7 @@ export const registerIngestAvailability: RegisterCommand = (program, app) => {
         const cli = app();
         const options = { publisher: `file:${path.basename(file)}`, source: file };
         const log = await cli.writableEventLog();
-        print(cli.stdout, cli.stderr, file, await document.ingest(log, readText(file), options));
+        print(cli, file, await document.ingest(log, readText(file), options));
       });
   }
 };
