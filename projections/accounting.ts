@@ -128,9 +128,10 @@ CREATE TABLE acc_quarantine (
   source_message_id TEXT NOT NULL,
   record_index INTEGER NOT NULL,
   line INTEGER,
+  last_line INTEGER,
   site_name TEXT,
-  record_text TEXT NOT NULL,
-  message_text TEXT NOT NULL,
+  record_excerpt TEXT NOT NULL,
+  record_length INTEGER NOT NULL,
   errors TEXT NOT NULL,
   received_at TEXT NOT NULL,
   publisher TEXT NOT NULL,
@@ -139,6 +140,7 @@ CREATE TABLE acc_quarantine (
   resolved_by TEXT,
   PRIMARY KEY (source_message_id, record_index)
 );
+CREATE INDEX acc_quarantine_listing ON acc_quarantine (received_at, source_message_id, record_index);
 `;
 
 /** A record waiting to be settled into its VM-month at the end of the batch. */
@@ -319,8 +321,8 @@ function statements(db: Database.Database) {
        WHERE group_key = @key`,
     ),
     insertQuarantine: db.prepare(
-      `INSERT OR IGNORE INTO acc_quarantine (source_message_id, record_index, line, site_name, record_text, message_text, errors, received_at, publisher)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO acc_quarantine (source_message_id, record_index, line, last_line, site_name, record_excerpt, record_length, errors, received_at, publisher)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     resolveQuarantine: db.prepare(
       'UPDATE acc_quarantine SET resolution = ?, resolved_at = ?, resolved_by = ? WHERE source_message_id = ? AND record_index = ?',
@@ -576,7 +578,7 @@ function settleBatch(state: FileState): Set<string> {
 
 export const accountingProjection: Projection = {
   name: 'accounting',
-  version: 4,
+  version: 5,
   eventTypes: ['CloudUsageRecorded', 'CloudRecordRejected', 'QuarantineResolved'],
   setup(db) {
     db.exec(SCHEMA);
@@ -653,10 +655,11 @@ export const accountingProjection: Projection = {
           stmt.insertQuarantine.run(
             d.sourceMessageId,
             d.recordIndex ?? 0,
-            d.errors[0]?.line ?? null,
+            d.line,
+            d.lastLine,
             d.siteName,
-            d.recordText,
-            d.messageText,
+            d.recordExcerpt,
+            d.recordLength,
             JSON.stringify(d.errors),
             d.receivedAt,
             d.publisher,
@@ -847,46 +850,96 @@ export interface QuarantinedRecord {
   /** null: the message as a whole was unreadable. */
   recordIndex: number | null;
   line: number | null;
+  lastLine: number | null;
   siteName: string | null;
-  recordText: string;
-  messageText: string;
+  /** The record's text, cut at RECORD_EXCERPT_CHARS; the message's full text stays in the event log. */
+  recordExcerpt: string;
+  recordLength: number;
   errors: RecordError[];
   receivedAt: string;
   publisher: string;
   resolution: string | null;
 }
 
+export interface QuarantineFilter {
+  site?: string | null;
+  includeResolved?: boolean;
+  /** Only this message's records. */
+  sourceMessageId?: string;
+}
+
+/** Where a quarantined record sorts in listings: receipt, message, record. */
+export type QuarantineKey = [receivedAt: string, sourceMessageId: string, recordIndex: number];
+
+interface QuarantineRow {
+  source_message_id: string;
+  record_index: number;
+  line: number | null;
+  last_line: number | null;
+  site_name: string | null;
+  record_excerpt: string;
+  record_length: number;
+  errors: string;
+  received_at: string;
+  publisher: string;
+  resolution: string | null;
+}
+
+const quarantinedRecord = (r: QuarantineRow): QuarantinedRecord => ({
+  sourceMessageId: r.source_message_id,
+  recordIndex: r.record_index === 0 ? null : r.record_index,
+  line: r.line,
+  lastLine: r.last_line,
+  siteName: r.site_name,
+  recordExcerpt: r.record_excerpt,
+  recordLength: r.record_length,
+  errors: JSON.parse(r.errors) as RecordError[],
+  receivedAt: r.received_at,
+  publisher: r.publisher,
+  resolution: r.resolution,
+});
+
+/** The quarantined records matching `filter` in listing order, after `after` and at most `limit` (all: no limit). */
 export function queryQuarantine(
   db: Database.Database,
-  filter: { site?: string; includeResolved?: boolean } = {},
+  filter: QuarantineFilter = {},
+  page: { after?: QuarantineKey; limit?: number } = {},
 ): QuarantinedRecord[] {
+  const [afterReceived, afterMessage, afterIndex] = page.after ?? [null, null, null];
   const rows = db
     .prepare(
       `SELECT * FROM acc_quarantine WHERE (@site IS NULL OR site_name = @site) AND (@all = 1 OR resolution IS NULL)
-       ORDER BY received_at, source_message_id, record_index`,
+         AND (@message IS NULL OR source_message_id = @message)
+         AND (@afterReceived IS NULL OR (received_at, source_message_id, record_index) > (@afterReceived, @afterMessage, @afterIndex))
+       ORDER BY received_at, source_message_id, record_index LIMIT @limit`,
     )
-    .all({ site: filter.site ?? null, all: filter.includeResolved ? 1 : 0 }) as {
-    source_message_id: string;
-    record_index: number;
-    line: number | null;
-    site_name: string | null;
-    record_text: string;
-    message_text: string;
-    errors: string;
-    received_at: string;
-    publisher: string;
-    resolution: string | null;
-  }[];
-  return rows.map((r) => ({
-    sourceMessageId: r.source_message_id,
-    recordIndex: r.record_index === 0 ? null : r.record_index,
-    line: r.line,
-    siteName: r.site_name,
-    recordText: r.record_text,
-    messageText: r.message_text,
-    errors: JSON.parse(r.errors) as RecordError[],
-    receivedAt: r.received_at,
-    publisher: r.publisher,
-    resolution: r.resolution,
-  }));
+    .all({
+      site: filter.site ?? null,
+      all: filter.includeResolved ? 1 : 0,
+      message: filter.sourceMessageId ?? null,
+      afterReceived,
+      afterMessage,
+      afterIndex,
+      limit: page.limit ?? -1,
+    }) as QuarantineRow[];
+  return rows.map(quarantinedRecord);
+}
+
+/** The listing key of a quarantined record (a cursor's content). */
+export const quarantineKey = (q: QuarantinedRecord): QuarantineKey => [
+  q.receivedAt,
+  q.sourceMessageId,
+  q.recordIndex ?? 0,
+];
+
+/** One quarantined record, or undefined. */
+export function findQuarantined(
+  db: Database.Database,
+  sourceMessageId: string,
+  recordIndex: number | null,
+): QuarantinedRecord | undefined {
+  const row = db
+    .prepare('SELECT * FROM acc_quarantine WHERE source_message_id = ? AND record_index = ?')
+    .get(sourceMessageId, recordIndex ?? 0) as QuarantineRow | undefined;
+  return row && quarantinedRecord(row);
 }

@@ -106,9 +106,12 @@ function recordText(vm: Vm, at: number): string {
   ].join('\n');
 }
 
-/** One message per site per 6-hour run, holding a record for every VM running (or just ended) at that run. */
-function messages(vms: Vm[]): { list: IncomingMessage[]; records: number } {
-  const list: IncomingMessage[] = [];
+/**
+ * One message per site per 6-hour run, holding a record for every VM running (or just ended) at that run. As bytes,
+ * as `ingest apel` reads them from files: the parser thread decodes them (strict UTF-8).
+ */
+function messages(vms: Vm[]): { list: (IncomingMessage & { text: Buffer })[]; records: number } {
+  const list: (IncomingMessage & { text: Buffer })[] = [];
   let records = 0;
   const bySite = Array.from({ length: SITES }, (_, s) =>
     vms.filter((v) => v.site === s).sort((a, b) => a.start - b.start),
@@ -124,7 +127,7 @@ function messages(vms: Vm[]): { list: IncomingMessage[]; records: number } {
       for (let i = 0; i < body.length; i += 1000) {
         list.push({
           name: `site${s}-${run}-${i}`,
-          text: `APEL-cloud-message: v0.4\n${body.slice(i, i + 1000).join('\n%%\n')}\n`,
+          text: Buffer.from(`APEL-cloud-message: v0.4\n${body.slice(i, i + 1000).join('\n%%\n')}\n`),
         });
         records += Math.min(1000, body.length - i);
       }
@@ -145,7 +148,7 @@ if (!PIPELINE)
 /** Baseline: the same records, already parsed, inserted as plain rows by raw better-sqlite3. */
 async function rawInsert() {
   // Scoped so the million parsed records are garbage before the measured pipeline runs on the same heap.
-  const parsedAll = list.flatMap((m) => parseApelCloudMessage(m.text, m.name).records.map((r) => r.record));
+  const parsedAll = list.flatMap((m) => parseApelCloudMessage(m.text.toString(), m.name).records.map((r) => r.record));
   const raw = new Database(path.join(dir, 'raw.sqlite'));
   raw.pragma('journal_mode = WAL');
   raw.pragma('synchronous = FULL');
@@ -188,7 +191,7 @@ if (PIPELINE) {
 }
 
 const parse = await measure('parse', records, () => {
-  for (const m of list) parseApelCloudMessage(m.text, m.name);
+  for (const m of list) parseApelCloudMessage(m.text.toString(), m.name);
 });
 const log = new SqliteEventLog(path.join(dir, EVENTLOG_FILE));
 let outcome = { accepted: 0, unchanged: 0, rejected: 0 };

@@ -38,6 +38,12 @@ const schema = z
     /** Token bucket per token: sustained requests per second and burst; 0 turns rate limiting off. */
     rateLimitPerSecond: z.coerce.number().nonnegative().default(20),
     rateLimitBurst: z.coerce.number().int().min(1).default(100),
+    /** Largest body a push (`POST /v1/apel/cloud`, `POST /v1/probes`) may have; larger ones get 413. */
+    maxPushBytes: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .default(10 * 2 ** 20),
     shutdownGraceMs: z.coerce.number().int().min(0).default(10_000),
     /** max-age of cacheable GET query responses; ETags make revalidation cheap either way. */
     cacheMaxAgeSeconds: z.coerce.number().int().nonnegative().default(5),
@@ -78,6 +84,7 @@ const ENV: Record<string, keyof ServeConfig> = {
   FEDLEDGER_MAX_ROWS: 'maxRows',
   FEDLEDGER_RATE_LIMIT: 'rateLimitPerSecond',
   FEDLEDGER_RATE_BURST: 'rateLimitBurst',
+  FEDLEDGER_MAX_PUSH_BYTES: 'maxPushBytes',
   FEDLEDGER_LOG_LEVEL: 'logLevel',
   FEDLEDGER_GOCDB_URL: 'gocdbUrl',
   FEDLEDGER_GOCDB_CRON: 'gocdbCron',

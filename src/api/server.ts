@@ -190,8 +190,11 @@ export class ApiServer {
     app.all('/graphql', express.json({ limit: '1mb' }), (req: AuthedRequest, res, next) => {
       this.graphql(req, res).catch(next);
     });
-    const text = express.text({ type: () => true, limit: '50mb' });
-    app.post('/v1/apel/cloud', text, (req: AuthedRequest, res, next) => {
+    const limit = this.options.config.maxPushBytes;
+    // APEL messages stay bytes until the parser decodes them, which rejects records with invalid UTF-8.
+    const bytes = express.raw({ type: () => true, limit });
+    const text = express.text({ type: () => true, limit });
+    app.post('/v1/apel/cloud', bytes, (req: AuthedRequest, res, next) => {
       this.ingestApel(req, res).catch(next);
     });
     app.post('/v1/probes', text, (req: AuthedRequest, res, next) => {
@@ -199,6 +202,14 @@ export class ApiServer {
     });
     app.use((error: unknown, req: AuthedRequest, res: ExpressResponse, _next: NextFunction) => {
       const status = (error as { status?: number }).status;
+      if ((error as { type?: string }).type === 'entity.too.large') {
+        const { limit: bytes } = error as { limit: number };
+        const setting = req.path.startsWith('/v1/') ? ' (maxPushBytes)' : '';
+        res
+          .status(413)
+          .json(errorBody('PAYLOAD_TOO_LARGE', `request body exceeds the limit of ${bytes} bytes${setting}`));
+        return;
+      }
       if (status && status >= 400 && status < 500) {
         res.status(status).json(errorBody('BAD_REQUEST', (error as Error).message));
         return;
@@ -425,9 +436,9 @@ export class ApiServer {
       res.status(403).json(errorBody('FORBIDDEN', 'this token may not push APEL messages'));
       return;
     }
-    const text = typeof req.body === 'string' ? req.body : '';
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     try {
-      const result = await ingestApelMessage(this.options.log, text, {
+      const result = await ingestApelMessage(this.options.log, body, {
         publisher: `token:${p.tokenId}`,
         ...(siteIngest ? { allowedSite: p.scope! } : {}),
       });

@@ -74,13 +74,31 @@ const schemas = {
     recordIndex: z.number().int().positive(),
     messageVersion: z.string(),
   }),
-  /** A record failed validation; its message is kept for review and re-submission. */
+  /**
+   * A message that had rejected records (or was rejected whole), kept once, on its quarantine stream, for review and
+   * re-submission: each rejected record refers to it by its sourceMessageId (the sha256 of this text).
+   */
+  MessageQuarantined: z.object({
+    sourceMessageId: z.string(),
+    input: z.enum(['apel-cloud', 'probe-result', 'gocdb']),
+    text: z.string(),
+    receivedAt: isoInstant,
+    publisher: z.string(),
+  }),
+  /** A record failed validation (version 2: the message text is in its MessageQuarantined, not here). */
   CloudRecordRejected: z.object({
     sourceMessageId: z.string(),
+    /** null: the message as a whole was rejected (its framing is bad). */
     recordIndex: z.number().int().nullable(),
-    /** The record's own lines, or the whole message when the framing itself is bad. */
-    recordText: z.string(),
-    messageText: z.string(),
+    /** The record's first and last line in the message (null for a whole message, or unknown). */
+    line: z.number().int().positive().nullable(),
+    lastLine: z.number().int().positive().nullable(),
+    /** The record's lines (the message's when rejected whole), cut to a bounded length (see src/ingest/quarantine.ts). */
+    recordExcerpt: z.string(),
+    /** Characters in the record's full text. */
+    recordLength: z.number().int().nonnegative(),
+    /** The message header's version, so a corrected record can be parsed as its message was. */
+    messageVersion: nullableString,
     errors: z.array(recordErrorSchema).min(1),
     receivedAt: isoInstant,
     publisher: z.string(),
@@ -237,11 +255,53 @@ export type EventData<T extends EventType> = z.infer<(typeof schemas)[T]>;
 export type DomainEvent = { [T in EventType]: { type: T; data: EventData<T> } }[EventType];
 export const EVENT_TYPES = Object.keys(schemas) as EventType[];
 
-/** Schema version of each type; bump it (and teach `decodeEvent` to upcast) when a payload changes. */
-export const EVENT_VERSIONS: Record<EventType, number> = Object.fromEntries(EVENT_TYPES.map((t) => [t, 1])) as Record<
-  EventType,
-  number
->;
+/** Schema version of each type; bump it (and add an upcast to `UPCASTS`) when a payload changes. */
+export const EVENT_VERSIONS: Record<EventType, number> = {
+  ...(Object.fromEntries(EVENT_TYPES.map((t) => [t, 1])) as Record<EventType, number>),
+  CloudRecordRejected: 2,
+};
+
+/** Reads a stored payload of an older schema version as the current one, by type and stored version. */
+const UPCASTS: { [T in EventType]?: Record<number, (data: JsonObject) => EventData<T>> } = {
+  CloudRecordRejected: { 1: (data) => cloudRecordRejectedFromV1(data as unknown as CloudRecordRejectedV1) },
+};
+
+/** Version 1 kept the record's text and the whole message's text in every rejected record. */
+export interface CloudRecordRejectedV1 {
+  sourceMessageId: string;
+  recordIndex: number | null;
+  recordText: string;
+  messageText: string;
+  errors: RecordError[];
+  receivedAt: string;
+  publisher: string;
+  siteName: string | null;
+}
+
+/** Characters of a rejected record's text its event keeps (an APEL record is well under 2,000). */
+export const RECORD_EXCERPT_CHARS = 4096;
+
+/** Text cut to `max` characters, with an ellipsis and the full length when cut. */
+export function excerpt(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
+}
+
+function cloudRecordRejectedFromV1(v1: CloudRecordRejectedV1): EventData<'CloudRecordRejected'> {
+  const version = /^\uFEFF?\s*APEL-cloud-message\s*:\s*(v0\.[124])\s*$/m.exec(v1.messageText.split('\n', 1)[0]!);
+  return {
+    sourceMessageId: v1.sourceMessageId,
+    recordIndex: v1.recordIndex,
+    line: v1.errors[0]?.line ?? null,
+    lastLine: null,
+    recordExcerpt: excerpt(v1.recordText, RECORD_EXCERPT_CHARS),
+    recordLength: v1.recordText.length,
+    messageVersion: version?.[1] ?? null,
+    errors: v1.errors,
+    receivedAt: v1.receivedAt,
+    publisher: v1.publisher,
+    siteName: v1.siteName,
+  };
+}
 
 const epochMs = (iso: string) => Date.parse(iso);
 
@@ -338,7 +398,12 @@ export function decodeEvent(event: RecordedEvent): DomainEvent {
   if (!isKnownType(event.type)) throw new InvalidEventError(event.type, 'unknown event type');
   const version = event.metadata['schemaVersion'] ?? 1;
   if (version !== EVENT_VERSIONS[event.type]) {
-    throw new InvalidEventError(event.type, `schema version ${String(version)} is not readable by this build`);
+    const upcast = (UPCASTS[event.type] as Record<number, (data: JsonObject) => unknown> | undefined)?.[
+      Number(version)
+    ];
+    if (upcast === undefined)
+      throw new InvalidEventError(event.type, `schema version ${String(version)} is not readable by this build`);
+    return { type: event.type, data: upcast(event.data) } as DomainEvent;
   }
   return { type: event.type, data: event.data } as DomainEvent;
 }

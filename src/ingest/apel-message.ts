@@ -4,7 +4,7 @@
  * record is reported on its own; the other records of the message stand.
  */
 import { DateTime } from 'luxon';
-import type { CloudUsageRecord, RecordError } from '../events/catalogue.ts';
+import { type CloudUsageRecord, excerpt, type RecordError } from '../events/catalogue.ts';
 
 export type ApelCloudVersion = 'v0.1' | 'v0.2' | 'v0.4';
 
@@ -20,6 +20,8 @@ export interface RejectedCloudRecord {
   /** 1-based index, or null when the message as a whole is unreadable. */
   index: number | null;
   line: number | null;
+  /** 1-based line of the record's last line; null when index is null. */
+  lastLine: number | null;
   /** The record's own lines (the whole message when index is null). */
   text: string;
   errors: RecordError[];
@@ -217,9 +219,7 @@ type Value = string | number | null;
 const isNull = (raw: string) => raw === '' || raw === 'None' || raw === 'NULL';
 
 /** Input as an error shows it: whole up to ECHO_CHARS characters, else cut there with an ellipsis and its length. */
-export function excerpt(raw: string): string {
-  return raw.length <= ECHO_CHARS ? raw : `${raw.slice(0, ECHO_CHARS)}… (${raw.length} characters)`;
-}
+const echoed = (raw: string) => excerpt(raw, ECHO_CHARS);
 
 /** The same, quoted as a JSON string. */
 const quoted = (raw: string) =>
@@ -262,11 +262,10 @@ function convertInteger(raw: string): number | Invalid {
   const n = plainDigits(raw);
   if (n === undefined)
     return NEGATIVE_NUMBER.test(raw)
-      ? new Invalid('OUT_OF_RANGE', `negative value ${excerpt(raw)}`)
+      ? new Invalid('OUT_OF_RANGE', `negative value ${echoed(raw)}`)
       : new Invalid('NOT_INTEGER', `${quoted(raw)} is not a non-negative integer`);
   // Beyond 2^53 a JS number no longer holds the exact value; no real duration, count or size gets there.
-  if (!Number.isSafeInteger(n))
-    return new Invalid('OUT_OF_RANGE', `${excerpt(raw)} exceeds ${Number.MAX_SAFE_INTEGER}`);
+  if (!Number.isSafeInteger(n)) return new Invalid('OUT_OF_RANGE', `${echoed(raw)} exceeds ${Number.MAX_SAFE_INTEGER}`);
   return n;
 }
 
@@ -274,7 +273,7 @@ function convertDecimal(raw: string): number | Invalid {
   const n = plainDigits(raw) ?? (DECIMAL.test(raw) ? Number(raw) : undefined);
   if (n === undefined)
     return NEGATIVE_NUMBER.test(raw)
-      ? new Invalid('OUT_OF_RANGE', `negative value ${excerpt(raw)}`)
+      ? new Invalid('OUT_OF_RANGE', `negative value ${echoed(raw)}`)
       : new Invalid('NOT_DECIMAL', `${quoted(raw)} is not a non-negative decimal`);
   if (n > MAX_DECIMAL) return new Invalid('OUT_OF_RANGE', `${raw} exceeds ${MAX_DECIMAL}`);
   return n;
@@ -299,7 +298,7 @@ function convertTime(field: string, raw: string): number | null | Invalid {
     if (!parsed.isValid) return new Invalid('BAD_TIME', `${quoted(raw)} is not a valid ISO 8601 time`);
     seconds = Math.floor(parsed.toSeconds());
   }
-  if (seconds > MAX_EPOCH) return new Invalid('OUT_OF_RANGE', `${excerpt(raw)} is after year 9999`);
+  if (seconds > MAX_EPOCH) return new Invalid('OUT_OF_RANGE', `${echoed(raw)} is after year 9999`);
   // `EndTime: 0` is how cASO says "not ended".
   if (field === 'EndTime' && seconds === 0) return null;
   return seconds;
@@ -319,12 +318,23 @@ interface Draft {
   unknownLines: Map<string, number> | null;
 }
 
+/** Reads a line that held invalid UTF-8: an error naming its field, and no value. */
+function readInvalidUtf8(d: Draft, line: number, key: string | null): void {
+  fail(
+    d,
+    line,
+    key,
+    'INVALID_UTF8',
+    key === null ? 'the line is not valid UTF-8' : `the value of ${echoed(key)} is not valid UTF-8`,
+  );
+}
+
 function fail(d: Draft, line: number, field: string | null, code: string, reason: string): void {
   d.errors.push({
     message: d.message,
     record: d.index,
     line,
-    field: field === null ? null : excerpt(field),
+    field: field === null ? null : echoed(field),
     code,
     reason,
   });
@@ -336,7 +346,7 @@ function failRepeated(d: Draft, line: number, key: string, first: number): void 
     line,
     key,
     'REPEATED_FIELD',
-    `${excerpt(key)} already given on line ${first}; a "%%" between two records is probably missing`,
+    `${echoed(key)} already given on line ${first}; a "%%" between two records is probably missing`,
   );
 }
 
@@ -393,6 +403,8 @@ interface Cursor {
    * further than the next line that has one, so every character is searched once.
    */
   nextColon: number;
+  /** Lines whose bytes were not valid UTF-8 (see utf8-lines.ts); null when there are none. */
+  readonly invalidLines: ReadonlySet<number> | null;
 }
 
 /** The index of the first `char` at or after `from`, or the text's length. */
@@ -448,6 +460,7 @@ function readRecord(
     unknownLines: null,
   };
   let firstLine = 0;
+  let lastLine = 0;
   let from = -1;
   let to = text.length;
   while (c.at <= text.length) {
@@ -459,7 +472,9 @@ function readRecord(
     const end = contentEnd(text, start, lineEnd);
     if (c.nextColon < start) c.nextColon = nextOrEnd(text, ':', start);
     const colon = c.nextColon < end ? c.nextColon : -1;
-    if (colon === -1) {
+    if (c.invalidLines !== null && c.invalidLines.has(line)) {
+      readInvalidUtf8(d, line, colon === -1 ? null : trimmedSlice(text, start, colon));
+    } else if (colon === -1) {
       const trimmed = text.slice(start, end).trim();
       if (trimmed === '%%') {
         to = start;
@@ -474,6 +489,7 @@ function readRecord(
       from = start;
       firstLine = line;
     }
+    lastLine = line;
   }
   if (from === -1) return false;
   checkMandatory(d, firstLine);
@@ -484,13 +500,20 @@ function readRecord(
   } else {
     // '' is the untouched default: a SiteName that was read is a string or null.
     const siteName = record.siteName === '' ? null : record.siteName;
-    out.rejected.push({ index, line: firstLine, text: recordLines(text.slice(from, to)), errors, siteName });
+    out.rejected.push({ index, line: firstLine, lastLine, text: recordLines(text.slice(from, to)), errors, siteName });
   }
   return true;
 }
 
-/** Parses an `APEL-cloud-message` body. `message` names it in errors (a file name or message id). */
-export function parseApelCloudMessage(text: string, message: string): ParsedCloudMessage {
+/**
+ * Parses an `APEL-cloud-message` body. `message` names it in errors (a file name or message id); a record with a
+ * line in `invalidLines` (bytes that were not UTF-8) is rejected, naming the line's field.
+ */
+export function parseApelCloudMessage(
+  text: string,
+  message: string,
+  invalidLines: readonly number[] = [],
+): ParsedCloudMessage {
   const body = text.charCodeAt(0) === BOM ? text.slice(1) : text;
   const headerEnd = nextOrEnd(body, LF, 0);
   const header = body.slice(0, headerEnd).trim();
@@ -512,6 +535,7 @@ export function parseApelCloudMessage(text: string, message: string): ParsedClou
         {
           index: null,
           line: 1,
+          lastLine: null,
           text,
           siteName: null,
           errors: [{ message, record: null, line: 1, field: null, code: 'BAD_HEADER', reason }],
@@ -520,7 +544,13 @@ export function parseApelCloudMessage(text: string, message: string): ParsedClou
     };
   }
   const out: ParsedCloudMessage = { version, records: [], rejected: [] };
-  const cursor: Cursor = { text: body, at: headerEnd + 1, line: 2, nextColon: -1 };
+  const cursor: Cursor = {
+    text: body,
+    at: headerEnd + 1,
+    line: 2,
+    nextColon: -1,
+    invalidLines: invalidLines.length === 0 ? null : new Set(invalidLines),
+  };
   let index = 0;
   while (cursor.at <= body.length) if (readRecord(cursor, version, message, index + 1, out)) index += 1;
   return out;

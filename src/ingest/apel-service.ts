@@ -1,21 +1,23 @@
 /**
  * Ingest of APEL cloud messages, shared by the CLI and the HTTP push
  * endpoint: parse, append one CloudUsageRecorded per valid record to its
- * VM's stream, quarantine the bad ones with the message text. Framework-free.
+ * VM's stream, quarantine the bad ones (see quarantine.ts). Framework-free.
  */
-import { FedledgerError, UserError } from '../errors.ts';
+import { UserError } from '../errors.ts';
 import type { EventLog, NewEvent } from '../eventlog/port.ts';
 import {
   type CloudUsageRecord,
-  decodeEvent,
   newEvent,
   parsedEvent,
   type RecordError,
   streams,
   validated,
 } from '../events/catalogue.ts';
+import { createHash } from 'node:crypto';
 import { CanonicalJson, sha256Hex } from '../events/ids.ts';
 import { parseApelCloudMessage, type ParsedCloudRecord, type RejectedCloudRecord } from './apel-message.ts';
+import { findRejected, quarantinedApelRecords } from './quarantine.ts';
+import { decodeUtf8Lines } from './utf8-lines.ts';
 
 export interface IngestOptions {
   /** Who sent it: a site token's subject, `cli:<file>`, ... */
@@ -60,7 +62,9 @@ export class SiteMismatchError extends UserError {
   }
 }
 
-export const sourceMessageIdOf = (text: string) => sha256Hex(text);
+/** sha256 of a message as received: of its bytes, or of the UTF-8 of its text (the same for valid UTF-8). */
+export const sourceMessageIdOf = (message: string | Uint8Array) =>
+  typeof message === 'string' ? sha256Hex(message) : createHash('sha256').update(message).digest('hex');
 
 const publicError = (e: RecordError): IngestError => ({
   message: e.message,
@@ -142,17 +146,22 @@ export interface PreparedMessage {
   name: string;
   /** One usage event per accepted record, in record order. */
   appends: StreamAppend[];
-  /** One rejected-record event per bad record, with the message text. */
+  /** The message, once, and one rejected-record event per bad record (none when every record was good). */
   quarantined: StreamAppend[];
   rejected: number;
   errors: IngestError[];
 }
 
-/** Parses a message and builds its events: the part of an ingest that needs no event log. */
-export function prepareApelMessage(text: string, options: IngestOptions): PreparedMessage {
-  const sourceMessageId = sourceMessageIdOf(text);
+/**
+ * Parses a message and builds its events: the part of an ingest that needs no event log. Bytes are decoded here,
+ * at the boundary: a record with a line that is not valid UTF-8 is rejected.
+ */
+export function prepareApelMessage(received: string | Uint8Array, options: IngestOptions): PreparedMessage {
+  const sourceMessageId = sourceMessageIdOf(received);
   const message = options.messageName ?? sourceMessageId;
-  const parsed = parseApelCloudMessage(text, message);
+  const { text, invalidLines } =
+    typeof received === 'string' ? { text: received, invalidLines: [] } : decodeUtf8Lines(received);
+  const parsed = parseApelCloudMessage(text, message, invalidLines);
   if (options.allowedSite !== undefined) checkSites(message, parsed.records, parsed.rejected, options.allowedSite);
   const receivedAt = (options.receivedAt ?? new Date()).toISOString();
   const messageVersion = parsed.version ?? 'unknown';
@@ -164,23 +173,11 @@ export function prepareApelMessage(text: string, options: IngestOptions): Prepar
     stream: streams.vm(r.record.siteName, r.record.vmUuid),
     event: usage(r.record, r.index),
   }));
-  const quarantined = parsed.rejected.map((r) => ({
-    stream: streams.quarantine(sourceMessageId),
-    event: newEvent(
-      'CloudRecordRejected',
-      {
-        sourceMessageId,
-        recordIndex: r.index,
-        recordText: r.text,
-        messageText: text,
-        errors: r.errors,
-        receivedAt,
-        publisher: options.publisher,
-        siteName: r.siteName,
-      },
-      [sourceMessageId, r.index],
-    ),
-  }));
+  const quarantined = quarantinedApelRecords(
+    { sourceMessageId, text, receivedAt, publisher: options.publisher },
+    parsed.version,
+    parsed.rejected,
+  );
   const errors = parsed.rejected.flatMap((r) => r.errors.map(publicError));
   return { name: message, appends, quarantined, rejected: parsed.rejected.length, errors };
 }
@@ -212,7 +209,11 @@ export async function appendPrepared(
 }
 
 /** Ingests one message on this thread (a site's push, a correction, the demo). */
-export async function ingestApelMessage(log: EventLog, text: string, options: IngestOptions): Promise<IngestResult> {
+export async function ingestApelMessage(
+  log: EventLog,
+  text: string | Uint8Array,
+  options: IngestOptions,
+): Promise<IngestResult> {
   return appendPrepared(log, prepareApelMessage(text, options));
 }
 
@@ -230,7 +231,8 @@ export const EMPTY_RESULT: IngestResult = Object.freeze({ accepted: 0, unchanged
 
 export interface IncomingMessage {
   name: string;
-  text: string;
+  /** Text, or bytes that prepareApelMessage decodes (files and HTTP bodies). */
+  text: string | Uint8Array;
 }
 
 /** A message as a preparer hands it on: prepared, or the error preparing it raised (thrown at its turn). */
@@ -339,28 +341,6 @@ export async function ingestMany(
   return total;
 }
 
-export class QuarantineNotFoundError extends UserError {
-  constructor(sourceMessageId: string, recordIndex: number | null) {
-    super(
-      'QUARANTINE_NOT_FOUND',
-      `no quarantined ${recordIndex === null ? 'message' : `record ${recordIndex}`} in message ${sourceMessageId}`,
-      { message: sourceMessageId, ...(recordIndex === null ? {} : { record: recordIndex }) },
-    );
-  }
-}
-
-async function findRejected(log: EventLog, sourceMessageId: string, recordIndex: number | null) {
-  try {
-    for await (const stored of log.readStream(streams.quarantine(sourceMessageId))) {
-      const event = decodeEvent(stored);
-      if (event.type === 'CloudRecordRejected' && event.data.recordIndex === recordIndex) return event.data;
-    }
-  } catch (error) {
-    if (!(error instanceof FedledgerError && error.code === 'STREAM_NOT_FOUND')) throw error;
-  }
-  throw new QuarantineNotFoundError(sourceMessageId, recordIndex);
-}
-
 export interface ResubmitOptions {
   /** Who corrected it (recorded in QuarantineResolved). */
   by: string;
@@ -393,7 +373,7 @@ export async function resubmitCorrected(
       ...(options.allowedSite === undefined ? {} : { allowedSite: options.allowedSite }),
     });
   } else {
-    const header = original.messageText.split(/\r?\n/, 1)[0]!.trim();
+    const header = `APEL-cloud-message: ${original.messageVersion}`;
     const name = `correction of ${sourceMessageId} record ${recordIndex}`;
     const parsed = parseApelCloudMessage(`${header}\n${correctedText.trim()}\n`, name);
     if (parsed.rejected.length > 0 || parsed.records.length !== 1) {

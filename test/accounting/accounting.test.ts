@@ -8,6 +8,7 @@ import {
   querySummaries,
   queryVmMonths,
 } from '../../projections/accounting.ts';
+import { quarantinedMessageText } from '../../src/ingest/quarantine.ts';
 import { epoch, ledger, message, record } from './support.ts';
 
 const DEC20 = epoch('2025-12-20T00:00:00Z');
@@ -340,14 +341,14 @@ test('bad records go to quarantine with the message; valid ones are accepted; a 
   const [quarantined, ...others] = queryQuarantine(l.runner.db);
   t.is(others.length, 0);
   t.is(quarantined!.recordIndex, 2);
-  t.is(quarantined!.messageText, text);
-  t.regex(quarantined!.recordText, /WallDuration: 1\.5/);
+  t.is((await quarantinedMessageText(l.log, quarantined!.sourceMessageId)).text, text);
+  t.regex(quarantined!.recordExcerpt, /WallDuration: 1\.5/);
 
   const stillBad = await resubmitCorrected(
     l.log,
     quarantined!.sourceMessageId,
     2,
-    quarantined!.recordText.replace('1.5', 'x'),
+    quarantined!.recordExcerpt.replace('1.5', 'x'),
     { by: 'ops' },
   );
   t.like(stillBad, { accepted: 0, rejected: 1 });
@@ -358,7 +359,7 @@ test('bad records go to quarantine with the message; valid ones are accepted; a 
     l.log,
     quarantined!.sourceMessageId,
     2,
-    quarantined!.recordText.replace('1.5', '3600'),
+    quarantined!.recordExcerpt.replace('1.5', '3600'),
     {
       by: 'ops',
       receivedAt: new Date('2026-01-13T00:00:00Z'),
@@ -382,7 +383,7 @@ test('a message with a bad header is quarantined whole and can be re-submitted c
     l.log,
     q!.sourceMessageId,
     null,
-    q!.messageText.replace('apel-cloud-message', 'APEL-cloud-message'),
+    (await quarantinedMessageText(l.log, q!.sourceMessageId)).text.replace('apel-cloud-message', 'APEL-cloud-message'),
     { by: 'ops' },
   );
   t.like(fixed, { accepted: 1, rejected: 0 });

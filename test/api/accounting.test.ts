@@ -105,7 +105,7 @@ test('community role: only its VO across sites; other VOs FORBIDDEN; no availabi
     'FORBIDDEN',
   );
   t.is((await h.gql(vo, '{ latestStatus { sites { site } } }')).errors?.[0]?.extensions?.code, 'FORBIDDEN');
-  t.is((await h.gql(vo, '{ quarantine { sourceMessageId } }')).errors?.[0]?.extensions?.code, 'FORBIDDEN');
+  t.is((await h.gql(vo, '{ quarantine { edges { cursor } } }')).errors?.[0]?.extensions?.code, 'FORBIDDEN');
 });
 
 test('dashboard role: no accounting at all', async (t) => {
@@ -206,19 +206,27 @@ test("a VM's history: its events for staff and its own site, FORBIDDEN to anothe
 test('quarantine: a site sees its rejected record with its error, and re-submits a correction', async (t) => {
   const site = h.token('site', 'SITE-A');
   const q = await h.gql<{
-    quarantine: Array<{ sourceMessageId: string; recordIndex: number; errors: Array<{ field: string; line: number }> }>;
-  }>(site, '{ quarantine { sourceMessageId recordIndex errors { field line reason } } }');
-  t.is(q.data!.quarantine.length, 1);
-  const entry = q.data!.quarantine[0]!;
+    quarantine: {
+      edges: Array<{
+        node: { sourceMessageId: string; recordIndex: number; errors: Array<{ field: string; line: number }> };
+      }>;
+    };
+  }>(site, '{ quarantine { edges { node { sourceMessageId recordIndex errors { field line reason } } } } }');
+  t.is(q.data!.quarantine.edges.length, 1);
+  const entry = q.data!.quarantine.edges[0]!.node;
   t.is(entry.recordIndex, 4);
   t.is(entry.errors[0]!.field, 'WallDuration');
   t.deepEqual(
-    (await h.gql<{ quarantine: unknown[] }>(h.token('staff'), '{ quarantine(site: "SITE-B") { sourceMessageId } }'))
-      .data!.quarantine,
+    (
+      await h.gql<{ quarantine: { edges: unknown[] } }>(
+        h.token('staff'),
+        '{ quarantine(site: "SITE-B") { edges { cursor } } }',
+      )
+    ).data!.quarantine.edges,
     [],
   );
   t.is(
-    (await h.gql(h.token('site', 'SITE-B'), '{ quarantine(site: "SITE-A") { sourceMessageId } }')).errors?.[0]
+    (await h.gql(h.token('site', 'SITE-B'), '{ quarantine(site: "SITE-A") { edges { cursor } } }')).errors?.[0]
       ?.extensions?.code,
     'FORBIDDEN',
   );

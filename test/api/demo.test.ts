@@ -61,14 +61,14 @@ test('the demo federation, served: 8+ sites on both middlewares, 10+ VOs, 6 mont
     byVo: { rows: unknown[] };
     byMonth: { rows: Array<{ key: { month: string } }> };
     availability: Array<{ site: string; availability: number }>;
-    quarantine: Array<{ site: string }>;
+    quarantine: { edges: Array<{ node: { site: string } }> };
   }>(
     staff,
     `{ bySite: accountingSummary(groupBy: [site, cloudType]) { rows { key { site cloudType } } }
        byVo: accountingSummary(groupBy: [vo]) { rows { key { vo } } }
        byMonth: accountingSummary(groupBy: [month]) { rows { key { month } } }
        availability(from: "2026-06-01", to: "2026-11-30", granularity: range, levels: [site]) { site availability }
-       quarantine { site } }`,
+       quarantine { edges { node { site } } } }`,
   );
   const d = r.data!;
   t.is(new Set(d.bySite.rows.map((x) => x.key.site)).size, DEMO_SITES.length);
@@ -88,7 +88,7 @@ test('the demo federation, served: 8+ sites on both middlewares, 10+ VOs, 6 mont
   );
   t.true(d.availability.every((x) => x.availability > 0 && x.availability < 100.0001));
   t.deepEqual(
-    d.quarantine.map((q) => q.site),
+    d.quarantine.edges.map((q) => q.node.site),
     ['GRNET-OPENSTACK'],
   );
 });

@@ -60,12 +60,12 @@ test('instants come out in one form: ISO 8601 to the second with Z', async (t) =
     vmMonths: {
       edges: Array<{ node: { startTime: string; receivedAt: string; records: Array<{ receivedAt: string }> } }>;
     };
-    quarantine: Array<{ receivedAt: string }>;
+    quarantine: { edges: Array<{ node: { receivedAt: string } }> };
     vmHistory: Array<{ created: string }>;
   }>(
     staff,
     `{ vmMonths { edges { node { startTime receivedAt records { receivedAt } } } }
-       quarantine { receivedAt }
+       quarantine { edges { node { receivedAt } } }
        vmHistory(vmUuid: "vm-1") { created } }`,
   );
   const d = r.data!;
@@ -75,7 +75,7 @@ test('instants come out in one form: ISO 8601 to the second with Z', async (t) =
       e.node.receivedAt,
       ...e.node.records.map((x) => x.receivedAt),
     ]),
-    ...d.quarantine.map((q) => q.receivedAt),
+    ...d.quarantine.edges.map((q) => q.node.receivedAt),
     ...d.vmHistory.map((e) => e.created),
   ];
   t.true(instants.length > 8);
@@ -83,7 +83,7 @@ test('instants come out in one form: ISO 8601 to the second with Z', async (t) =
     instants.filter((i) => !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(i)),
     [],
   );
-  t.is(d.quarantine[0]!.receivedAt, '2026-02-05T00:00:00Z');
+  t.is(d.quarantine.edges[0]!.node.receivedAt, '2026-02-05T00:00:00Z');
 });
 
 test('export ar CSV headers say availability and reliability are percentages and up/unknown/down fractions', (t) => {

@@ -179,14 +179,45 @@ export type QualityWarning = {
   vmUuid: Scalars['String']['output'];
 };
 
+export type QuarantineConnection = {
+  __typename?: 'QuarantineConnection';
+  edges: Array<QuarantineEdge>;
+  pageInfo: PageInfo;
+};
+
+export type QuarantineEdge = {
+  __typename?: 'QuarantineEdge';
+  cursor: Scalars['String']['output'];
+  node: QuarantinedRecord;
+};
+
+/** A message that had rejected records, as it was received (kept once in the event log). */
+export type QuarantinedMessage = {
+  __typename?: 'QuarantinedMessage';
+  /** Characters in the text. */
+  length: Scalars['Int']['output'];
+  publisher: Scalars['String']['output'];
+  receivedAt: Scalars['String']['output'];
+  sourceMessageId: Scalars['String']['output'];
+  text: Scalars['String']['output'];
+};
+
 export type QuarantinedRecord = {
   __typename?: 'QuarantinedRecord';
   errors: Array<RecordErrorInfo>;
+  lastLine: Maybe<Scalars['Int']['output']>;
+  /** The record's first and last line in its message. */
   line: Maybe<Scalars['Int']['output']>;
-  messageText: Scalars['String']['output'];
   publisher: Scalars['String']['output'];
   receivedAt: Scalars['String']['output'];
+  /** null: the message as a whole was rejected. */
   recordIndex: Maybe<Scalars['Int']['output']>;
+  /** Characters in the record's full text. */
+  recordLength: Scalars['Int']['output'];
+  /**
+   * The record's lines, blank ones dropped (the message's, when rejected whole), cut at 4,096 characters: a cut text
+   * ends with an ellipsis and its full length. The whole message is `quarantinedMessage(sourceMessageId)`.
+   */
   recordText: Scalars['String']['output'];
   resolution: Maybe<Scalars['String']['output']>;
   site: Maybe<Scalars['String']['output']>;
@@ -205,7 +236,13 @@ export type Query = {
   /** Read-model checkpoints against the head of the log (staff only). */
   projections: Array<ProjectionStatus>;
   qualityWarnings: Array<QualityWarning>;
-  quarantine: Array<QuarantinedRecord>;
+  /** Quarantined records in order of receipt, by pages (first: at most maxPageSize). */
+  quarantine: QuarantineConnection;
+  /**
+   * A quarantined message's text. Staff get it whole; a site's token, for a message holding one of its quarantined
+   * records, gets it whole when every record in it names the site, else the header and the site's own records.
+   */
+  quarantinedMessage: QuarantinedMessage;
   /** Technical-board report runs, newest first (staff only). */
   reportRuns: Array<ReportRun>;
   sites: Array<Site>;
@@ -255,8 +292,15 @@ export type QueryQualityWarningsArgs = {
 
 
 export type QueryQuarantineArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
   includeResolved?: InputMaybe<Scalars['Boolean']['input']>;
   site?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QueryQuarantinedMessageArgs = {
+  sourceMessageId: Scalars['String']['input'];
 };
 
 
@@ -609,6 +653,9 @@ export type ResolversTypes = {
   Principal: ResolverTypeWrapper<Principal>;
   ProjectionStatus: ResolverTypeWrapper<ProjectionStatus>;
   QualityWarning: ResolverTypeWrapper<QualityWarning>;
+  QuarantineConnection: ResolverTypeWrapper<QuarantineConnection>;
+  QuarantineEdge: ResolverTypeWrapper<QuarantineEdge>;
+  QuarantinedMessage: ResolverTypeWrapper<QuarantinedMessage>;
   QuarantinedRecord: ResolverTypeWrapper<QuarantinedRecord>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RecordErrorInfo: ResolverTypeWrapper<RecordErrorInfo>;
@@ -654,6 +701,9 @@ export type ResolversParentTypes = {
   Principal: Principal;
   ProjectionStatus: ProjectionStatus;
   QualityWarning: QualityWarning;
+  QuarantineConnection: QuarantineConnection;
+  QuarantineEdge: QuarantineEdge;
+  QuarantinedMessage: QuarantinedMessage;
   QuarantinedRecord: QuarantinedRecord;
   Query: Record<PropertyKey, never>;
   RecordErrorInfo: RecordErrorInfo;
@@ -777,13 +827,32 @@ export type QualityWarningResolvers<ContextType = ApiContext, ParentType extends
   vmUuid?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
+export type QuarantineConnectionResolvers<ContextType = ApiContext, ParentType extends ResolversParentTypes['QuarantineConnection'] = ResolversParentTypes['QuarantineConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['QuarantineEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type QuarantineEdgeResolvers<ContextType = ApiContext, ParentType extends ResolversParentTypes['QuarantineEdge'] = ResolversParentTypes['QuarantineEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['QuarantinedRecord'], ParentType, ContextType>;
+};
+
+export type QuarantinedMessageResolvers<ContextType = ApiContext, ParentType extends ResolversParentTypes['QuarantinedMessage'] = ResolversParentTypes['QuarantinedMessage']> = {
+  length?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  publisher?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  receivedAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  sourceMessageId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  text?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type QuarantinedRecordResolvers<ContextType = ApiContext, ParentType extends ResolversParentTypes['QuarantinedRecord'] = ResolversParentTypes['QuarantinedRecord']> = {
   errors?: Resolver<Array<ResolversTypes['RecordErrorInfo']>, ParentType, ContextType>;
+  lastLine?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   line?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
-  messageText?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   publisher?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   receivedAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   recordIndex?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  recordLength?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   recordText?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   resolution?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   site?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -798,7 +867,8 @@ export type QueryResolvers<ContextType = ApiContext, ParentType extends Resolver
   me?: Resolver<ResolversTypes['Principal'], ParentType, ContextType>;
   projections?: Resolver<Array<ResolversTypes['ProjectionStatus']>, ParentType, ContextType>;
   qualityWarnings?: Resolver<Array<ResolversTypes['QualityWarning']>, ParentType, ContextType, Partial<QueryQualityWarningsArgs>>;
-  quarantine?: Resolver<Array<ResolversTypes['QuarantinedRecord']>, ParentType, ContextType, Partial<QueryQuarantineArgs>>;
+  quarantine?: Resolver<ResolversTypes['QuarantineConnection'], ParentType, ContextType, Partial<QueryQuarantineArgs>>;
+  quarantinedMessage?: Resolver<ResolversTypes['QuarantinedMessage'], ParentType, ContextType, RequireFields<QueryQuarantinedMessageArgs, 'sourceMessageId'>>;
   reportRuns?: Resolver<Array<ResolversTypes['ReportRun']>, ParentType, ContextType, Partial<QueryReportRunsArgs>>;
   sites?: Resolver<Array<ResolversTypes['Site']>, ParentType, ContextType, Partial<QuerySitesArgs>>;
   statusTimelines?: Resolver<Array<ResolversTypes['StatusTimeline']>, ParentType, ContextType, RequireFields<QueryStatusTimelinesArgs, 'from' | 'level' | 'to'>>;
@@ -968,6 +1038,9 @@ export type Resolvers<ContextType = ApiContext> = {
   Principal?: PrincipalResolvers<ContextType>;
   ProjectionStatus?: ProjectionStatusResolvers<ContextType>;
   QualityWarning?: QualityWarningResolvers<ContextType>;
+  QuarantineConnection?: QuarantineConnectionResolvers<ContextType>;
+  QuarantineEdge?: QuarantineEdgeResolvers<ContextType>;
+  QuarantinedMessage?: QuarantinedMessageResolvers<ContextType>;
   QuarantinedRecord?: QuarantinedRecordResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   RecordErrorInfo?: RecordErrorInfoResolvers<ContextType>;

@@ -3,7 +3,14 @@ import { GraphQLError } from 'graphql';
 import { formatYearMonth, measurementTime, yearMonthOf } from '../../accounting/measurement.ts';
 import { FedledgerError } from '../../errors.ts';
 import { decodeEvent, streams } from '../../events/catalogue.ts';
-import { queryQualityFlags, queryQuarantine } from '../../../projections/accounting.ts';
+import {
+  findQuarantined,
+  type QuarantineKey,
+  quarantineKey,
+  queryQualityFlags,
+  queryQuarantine,
+} from '../../../projections/accounting.ts';
+import { quarantinedMessageText, recordTextOf } from '../../ingest/quarantine.ts';
 import { resubmitCorrected, SiteMismatchError } from '../../ingest/apel-service.ts';
 import {
   type Dimension,
@@ -20,7 +27,10 @@ import type { AccountingFilter, Resolvers } from '../generated/graphql.ts';
 import { accountingScope, forbidden, requireRole, siteOnly } from '../policy.ts';
 import { messageTextsForSite } from '../quarantine-view.ts';
 import { checkRows } from '../request-cost.ts';
-import { pageSize } from './paging.ts';
+import { decodeCursor, encodeCursor, pageSize } from './paging.ts';
+
+const isQuarantineKey = (v: unknown): v is QuarantineKey =>
+  Array.isArray(v) && v.length === 3 && typeof v[0] === 'string' && typeof v[1] === 'string' && Number.isInteger(v[2]);
 
 /** The caller's filter narrowed to its scope. */
 function scopedFilter(ctx: ApiContext, filter: AccountingFilter | null | undefined): UsageFilter {
@@ -108,20 +118,62 @@ export const accountingResolvers: Resolvers = {
         data: JSON.stringify(e.data),
       }));
     },
-    quarantine: (_, { site, includeResolved }, ctx) => {
-      const scoped = siteOnly(ctx.principal, site);
-      const rows = queryQuarantine(readModel(ctx.services, 'accounting'), {
-        ...(scoped ? { site: scoped } : {}),
-        includeResolved: includeResolved ?? false,
+    quarantine: (_, { site, includeResolved, first, after }, ctx) => {
+      const filter = { site: siteOnly(ctx.principal, site) ?? null, includeResolved: includeResolved ?? false };
+      const size = pageSize(ctx, first);
+      const rows = queryQuarantine(readModel(ctx.services, 'accounting'), filter, {
+        ...(after ? { after: decodeCursor(after, isQuarantineKey) } : {}),
+        limit: size + 1,
       });
-      const shown = ctx.principal.role === 'site' ? messageTextsForSite(rows, ctx.principal.scope!) : null;
-      return rows.map((q) => ({
-        ...q,
-        messageText: shown ? shown.get(q.sourceMessageId)! : q.messageText,
-        receivedAt: isoInstant(q.receivedAt),
-        site: q.siteName,
-        errors: publicErrors(q.errors),
+      const hasNextPage = rows.length > size;
+      if (hasNextPage) rows.pop();
+      const edges = rows.map((q) => ({
+        cursor: encodeCursor(quarantineKey(q)),
+        node: {
+          sourceMessageId: q.sourceMessageId,
+          recordIndex: q.recordIndex,
+          line: q.line,
+          lastLine: q.lastLine,
+          site: q.siteName,
+          recordText: q.recordExcerpt,
+          recordLength: q.recordLength,
+          errors: publicErrors(q.errors),
+          receivedAt: isoInstant(q.receivedAt),
+          publisher: q.publisher,
+          resolution: q.resolution,
+        },
       }));
+      return { edges, pageInfo: { hasNextPage, endCursor: edges[edges.length - 1]?.cursor ?? null } };
+    },
+    quarantinedMessage: async (_, { sourceMessageId }, ctx) => {
+      const { principal } = ctx;
+      requireRole(principal, 'staff', 'site');
+      // A site's token must have a quarantined record in the message, and sees only its own records of a mixed one.
+      const own =
+        principal.role === 'site'
+          ? queryQuarantine(readModel(ctx.services, 'accounting'), {
+              site: principal.scope!,
+              includeResolved: true,
+              sourceMessageId,
+            })
+          : [];
+      if (principal.role === 'site' && own.length === 0) throw forbidden();
+      const message = await quarantinedMessageText(ctx.services.log, sourceMessageId);
+      const text =
+        principal.role === 'site'
+          ? messageTextsForSite(
+              own.map((q) => ({
+                sourceMessageId,
+                messageText: message.text,
+                recordText:
+                  q.line !== null && q.lastLine !== null
+                    ? recordTextOf(message.text, q.line, q.lastLine)
+                    : q.recordExcerpt,
+              })),
+              principal.scope!,
+            ).get(sourceMessageId)!
+          : message.text;
+      return { ...message, receivedAt: isoInstant(message.receivedAt), text, length: text.length };
     },
     qualityWarnings: (_, { site }, ctx) =>
       queryQualityFlags(readModel(ctx.services, 'accounting'), siteOnly(ctx.principal, site)).map((f) => ({
@@ -138,11 +190,12 @@ export const accountingResolvers: Resolvers = {
       const { principal } = ctx;
       requireRole(principal, 'staff', 'site');
       if (principal.role === 'site') {
-        const own = queryQuarantine(readModel(ctx.services, 'accounting'), {
-          site: principal.scope!,
-          includeResolved: true,
-        }).some((q) => q.sourceMessageId === sourceMessageId && q.recordIndex === (recordIndex ?? null));
-        if (!own) throw forbidden();
+        const quarantined = findQuarantined(
+          readModel(ctx.services, 'accounting'),
+          sourceMessageId,
+          recordIndex ?? null,
+        );
+        if (quarantined?.siteName !== principal.scope) throw forbidden();
       }
       try {
         const result = await resubmitCorrected(ctx.services.log, sourceMessageId, recordIndex ?? null, correctedText, {

@@ -59,10 +59,9 @@ function readBytes(file: string): Buffer {
   }
 }
 
-const readMessage = (file: string) => readBytes(file).toString('utf8');
-
+/** A message file's bytes: decoded where it is parsed, which rejects records with invalid UTF-8. */
 function* messagesOf(files: readonly string[]): Generator<IncomingMessage> {
-  for (const file of files) yield { name: file, text: readMessage(file) };
+  for (const file of files) yield { name: file, text: readBytes(file) };
 }
 
 /** A directory's file left out because the store already has its content. */
@@ -94,7 +93,7 @@ function* newMessagesOf(files: readonly string[], run: DirectoryRun): Generator<
     }
     run.known.set(hash, { path: file, ingestedAt: null });
     run.hashes.set(file, hash);
-    yield { name: file, text: bytes.toString('utf8') };
+    yield { name: file, text: bytes };
   }
 }
 
@@ -192,13 +191,7 @@ export const registerIngestApel: RegisterCommand = (program, app) => {
         ...(options.site ? { site: options.site } : {}),
         includeResolved: options.all ?? false,
       });
-      cli.stdout.write(
-        `${JSON.stringify(
-          rows.map(({ messageText: _m, ...rest }) => rest),
-          null,
-          2,
-        )}\n`,
-      );
+      cli.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     });
   quarantine
     .command('resubmit')
@@ -216,7 +209,7 @@ export const registerIngestApel: RegisterCommand = (program, app) => {
       if (index !== null && !(Number.isInteger(index) && index > 0))
         throw new UserError('BAD_ARGUMENT', `record must be a positive integer or "message", got ${record}`);
       const cli = app();
-      const result = await resubmitCorrected(await cli.eventLog(), messageId, index, readMessage(file), {
+      const result = await resubmitCorrected(await cli.eventLog(), messageId, index, readBytes(file).toString('utf8'), {
         by: options.by,
       });
       printResult(cli, result, options.format);
