@@ -23,6 +23,12 @@ test('an option value outside its choices gets the same usage error from every c
       'daily, monthly',
     ],
     [['token', 'create', '--role', 'root'], "--role <role>' argument 'root'", 'staff, site'],
+    [['ingest', 'apel', 'fixtures/apel', '--format', 'yaml'], "--format <format>' argument 'yaml'", 'text, json'],
+    [
+      ['quarantine', 'resubmit', 'm', '0', 'fixtures/apel/mixed-bad.msg', '--format', 'yaml'],
+      "--format <format>' argument 'yaml'",
+      'text, json',
+    ],
   ];
   for (const [args, option, allowed] of cases) {
     const run = fedledgerIn(dir, args);

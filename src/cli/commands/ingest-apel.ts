@@ -7,6 +7,7 @@
  * directory is read whole, and into the same one only for new content; the
  * directory is left as it was unless `--mark-done` asks for SSM's markers.
  */
+import { Option } from 'commander';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../errors.ts';
@@ -149,10 +150,8 @@ async function ingestPaths(log: EventLog, paths: readonly string[], markDone: bo
   return { ...total, skipped };
 }
 
-function checkFormat(format: string): void {
-  if (format !== 'text' && format !== 'json')
-    throw new UserError('BAD_FORMAT', `--format must be text or json, got ${format}`);
-}
+/** `--format` of the commands that print an ingest's outcome. */
+const formatOption = () => new Option('--format <format>', 'output format').choices(['text', 'json']).default('text');
 
 export const registerIngestApel: RegisterCommand = (program, app) => {
   parentCommand(program, 'ingest', 'read input files into the event log')
@@ -161,14 +160,13 @@ export const registerIngestApel: RegisterCommand = (program, app) => {
       'APEL cloud usage messages (v0.1, v0.2, v0.4): files, or directories of messages as SSM senders leave them (a directory file whose content this event store has ingested is skipped); exits 3 when some records were rejected',
     )
     .argument('<paths...>')
-    .option('--format <format>', 'text or json', 'text')
+    .addOption(formatOption())
     .option('--project', 'bring the accounting read model along while ingesting, on a worker thread')
     .option(
       '--mark-done',
       "also write an empty <file>.done beside each directory message once ingested (SSM's convention); which files were ingested is kept in the event store either way, and only that decides what is skipped",
     )
     .action(async (paths: string[], options: { format: string; project?: boolean; markDone?: boolean }) => {
-      checkFormat(options.format);
       const cli = app();
       const log = await cli.writableEventLog();
       const ingest = () => ingestPaths(log, paths, options.markDone ?? false);
@@ -202,9 +200,8 @@ export const registerIngestApel: RegisterCommand = (program, app) => {
     .argument('<record>', 'record index, or "message"')
     .argument('<file>', 'the corrected text')
     .option('--by <name>', 'who corrected it', process.env['USER'] ?? 'cli')
-    .option('--format <format>', 'text or json', 'text')
+    .addOption(formatOption())
     .action(async (messageId: string, record: string, file: string, options: { by: string; format: string }) => {
-      checkFormat(options.format);
       const index = record === 'message' ? null : Number(record);
       if (index !== null && !(Number.isInteger(index) && index > 0))
         throw new UserError('BAD_ARGUMENT', `record must be a positive integer or "message", got ${record}`);
