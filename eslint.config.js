@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', '/reports/', 'src/api/generated/', '.tmp/', '.smoke-tmp/'] },
+  { ignores: ['node_modules/', 'dist/', 'data/', '/reports/', 'src/api/generated/', '.tmp/', '.smoke-tmp/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -2,19 +2,26 @@
  * `fedledger`: one binary, subcommands in src/cli/commands. Exit codes: 0 on
  * success, 1 on a user error (one line on stderr), 2 on an internal error,
  * 3 when an ingest completed but rejected some of its input.
+ * bin/fedledger.js runs `main` (compiled, from dist/).
  */
 import { Command, CommanderError } from 'commander';
-import { pathToFileURL } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { loadConfig } from './config.ts';
 import { FedledgerError, UserError } from './errors.ts';
 import { CliApp } from './cli/app.ts';
 import { commands } from './cli/commands/index.ts';
 import { WrongExpectedVersionError } from './eventlog/port.ts';
 import { explainStorageFailure } from './cli/data-files.ts';
+import { packagePath } from './package-files.ts';
+
+function version(): string {
+  return (JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }).version;
+}
 
 export function buildProgram(app: () => CliApp): Command {
   const program = new Command('fedledger')
     .description('Accounting and availability for a federation of cloud resource centres')
+    .version(version())
     .option('--data-dir <dir>', 'directory of the SQLite files (env FEDLEDGER_DATA_DIR)', undefined)
     .showHelpAfterError()
     .addHelpText(
@@ -53,8 +60,4 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     await cli?.close();
   }
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href || process.argv[1]?.endsWith('bin/fedledger.js')) {
-  process.exitCode = await main(process.argv.slice(2));
 }

@@ -4,14 +4,14 @@
  */
 import { DateTime } from 'luxon';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { EventLog } from '../eventlog/port.ts';
+import { packagePath } from '../package-files.ts';
 import { ingestApelMessage } from '../ingest/apel-service.ts';
 import { ingestGocdb, ingestProbeResults } from '../ingest/availability-service.ts';
 import { demoFederation } from './federation.ts';
 
 /** The committed snapshot of the demo federation (`npm run demo:fixtures`), sample input for tests and benchmarks. */
-export const DEMO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/demo');
+export const DEMO_DIR = packagePath('fixtures', 'demo');
 
 export interface DemoLoaded {
   records: number;

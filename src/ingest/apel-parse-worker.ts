@@ -6,7 +6,7 @@
  */
 import { FedledgerError, UserError } from '../errors.ts';
 import { SerializedEvent, SharedJsonObjects } from '../eventlog/port.ts';
-import { startTypeScriptWorker } from '../typescript-worker.ts';
+import { startModuleWorker } from '../module-worker.ts';
 import { type ParseRequest, split, type WireAppends, type WireError, type WirePreparation } from './apel-parse-wire.ts';
 import type { IncomingMessage, IngestOptions, MessagePreparer, Preparation, StreamAppend } from './apel-service.ts';
 
@@ -61,7 +61,7 @@ export async function* prepareOnThreadRunning(
   messages: Iterable<IncomingMessage>,
   options: Omit<IngestOptions, 'messageName'>,
 ): AsyncGenerator<Preparation> {
-  const worker = startTypeScriptWorker(body, null);
+  const worker = startModuleWorker(body, null);
   const waiting: { resolve: (w: WirePreparation[]) => void; reject: (e: unknown) => void }[] = [];
   /** Once the thread has failed, every batch still waiting, and any sent later, fails with its error. */
   let failure: unknown;

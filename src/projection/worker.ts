@@ -7,7 +7,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import type { EventLogConfig } from '../eventlog/open.ts';
-import { startTypeScriptWorker } from '../typescript-worker.ts';
+import { startModuleWorker } from '../module-worker.ts';
 import type { WorkerCommand, WorkerReport, WorkerSetup } from './worker-thread.ts';
 
 export interface WorkerFinished {
@@ -27,7 +27,7 @@ export class ProjectionWorker {
     readonly projection: string,
   ) {
     const setup: WorkerSetup = { config: { dataDir: config.dataDir, eventstoreUrl: config.eventstoreUrl }, projection };
-    this.worker = startTypeScriptWorker(new URL('./worker-thread.ts', import.meta.url), setup);
+    this.worker = startModuleWorker(new URL('./worker-thread.ts', import.meta.url), setup);
     this.done = new Promise<WorkerFinished>((resolve, reject) => {
       let finished: WorkerFinished | undefined;
       this.worker.on('message', (report: WorkerReport) => {

@@ -1,16 +1,16 @@
 /** The executable schema: graphql/*.graphql plus the resolvers of each family. */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { GraphQLScalarType, Kind } from 'graphql';
 import { createSchema } from 'graphql-yoga';
+import { packagePath } from '../../package-files.ts';
 import type { ApiContext } from '../context.ts';
 import type { Resolvers } from '../generated/graphql.ts';
 import { accountingResolvers } from './accounting.ts';
 import { adminResolvers } from './admin.ts';
 import { availabilityResolvers } from './availability.ts';
 
-export const SCHEMA_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../graphql');
+export const SCHEMA_DIR = packagePath('graphql');
 
 export function schemaSource(): string {
   return readdirSync(SCHEMA_DIR)
