@@ -19,23 +19,29 @@ if (unfit) {
 }
 
 const args = process.argv.slice(2);
-const relaunched = process.execArgv.includes(YOUNG_GENERATION);
-if (args.some((a) => BULK_COMMANDS.has(a)) && !relaunched) {
+// Set in the relaunched child only: it has an IPC channel to this process.
+const CHILD_MARK = 'FEDLEDGER_RELAUNCHED';
+if (args.some((a) => BULK_COMMANDS.has(a)) && !process.execArgv.includes(YOUNG_GENERATION)) {
   // The IPC channel is how the child learns that this process is gone, even when killed with SIGKILL.
   const child = spawn(
     process.execPath,
     [...process.execArgv, YOUNG_GENERATION, fileURLToPath(import.meta.url), ...args],
     {
       stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, [CHILD_MARK]: '1' },
     },
   );
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 } else {
-  if (relaunched && process.channel) {
-    // Work whose parent died has nobody to report to; a kill of the command must end all of it.
+  if (process.env[CHILD_MARK]) {
+    delete process.env[CHILD_MARK];
+    // The command was killed: its work ends the same way (no exit handlers: they could wait on a blocked read).
+    const killed = () => process.kill(process.pid, 'SIGKILL');
+    // A parent gone while this process started has closed the channel already.
+    if (!process.channel) killed();
     process.channel.unref();
-    process.on('disconnect', () => process.exit(1));
+    process.on('disconnect', killed);
   }
   const { main } = await import('../dist/src/cli.js');
   process.exitCode = await main(args);

@@ -129,8 +129,7 @@ async function startServer(dataDir: string, logLevel: string): Promise<{ url: st
     [
       // BENCH_PROFILE_DIR=<dir> writes the server's CPU profile there, to see where a request's time goes.
       ...(process.env['BENCH_PROFILE_DIR'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE_DIR']}`] : []),
-      '--import=tsx',
-      'src/cli.ts',
+      'bin/fedledger.js',
       ...['--data-dir', dataDir, 'serve', '--port', String(port), '--host', '127.0.0.1'],
     ],
     {

@@ -22,7 +22,8 @@ export const registerDemo: RegisterCommand = (program, app) => {
     .option('--port <n>', 'port to listen on (env PORT; default 4000)')
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .action(async (options: { port?: string; host: string }) => {
-      const { dataDir: given } = program.opts<{ dataDir?: string }>();
+      // A directory named by --data-dir or FEDLEDGER_DATA_DIR is the user's; only one fedledger made is removed.
+      const given = program.opts<{ dataDir?: string }>().dataDir ?? (process.env['FEDLEDGER_DATA_DIR'] || undefined);
       // Settings as for `serve`, but always the embedded store, in the data directory chosen below.
       const settings = loadServeConfig({ ...options, dataDir: given }, { ...process.env, EVENTSTORE_URL: '' });
       await ensurePortFree(settings.port, settings.host);
