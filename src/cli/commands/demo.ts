@@ -1,9 +1,6 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadServeConfig } from '../../api/config.ts';
-import { startService } from '../../api/service.ts';
-import { loadDemo } from '../../demo/load.ts';
 import { UserError } from '../../errors.ts';
 import { openEventLog, EVENTLOG_FILE } from '../../eventlog/open.ts';
 import { createDataDir } from '../data-dir.ts';
@@ -24,6 +21,12 @@ export const registerDemo: RegisterCommand = (program, app) => {
     .action(async (options: { port?: string; host: string }) => {
       // A directory named by --data-dir or FEDLEDGER_DATA_DIR is the user's; only one fedledger made is removed.
       const given = program.opts<{ dataDir?: string }>().dataDir ?? (process.env['FEDLEDGER_DATA_DIR'] || undefined);
+      // Loaded here, not with the command list: the server's modules (GraphQL, express) are most of a start's time.
+      const [{ loadServeConfig }, { startService }, { loadDemo }] = await Promise.all([
+        import('../../api/config.ts'),
+        import('../../api/service.ts'),
+        import('../../demo/load.ts'),
+      ]);
       // Settings as for `serve`, but always the embedded store, in the data directory chosen below.
       const settings = loadServeConfig({ ...options, dataDir: given }, { ...process.env, EVENTSTORE_URL: '' });
       await ensurePortFree(settings.port, settings.host);

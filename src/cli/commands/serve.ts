@@ -1,5 +1,3 @@
-import { loadServeConfig } from '../../api/config.ts';
-import { startService } from '../../api/service.ts';
 import { createDataDir } from '../data-dir.ts';
 import { ensurePortFree } from '../port.ts';
 import type { RegisterCommand } from './index.ts';
@@ -13,6 +11,11 @@ export const registerServe: RegisterCommand = (program, app) => {
     .option('--config <file>', 'JSON or YAML settings file (env FEDLEDGER_CONFIG)')
     .action(async (options: { port?: string; host?: string; config?: string }) => {
       const { dataDir } = program.opts<{ dataDir?: string }>();
+      // Loaded here, not with the command list: the server's modules (GraphQL, express) are most of a start's time.
+      const [{ loadServeConfig }, { startService }] = await Promise.all([
+        import('../../api/config.ts'),
+        import('../../api/service.ts'),
+      ]);
       const config = loadServeConfig({ ...options, dataDir });
       await ensurePortFree(config.port, config.host);
       createDataDir(config.dataDir, app().stderr);
