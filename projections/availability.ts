@@ -19,7 +19,7 @@ import { endpointDay, lastStatuses, siteDay, type MetricDay } from '../src/avail
 import { secondsOf } from '../src/availability/ar.ts';
 import { DAY, dayName, dayOf } from '../src/availability/days.ts';
 import { defaultProfiles } from '../src/availability/defaults.ts';
-import { downtimeIntervals, type Downtime } from '../src/availability/downtimes.ts';
+import { coveredUntil, downtimeIntervals, type Downtime } from '../src/availability/downtimes.ts';
 import { compileOperations, type ProfileSet } from '../src/availability/profiles.ts';
 import { constant, type Point, type Timeline } from '../src/availability/timeline.ts';
 import { parseProfileObject, type ParsedProfile } from '../src/ingest/profiles.ts';
@@ -316,7 +316,7 @@ class Model {
   ): void {
     for (const e of endpoints) {
       const id = this.endpoint(e.hostname, e.service);
-      for (let day = dayOf(d.start); day <= dayOf(d.end + 59); day++) this.markDirty(id, day);
+      for (let day = dayOf(d.start); day <= dayOf(coveredUntil(d.end) - 1); day++) this.markDirty(id, day);
     }
   }
 

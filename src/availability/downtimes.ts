@@ -18,13 +18,21 @@ export interface Downtime {
 
 export const countsForAvailability = (d: Downtime) => d.classification === 'SCHEDULED' && d.severity === 'OUTAGE';
 
+/**
+ * Where a downtime's cover ends (epoch seconds, exclusive): its end minute is inclusive, but never past the end of
+ * the day its end falls in, and an end at 00:00 falls in the day before (as GOCDB's per-day query has it).
+ */
+export function coveredUntil(end: number): number {
+  return Math.min(end + 60, (Math.floor((end - 1) / DAY_SECONDS) + 1) * DAY_SECONDS);
+}
+
 /** Merged [from, to) intervals in seconds from `dayStart` that the downtimes cover. */
 export function downtimeIntervals(downtimes: readonly Downtime[], dayStart: number): Array<[number, number]> {
   const clipped = downtimes
     .filter(countsForAvailability)
     .map(({ start, end }): [number, number] => [
       Math.max(start - dayStart, 0),
-      Math.min(end + 60 - dayStart, DAY_SECONDS),
+      Math.min(coveredUntil(end) - dayStart, DAY_SECONDS),
     ])
     .filter(([from, to]) => from < to)
     .sort((x, y) => x[0] - y[0]);

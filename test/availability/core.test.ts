@@ -175,6 +175,15 @@ test('a downtime across midnight covers the end of one day and the start of the 
   ]);
 });
 
+test('a downtime ending exactly at 00:00 is DOWNTIME 20:00-24:00 on its day and nothing at all on the next', (t) => {
+  const d = outage(at(20), 86_400);
+  t.deepEqual(downtimeIntervals([d], dayStart), [[at(20), 86_400]]);
+  t.deepEqual(downtimeIntervals([d], dayStart + 86_400), []);
+  const next = nova({ [VM]: { seed: 'OK' }, [TCP]: { seed: 'OK' } }, [outage(at(20) - 86_400, 0)]);
+  t.deepEqual(next, constant('OK'));
+  t.deepEqual(ratios(secondsOf(next, defaults)), { availability: 100, reliability: 100 });
+});
+
 test('an all-downtime day: A = 0, R = -1', (t) => {
   const timeline = nova({}, [outage(-at(2), 86_400 + at(3))]);
   t.deepEqual(timeline, constant('DOWNTIME'));
