@@ -109,8 +109,11 @@ interface StoredProfile {
   position: number;
 }
 
-/** Picks the profiles in force on a day: per kind the latest effective one; the metric profile the aggregation names, if present. */
-export function profilesForDay(stored: readonly StoredProfile[], day: string): ProfileSet {
+/**
+ * Picks the profiles in force on a day: per kind the latest effective one; the metric profile the aggregation names, if
+ * present. Null before every profile of some kind takes effect: nothing is expected on such a day.
+ */
+export function profilesForDay(stored: readonly StoredProfile[], day: string): ProfileSet | null {
   const candidates = [...defaultProfiles().map((parsed) => ({ parsed, position: -1 })), ...stored].filter(
     (p) => p.parsed.profile.date <= day,
   );
@@ -127,10 +130,12 @@ export function profilesForDay(stored: readonly StoredProfile[], day: string): P
     }
     return best?.parsed as Extract<ParsedProfile, { kind: K }> | undefined;
   };
-  const aggregation = latest('aggregation')!.profile;
+  const aggregation = latest('aggregation')?.profile;
+  const operations = latest('operations')?.profile;
   const metrics =
-    (aggregation.metricProfile ? latest('metric', aggregation.metricProfile) : undefined) ?? latest('metric')!;
-  return { operations: compileOperations(latest('operations')!.profile), aggregation, metrics: metrics.profile };
+    (aggregation?.metricProfile ? latest('metric', aggregation.metricProfile) : undefined) ?? latest('metric');
+  if (!aggregation || !operations || !metrics) return null;
+  return { operations: compileOperations(operations), aggregation, metrics: metrics.profile };
 }
 
 /** Per opened file: prepared statements, caches and the dirty sets of the current batch. */
@@ -143,7 +148,7 @@ class Model {
   private readonly metricIds = new Map<string, number>();
   private readonly metricNames = new Map<number, string>();
   private readonly stored: StoredProfile[] = [];
-  private readonly profileCache = new Map<string, ProfileSet>();
+  private readonly profileCache = new Map<string, ProfileSet | null>();
   /** endpoint id → dirty day numbers */
   private readonly dirty = new Map<number, Set<number>>();
   /** site → day numbers whose site levels must be recomputed */
@@ -292,10 +297,10 @@ class Model {
     days.add(day);
   }
 
-  private profiles(day: number): ProfileSet {
+  private profiles(day: number): ProfileSet | null {
     const name = dayName(day);
     let set = this.profileCache.get(name);
-    if (!set) this.profileCache.set(name, (set = profilesForDay(this.stored, name)));
+    if (set === undefined) this.profileCache.set(name, (set = profilesForDay(this.stored, name)));
     return set;
   }
 
@@ -421,6 +426,10 @@ class Model {
 
   private recomputeEndpointDay(endpoint: number, hostname: string, service: string, day: number): void {
     const profiles = this.profiles(day);
+    if (profiles === null) {
+      this.s.deleteEndpointDay.run(endpoint, dayName(day));
+      return;
+    }
     const start = day * DAY;
     const rows = this.s.results.all(endpoint, start - DAY, start + DAY) as Array<[number, number, string]>;
     const previous = new Map<string, MetricDay>();
@@ -432,7 +441,7 @@ class Model {
       if (!m) target.set(name, (m = { seed: null, results: [] }));
       m.results.push({ at: ts - (ts < start ? start - DAY : start), state: status } satisfies Point);
     }
-    for (const [name, seed] of lastStatuses(this.profiles(day - 1), previous)) {
+    for (const [name, seed] of lastStatuses(this.profiles(day - 1) ?? profiles, previous)) {
       const m = current.get(name);
       if (m) m.seed = seed;
       else current.set(name, { seed, results: [] });
@@ -449,13 +458,14 @@ class Model {
   private recomputeSiteDay(site: string, day: number): void {
     const profiles = this.profiles(day);
     const name = dayName(day);
+    this.s.deleteLevelDays.run(site, name);
+    if (profiles === null) return;
     const missing = constant(profiles.operations.profile.defaults.missing);
     const rows = this.s.siteEndpointDays.all(name, site) as Array<{ service: string; timeline: string | null }>;
     const result = siteDay(
       profiles,
       rows.map((r) => ({ service: r.service, timeline: r.timeline === null ? missing : decodeTimeline(r.timeline) })),
     );
-    this.s.deleteLevelDays.run(site, name);
     const put = (level: string, levelName: string, timeline: Timeline) =>
       this.s.insertLevelDay.run(site, level, levelName, name, ...storedDay(timeline, profiles));
     for (const [service, timeline] of result.services) put('service', service, timeline);

@@ -56,20 +56,30 @@ interface Entity {
   group: string | null;
 }
 
-/** Day numbers of the query that are not in the future, and the elapsed seconds of today. */
-function daysOf(from: string, to: string, now: Date): { days: number[]; today: number; elapsed: number } {
+interface QueryDays {
+  /** Days of the query that are not in the future and have profiles in force (none: nothing is expected). */
+  days: number[];
+  today: number;
+  /** Elapsed seconds of today. */
+  elapsed: number;
+  /** The profiles in force on one of `days`. */
+  profiles: (day: number) => ProfileSet;
+}
+
+function daysOf(db: Database.Database, from: string, to: string, now: Date): QueryDays {
   const first = parseDay(from, 'from');
   const last = parseDay(to, 'to');
   if (last < first) throw new UserError('INVALID_RANGE', `to (${to}) is before from (${from})`, { field: 'to' });
   const nowSeconds = Math.floor(now.getTime() / 1000);
   const today = dayOf(nowSeconds);
+  const resolve = profileResolver(db);
   const days: number[] = [];
-  for (let d = first; d <= Math.min(last, today); d++) days.push(d);
-  return { days, today, elapsed: nowSeconds - today * DAY };
+  for (let d = first; d <= Math.min(last, today); d++) if (resolve(d) !== null) days.push(d);
+  return { days, today, elapsed: nowSeconds - today * DAY, profiles: (day) => resolve(day)! };
 }
 
 /** The profiles stored in the read model, resolved per day (cached per call). */
-function profileResolver(db: Database.Database): (day: number) => ProfileSet {
+function profileResolver(db: Database.Database): (day: number) => ProfileSet | null {
   const stored = (
     db.prepare('SELECT name, position, body FROM profiles').all() as Array<{
       name: string;
@@ -80,10 +90,10 @@ function profileResolver(db: Database.Database): (day: number) => ProfileSet {
     parsed: parseProfileObject(JSON.parse(r.body), `profile ${r.name}`),
     position: r.position,
   }));
-  const cache = new Map<number, ProfileSet>();
+  const cache = new Map<number, ProfileSet | null>();
   return (day) => {
     let set = cache.get(day);
-    if (!set) cache.set(day, (set = profilesForDay(stored, dayName(day))));
+    if (set === undefined) cache.set(day, (set = profilesForDay(stored, dayName(day))));
     return set;
   };
 }
@@ -202,9 +212,8 @@ function meanFigures(list: readonly ArRow[]): Pick<ArRow, 'availability' | 'reli
 
 export function arReport(db: Database.Database, q: ArQuery): ArRow[] {
   const levels = q.levels ?? LEVELS;
-  const { days, today, elapsed } = daysOf(q.from, q.to, q.now);
+  const { days, today, elapsed, profiles } = daysOf(db, q.from, q.to, q.now);
   if (days.length === 0) return [];
-  const profiles = profileResolver(db);
   const stored = storedDays(db, dayName(days[0]!), dayName(days[days.length - 1]!), dayName(today), q.site);
   const rows: ArRow[] = [];
   // Site values per (site, day) feed the groups of sites.
@@ -343,9 +352,8 @@ export function statusTimelines(
     hostname?: string;
   },
 ): StatusTimeline[] {
-  const { days, today, elapsed } = daysOf(q.from, q.to, q.now);
+  const { days, today, elapsed, profiles } = daysOf(db, q.from, q.to, q.now);
   if (days.length === 0) return [];
-  const profiles = profileResolver(db);
   const first = dayName(days[0]!);
   const last = dayName(days[days.length - 1]!);
   const rows =
@@ -417,7 +425,9 @@ export function latestStatuses(db: Database.Database, now: Date): { endpoints: L
   const nowSeconds = Math.floor(now.getTime() / 1000);
   const today = dayOf(nowSeconds);
   const at = nowSeconds - today * DAY;
-  const missing = profileResolver(db)(today).operations.profile.defaults.missing;
+  const profiles = profileResolver(db)(today);
+  if (profiles === null) return { endpoints: [], sites: [] };
+  const missing = profiles.operations.profile.defaults.missing;
   const statusOf = (timeline: string | null) => {
     if (timeline === null) return { status: missing, since: iso(today * DAY) };
     const t = decodeTimeline(timeline);

@@ -7,7 +7,7 @@ import { compileOperations, type OperationsProfile, type ProfileSet } from '../.
 import { combine, constant, metricTimeline } from '../../src/availability/timeline.ts';
 import { profilesForDay } from '../../projections/availability.ts';
 
-const profiles: ProfileSet = profilesForDay([], '2026-01-01');
+const profiles: ProfileSet = profilesForDay([], '2026-01-01')!;
 const ops = profiles.operations;
 const defaults = ops.profile.defaults;
 const AND = ops.op('AND');

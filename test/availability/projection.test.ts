@@ -221,3 +221,25 @@ test('monthly values come from summed seconds; OLA and three-month checks', asyn
   });
   t.is(group!.group, 'NGI_X');
 });
+
+test('days before any profile expect nothing: ranges and results from before 2015-01-01 work', async (t) => {
+  const { runner, probes } = await setup(t);
+  await probes(
+    result('b1.example.org', TCP, '2014-12-31T10:00:00Z', 'CRITICAL'),
+    result('b1.example.org', VM, '2015-01-01T00:00:00Z', 'OK'),
+    result('b1.example.org', TCP, '2015-01-01T00:00:00Z', 'OK'),
+  );
+  const [site] = statusTimelines(runner.db, { from: '2014-12-31', to: '2015-01-01', now: END_OF_MONTH, level: 'site' });
+  t.deepEqual(
+    site!.statuses.map((p) => [p.timestamp, p.status]),
+    [
+      ['2015-01-01T00:00:00Z', 'OK'],
+      ['2015-01-01T23:59:59Z', 'OK'],
+    ],
+  );
+  t.deepEqual(
+    daily(runner, 'site', '2014-12-30', '2015-01-01').map((r) => [r.date, r.availability]),
+    [['2015-01-01', 100]],
+  );
+  t.deepEqual(daily(runner, 'endpoint', '2014-12-30', '2014-12-31'), []);
+});
