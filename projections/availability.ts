@@ -79,7 +79,7 @@ CREATE TABLE endpoint_days (
   PRIMARY KEY (endpoint, day)
 ) WITHOUT ROWID;
 CREATE INDEX endpoint_days_day ON endpoint_days (day);
--- level: service (name = service type), group (name = function group), site (name = '').
+-- level: service (name = service type), function (name = function group), site (name = '').
 CREATE TABLE level_days (
   site TEXT NOT NULL,
   level TEXT NOT NULL,
@@ -213,7 +213,7 @@ class Model {
       ),
       // The level list lets SQLite seek (level, day, site) in level_days_day; without it every recompute scanned the table.
       deleteLevelDays: db.prepare(
-        "DELETE FROM level_days WHERE level IN ('service', 'group', 'site') AND site = ? AND day = ?",
+        "DELETE FROM level_days WHERE level IN ('service', 'function', 'site') AND site = ? AND day = ?",
       ),
       insertLevelDay: db.prepare(
         'INSERT INTO level_days (site, level, name, day, timeline, up, unknown, down, critical, total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -469,7 +469,7 @@ class Model {
     const put = (level: string, levelName: string, timeline: Timeline) =>
       this.s.insertLevelDay.run(site, level, levelName, name, ...storedDay(timeline, profiles));
     for (const [service, timeline] of result.services) put('service', service, timeline);
-    for (const [group, timeline] of result.groups) put('group', group, timeline);
+    for (const [group, timeline] of result.groups) put('function', group, timeline);
     if (result.site) put('site', '', result.site);
   }
 }
@@ -484,7 +484,7 @@ const models = new WeakMap<Database.Database, Model>();
 
 export const availabilityProjection: Projection = {
   name: 'availability',
-  version: 2,
+  version: 3,
   eventTypes: [
     'ProbeResultRecorded',
     'DowntimeDeclared',

@@ -14,9 +14,12 @@ import { DAY, dayName, dayOf, parseDay } from './days.ts';
 import type { ProfileSet, State } from './profiles.ts';
 import { DAY_SECONDS, stateAt } from './timeline.ts';
 
-/** endpoint (hostname + service), service (type within a site), site, group (of sites: the NGI). */
-export type Level = 'endpoint' | 'service' | 'site' | 'group';
-export const LEVELS: readonly Level[] = ['endpoint', 'service', 'site', 'group'];
+/**
+ * endpoint (hostname + service), service (type within a site), function (a function group of the aggregation
+ * profile within a site, e.g. `cloud`), site, group (of sites: the NGI).
+ */
+export type Level = 'endpoint' | 'service' | 'function' | 'site' | 'group';
+export const LEVELS: readonly Level[] = ['endpoint', 'service', 'function', 'site', 'group'];
 export type Granularity = 'daily' | 'monthly' | 'range';
 
 export interface ArRow extends Ratios {
@@ -24,6 +27,8 @@ export interface ArRow extends Ratios {
   date: string;
   level: Level;
   site: string | null;
+  /** The function group, on function rows. */
+  function: string | null;
   service: string | null;
   hostname: string | null;
   group: string | null;
@@ -51,6 +56,7 @@ interface Entity {
   level: Exclude<Level, 'group'>;
   key: string;
   site: string | null;
+  function: string | null;
   service: string | null;
   hostname: string | null;
   group: string | null;
@@ -121,6 +127,7 @@ function entities(db: Database.Database, q: Pick<ArQuery, 'site' | 'group' | 'se
       level: 'endpoint',
       key: `e${e.id}`,
       site: e.site,
+      function: null,
       service: e.service,
       hostname: e.hostname,
       group: e.ngi,
@@ -128,14 +135,15 @@ function entities(db: Database.Database, q: Pick<ArQuery, 'site' | 'group' | 'se
   const levels = db
     .prepare(
       `SELECT DISTINCT l.level, l.site, l.name, s.ngi FROM level_days l LEFT JOIN sites s ON s.name = l.site
-       WHERE l.level IN ('service', 'site') ORDER BY l.site, l.level, l.name`,
+       WHERE l.level IN ('service', 'function', 'site') ORDER BY l.site, l.level, l.name`,
     )
-    .all() as Array<{ level: 'service' | 'site'; site: string; name: string; ngi: string | null }>;
+    .all() as Array<{ level: 'service' | 'function' | 'site'; site: string; name: string; ngi: string | null }>;
   for (const l of levels)
     out.push({
       level: l.level,
       key: `${l.level}\u0000${l.site}\u0000${l.name}`,
       site: l.site,
+      function: l.level === 'function' ? l.name : null,
       service: l.level === 'service' ? l.name : null,
       hostname: null,
       group: l.ngi,
@@ -179,7 +187,7 @@ function storedDays(
   for (const r of db
     .prepare(
       `SELECT level, site, name, day, CASE WHEN day = @today THEN timeline END AS timeline, up, unknown, down, critical, total
-       FROM level_days WHERE level IN ('service', 'site') AND day BETWEEN @firstDay AND @lastDay
+       FROM level_days WHERE level IN ('service', 'function', 'site') AND day BETWEEN @firstDay AND @lastDay
        AND (@oneSite IS NULL OR site = @oneSite)`,
     )
     .all({ firstDay, lastDay, today, oneSite }) as Array<
@@ -197,7 +205,6 @@ function periodOf(day: number, q: ArQuery): string {
 
 const fraction = (part: number, total: number) => (total > 0 ? part / total : 0);
 
-/** Daily, monthly or custom-range A/R for endpoints, services, sites and groups of sites. */
 /** The mean of rows' figures, as a group of sites takes them: ratios over the defined ones only. */
 function meanFigures(list: readonly ArRow[]): Pick<ArRow, 'availability' | 'reliability' | 'up' | 'unknown' | 'down'> {
   const mean = (f: (r: ArRow) => number) => list.reduce((a, r) => a + f(r), 0) / list.length;
@@ -210,8 +217,12 @@ function meanFigures(list: readonly ArRow[]): Pick<ArRow, 'availability' | 'reli
   };
 }
 
+/**
+ * Daily, monthly or custom-range A/R for endpoints, services, function groups, sites and groups of sites. A query for
+ * one site has no group rows: a group of sites is the mean of all its sites.
+ */
 export function arReport(db: Database.Database, q: ArQuery): ArRow[] {
-  const levels = q.levels ?? LEVELS;
+  const levels = (q.levels ?? LEVELS).filter((l) => q.site === undefined || l !== 'group');
   const { days, today, elapsed, profiles } = daysOf(db, q.from, q.to, q.now);
   if (days.length === 0) return [];
   const stored = storedDays(db, dayName(days[0]!), dayName(days[days.length - 1]!), dayName(today), q.site);
@@ -246,15 +257,12 @@ export function arReport(db: Database.Database, q: ArQuery): ArRow[] {
   return rows;
 }
 
-function toRow(
-  date: string,
-  e: Omit<Entity, 'key'> | { level: Level; site: null; service: null; hostname: null; group: string },
-  s: Seconds,
-): ArRow {
+function toRow(date: string, e: Omit<Entity, 'key'>, s: Seconds): ArRow {
   return {
     date,
     level: e.level,
     site: e.site,
+    function: e.function,
     service: e.service,
     hostname: e.hostname,
     group: e.group,
@@ -291,6 +299,7 @@ function groupRows(
         date: dayName(day),
         level: 'group',
         site: null,
+        function: null,
         service: null,
         hostname: null,
         group: ngi,
@@ -318,11 +327,11 @@ export interface StatusPoint {
 }
 
 export interface StatusTimeline {
-  level: Exclude<Level, 'group'> | 'function-group';
+  level: Exclude<Level, 'group'>;
   site: string | null;
   service: string | null;
   hostname: string | null;
-  /** The function group, for level function-group. */
+  /** The function group, for level function. */
   name: string | null;
   statuses: StatusPoint[];
 }
@@ -366,10 +375,10 @@ export function statusTimelines(
           .all(first, last) as TimelineRow[])
       : (db
           .prepare(
-            `SELECT NULL AS hostname, CASE level WHEN 'service' THEN name END AS service, site, CASE level WHEN 'group' THEN name END AS name, day, timeline
+            `SELECT NULL AS hostname, CASE level WHEN 'service' THEN name END AS service, site, CASE level WHEN 'function' THEN name END AS name, day, timeline
              FROM level_days WHERE level = ? AND day BETWEEN ? AND ? ORDER BY site, name, day`,
           )
-          .all(q.level === 'function-group' ? 'group' : q.level, first, last) as TimelineRow[]);
+          .all(q.level, first, last) as TimelineRow[]);
   const out = new Map<string, { t: StatusTimeline; byDay: Map<string, string> }>();
   for (const r of rows) {
     if (

@@ -38,6 +38,32 @@ test('availability: daily A/R per site, by hand (SITE-B critical from noon)', as
   t.is(r.data!.availability.find((x) => x.site === 'SITE-B')!.seconds!.up, '43200');
 });
 
+test('availability(levels: [function]): one row per function group of each site, with its NGI', async (t) => {
+  const r = await h.gql<{
+    availability: Array<{ level: string; site: string; function: string; group: string; availability: number }>;
+  }>(
+    h.token('dashboard'),
+    '{ availability(from: "2026-03-01", to: "2026-03-01", granularity: daily, levels: [function]) { level site function group availability } }',
+  );
+  t.deepEqual(
+    r.data!.availability.map((x) => [x.level, x.site, x.function, x.group, x.availability]),
+    [
+      ['function', 'SITE-A', 'cloud', 'NGI_X', 100],
+      ['function', 'SITE-B', 'cloud', 'NGI_X', 50],
+    ],
+  );
+  const tl = await h.gql<{
+    statusTimelines: Array<{ site: string; name: string; statuses: Array<{ status: string }> }>;
+  }>(
+    h.token('dashboard'),
+    '{ statusTimelines(from: "2026-03-01", to: "2026-03-01", level: functionGroup, site: "SITE-B") { site name statuses { status } } }',
+  );
+  t.deepEqual(
+    tl.data!.statusTimelines.map((x) => [x.site, x.name, x.statuses.map((p) => p.status)]),
+    [['SITE-B', 'cloud', ['OK', 'CRITICAL', 'CRITICAL']]],
+  );
+});
+
 test('availability: a site token sees its own site, never another site or a group of sites', async (t) => {
   const site = h.token('site', 'SITE-A');
   const own = await h.gql<Ar>(site, AR, {});

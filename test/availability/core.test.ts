@@ -266,3 +266,20 @@ test('secondsOf clips to the elapsed part of today', (t) => {
   );
   t.deepEqual(s, { up: at(10), unknown: 0, down: 0, critical: at(2), total: at(12) });
 });
+
+test('function groups: cloud OK all day, accounting CRITICAL 06:00-12:00 gives cloud 100, accounting 75, site 75 (AND)', (t) => {
+  const accounting = [
+    { at: 0, state: 'OK' },
+    { at: at(6), state: 'CRITICAL' },
+    { at: at(12), state: 'OK' },
+  ];
+  const day = siteDay(profiles, [
+    { service: 'org.openstack.nova', timeline: constant('OK') },
+    { service: 'eu.egi.cloud.accounting', timeline: accounting },
+  ]);
+  t.deepEqual([...day.groups.keys()], ['cloud', 'accounting']);
+  const ar = (timeline: Parameters<typeof secondsOf>[0]) => ratios(secondsOf(timeline, defaults));
+  t.deepEqual(ar(day.groups.get('cloud')!), { availability: 100, reliability: 100 });
+  t.deepEqual(ar(day.groups.get('accounting')!), { availability: 75, reliability: 75 });
+  t.deepEqual(ar(day.site!), { availability: 75, reliability: 75 });
+});

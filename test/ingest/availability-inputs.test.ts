@@ -202,7 +202,7 @@ test('pullGocdb asks for the three documents and ingests them (nock)', async (t)
     });
     t.true(scope.isDone());
     t.is(result.get_site_list.accepted, 3);
-    t.is(result.get_service_endpoint.accepted, 4);
+    t.is(result.get_service_endpoint.accepted, 5);
     t.is(result.get_downtime.accepted, 3);
   });
   nock.cleanAll();

@@ -42,6 +42,9 @@ export type AccountingSummary = {
 
 export type ArLevel =
   | 'endpoint'
+  /** A function group of the aggregation profile within a site (FedCloud: cloud, accounting). */
+  | 'function'
+  /** A group of sites: the NGI. */
   | 'group'
   | 'service'
   | 'site';
@@ -56,6 +59,8 @@ export type ArRow = {
   availability: Scalars['Float']['output'];
   /** Fraction (0-1) of the period's time in downtime (GOCDB outages); means for a group. */
   down: Scalars['Float']['output'];
+  /** The function group (e.g. cloud), on function rows. */
+  function: Maybe<Scalars['String']['output']>;
   group: Maybe<Scalars['String']['output']>;
   hostname: Maybe<Scalars['String']['output']>;
   level: ArLevel;
@@ -735,6 +740,7 @@ export type AccountingSummaryResolvers<ContextType = ApiContext, ParentType exte
 export type ArRowResolvers<ContextType = ApiContext, ParentType extends ResolversParentTypes['ArRow'] = ResolversParentTypes['ArRow']> = {
   availability?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   down?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  function?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   group?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   hostname?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   level?: Resolver<ResolversTypes['ArLevel'], ParentType, ContextType>;

@@ -21,7 +21,7 @@ function latest(ctx: ApiContext, site: string | undefined) {
 
 /**
  * At most how many rows an A/R query answers, from the topology alone: its periods times the endpoints, services,
- * sites and groups it may cover. Checked before the days are read.
+ * function groups, sites and groups it may cover. Checked before the days are read.
  */
 function arRowsAtMost(
   db: Database.Database,
@@ -34,7 +34,9 @@ function arRowsAtMost(
     q.granularity === 'daily' ? days : q.granularity === 'monthly' ? months(q.to) - months(q.from) + 1 : 1;
   const counts = db
     .prepare(
-      `SELECT COUNT(*) AS endpoint, COUNT(DISTINCT site || char(0) || service) AS service, COUNT(DISTINCT site) AS site,
+      `SELECT COUNT(*) AS endpoint, COUNT(DISTINCT site || char(0) || service) AS service,
+       -- A function group counts at a site through one of its services there (FedCloud puts each service in one group).
+       COUNT(DISTINCT site || char(0) || service) AS function, COUNT(DISTINCT site) AS site,
        (SELECT COUNT(DISTINCT ngi) FROM sites WHERE @group IS NULL OR ngi = @group) AS "group"
        FROM endpoints WHERE (@site IS NULL OR site = @site) AND (@service IS NULL OR service = @service)
        AND (@hostname IS NULL OR hostname = @hostname)`,
@@ -72,7 +74,7 @@ export const availabilityResolvers: Resolvers = {
     statusTimelines: (_, args, ctx) => {
       const scope = availabilityScope(ctx.principal, { site: args.site });
       if (reachesToday(ctx, args.to)) ctx.answer.timeDependent = true;
-      const level = args.level === 'functionGroup' ? 'function-group' : args.level;
+      const level = args.level === 'functionGroup' ? 'function' : args.level;
       const timelines = statusTimelines(readModel(ctx.services, 'availability'), {
         from: args.from,
         to: args.to,

@@ -1,4 +1,6 @@
+import type Database from 'better-sqlite3';
 import { Option } from 'commander';
+import { UserError } from '../../errors.ts';
 import { arReport, type ArRow } from '../../availability/queries.ts';
 import { parentCommand, type RegisterCommand } from './index.ts';
 
@@ -6,6 +8,7 @@ const COLUMNS = [
   'date',
   'level',
   'site',
+  'function',
   'service',
   'hostname',
   'group',
@@ -47,21 +50,47 @@ export function arCsv(rows: readonly ArRow[]): string {
   );
 }
 
+/** A site GOCDB registered or that endpoints belong to. */
+function knownSite(db: Database.Database, site: string): boolean {
+  return (
+    db
+      .prepare('SELECT 1 FROM sites WHERE name = ? UNION ALL SELECT 1 FROM endpoints WHERE site = ? LIMIT 1')
+      .get(site, site) !== undefined
+  );
+}
+
+interface ArOptions {
+  from: string;
+  to: string;
+  granularity: 'daily' | 'monthly';
+  format: 'json' | 'csv';
+  site?: string;
+}
+
 export const registerExportAr: RegisterCommand = (program, app) => {
   const exp = parentCommand(program, 'export', 'write reports and data out');
   exp
     .command('ar')
-    .description('availability and reliability per endpoint, service, site and group of sites')
+    .description('availability and reliability per endpoint, service, function group, site and group of sites')
     .requiredOption('--from <date>', 'first UTC day, YYYY-MM-DD')
     .requiredOption('--to <date>', 'last UTC day, YYYY-MM-DD')
     .addOption(
       new Option('--granularity <g>', 'one row per day or per month').choices(['daily', 'monthly']).default('daily'),
     )
     .addOption(new Option('--format <f>', 'output format').choices(['json', 'csv']).default('json'))
-    .action(async (o: { from: string; to: string; granularity: 'daily' | 'monthly'; format: 'json' | 'csv' }) => {
+    .option('--site <name>', "only this site's rows: the site and its function groups, services and endpoints")
+    .action(async (o: ArOptions) => {
       const cli = app();
       const runner = (await cli.readModels('availability')).get('availability')!;
-      const rows = arReport(runner.db, { from: o.from, to: o.to, granularity: o.granularity, now: new Date() });
+      if (o.site !== undefined && !knownSite(runner.db, o.site))
+        throw new UserError('UNKNOWN_SITE', `no site named ${o.site} in the availability data`, { field: 'site' });
+      const rows = arReport(runner.db, {
+        from: o.from,
+        to: o.to,
+        granularity: o.granularity,
+        now: new Date(),
+        ...(o.site === undefined ? {} : { site: o.site }),
+      });
       cli.stdout.write(o.format === 'json' ? `${JSON.stringify(arExportRows(rows), null, 2)}\n` : arCsv(rows));
     });
 };
