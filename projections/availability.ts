@@ -1,6 +1,6 @@
 /**
- * The `availability` read model: probe results, topology, downtimes and
- * profiles, and per UTC day the timelines and seconds of every endpoint,
+ * The `availability` read model: probe results, topology, downtimes,
+ * profiles and rejected availability inputs, and per UTC day the timelines and seconds of every endpoint,
  * service, function group and site. Events only record facts and mark
  * (endpoint, day) pairs dirty; `afterBatch` recomputes each dirty day once
  * per batch, then the site levels of the days that changed. A result changes
@@ -90,6 +90,18 @@ CREATE TABLE level_days (
   PRIMARY KEY (level, site, name, day)
 ) WITHOUT ROWID;
 CREATE INDEX level_days_day ON level_days (level, day);
+-- Rejected probe-result lines and GOCDB elements or documents; their text stays in the log's quarantine stream only.
+CREATE TABLE rejected_inputs (
+  source_message_id TEXT NOT NULL,
+  -- 1-based line (probe results) or element index (GOCDB); 0 for a source rejected as a whole.
+  line INTEGER NOT NULL,
+  input TEXT NOT NULL,
+  errors TEXT NOT NULL,
+  received_at TEXT NOT NULL,
+  publisher TEXT NOT NULL,
+  PRIMARY KEY (source_message_id, line)
+) WITHOUT ROWID;
+CREATE INDEX rejected_inputs_received ON rejected_inputs (received_at);
 -- Endpoint days whose recomputation is put off until the log has moved past them (or the runner is at the head).
 CREATE TABLE deferred_days (endpoint INTEGER NOT NULL, day INTEGER NOT NULL, PRIMARY KEY (endpoint, day)) WITHOUT ROWID;
 `;
@@ -214,6 +226,9 @@ class Model {
       // The level list lets SQLite seek (level, day, site) in level_days_day; without it every recompute scanned the table.
       deleteLevelDays: db.prepare(
         "DELETE FROM level_days WHERE level IN ('service', 'function', 'site') AND site = ? AND day = ?",
+      ),
+      insertRejected: db.prepare(
+        'INSERT OR IGNORE INTO rejected_inputs (source_message_id, line, input, errors, received_at, publisher) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       insertLevelDay: db.prepare(
         'INSERT INTO level_days (site, level, name, day, timeline, up, unknown, down, critical, total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -364,6 +379,17 @@ class Model {
     info.counted = counted;
   }
 
+  inputRejected(r: EventData<'InputRejected'>): void {
+    this.s.insertRejected.run(
+      r.sourceMessageId,
+      r.line ?? 0,
+      r.input,
+      JSON.stringify(r.errors),
+      r.receivedAt,
+      r.publisher,
+    );
+  }
+
   profilePublished(p: EventData<'ProfilePublished'>, position: number): void {
     const parsed = parseProfileObject(p.profile, `profile ${p.name}`);
     this.s.upsertProfile.run(p.kind, p.name, p.effectiveFrom, position, JSON.stringify(p.profile));
@@ -492,6 +518,7 @@ export const availabilityProjection: Projection = {
     'SiteRegistered',
     'ServiceEndpointRegistered',
     'ProfilePublished',
+    'InputRejected',
   ],
   setup(db) {
     db.exec(SCHEMA);
@@ -513,6 +540,8 @@ export const availabilityProjection: Projection = {
           return model.endpointRegistered(event.data);
         case 'ProfilePublished':
           return model.profilePublished(event.data, Number(position));
+        case 'InputRejected':
+          return model.inputRejected(event.data);
       }
     };
   },

@@ -9,6 +9,7 @@ import { DateTime } from 'luxon';
 import { decodeTimeline, profilesForDay } from '../../projections/availability.ts';
 import { parseProfileObject } from '../ingest/profiles.ts';
 import { UserError } from '../errors.ts';
+import type { EventData, RecordError } from '../events/catalogue.ts';
 import { type Ratios, type Seconds, addSeconds, meanDefined, ratios, secondsOf, zeroSeconds } from './ar.ts';
 import { DAY, dayName, dayOf, parseDay } from './days.ts';
 import type { ProfileSet, State } from './profiles.ts';
@@ -461,6 +462,42 @@ export function latestStatuses(db: Database.Database, now: Date): { endpoints: L
       .all(dayName(today)) as Array<{ site: string; timeline: string | null }>
   ).map((r) => ({ site: r.site, service: null, hostname: null, ...statusOf(r.timeline) }));
   return { endpoints, sites };
+}
+
+export interface RejectedInput {
+  input: EventData<'InputRejected'>['input'];
+  sourceMessageId: string;
+  /** 1-based line or element index; null for a source rejected as a whole. */
+  line: number | null;
+  errors: RecordError[];
+  receivedAt: string;
+  publisher: string;
+}
+
+/** Rejected probe-result lines and GOCDB elements or documents, received in [from, to) (ISO instants) when given. */
+export function rejectedInputs(db: Database.Database, range: { from?: string; to?: string } = {}): RejectedInput[] {
+  const rows = db
+    .prepare(
+      `SELECT source_message_id, line, input, errors, received_at, publisher FROM rejected_inputs
+       WHERE (@from IS NULL OR received_at >= @from) AND (@to IS NULL OR received_at < @to)
+       ORDER BY received_at, source_message_id, line`,
+    )
+    .all({ from: range.from ?? null, to: range.to ?? null }) as Array<{
+    source_message_id: string;
+    line: number;
+    input: RejectedInput['input'];
+    errors: string;
+    received_at: string;
+    publisher: string;
+  }>;
+  return rows.map((r) => ({
+    input: r.input,
+    sourceMessageId: r.source_message_id,
+    line: r.line === 0 ? null : r.line,
+    errors: JSON.parse(r.errors) as RecordError[],
+    receivedAt: r.received_at,
+    publisher: r.publisher,
+  }));
 }
 
 /** EGI's Resource Centre OLA targets, in percent. */

@@ -7,10 +7,10 @@
 import { createHash } from 'node:crypto';
 import { appendByStream } from '../eventlog/append-by-stream.ts';
 import type { EventLog, NewEvent } from '../eventlog/port.ts';
-import { type RecordError, newEvent, parsedEvent, streams } from '../events/catalogue.ts';
+import { type EventData, type RecordError, newEvent, parsedEvent, streams } from '../events/catalogue.ts';
 import { sha256Hex } from '../events/ids.ts';
 import { FedledgerError } from '../errors.ts';
-import { parseGocdb, type GocdbKind } from './gocdb.ts';
+import { GocdbDocumentError, parseGocdb, type GocdbDocument, type GocdbKind } from './gocdb.ts';
 import { parseProbeLine, probeIdentity } from './probes.ts';
 import { parseProfiles } from './profiles.ts';
 
@@ -44,7 +44,8 @@ export async function ingestProbeLines(
   options: IngestOptions,
 ): Promise<IngestSummary> {
   const source = options.source ?? options.publisher;
-  const receivedAt = isoNow(options.receivedAt ?? new Date());
+  // Rejections carry the time reception began, not the time the last line was read.
+  const received = { ...options, receivedAt: options.receivedAt ?? new Date() };
   const hash = createHash('sha256');
   const summary: IngestSummary = { accepted: 0, unchanged: 0, rejected: 0, errors: [] };
   const rejected: Array<{ line: number; text: string; errors: RecordError[] }> = [];
@@ -75,23 +76,7 @@ export async function ingestProbeLines(
   }
   await flush();
   if (rejected.length) {
-    const sourceMessageId = hash.digest('hex');
-    const events = rejected.map((r) =>
-      newEvent(
-        'InputRejected',
-        {
-          input: 'probe-result',
-          sourceMessageId,
-          line: r.line,
-          text: r.text,
-          errors: r.errors,
-          receivedAt,
-          publisher: options.publisher,
-        },
-        [sourceMessageId, r.line],
-      ),
-    );
-    await log.append(streams.quarantine(sourceMessageId), events);
+    await quarantine(log, 'probe-result', hash.digest('hex'), rejected, received);
     summary.rejected = rejected.length;
     summary.errors = rejected.flatMap((r) => r.errors).slice(0, MAX_ERRORS);
   }
@@ -104,13 +89,53 @@ export function ingestProbeResults(log: EventLog, text: string, options: IngestO
 }
 
 export interface GocdbSummary extends IngestSummary {
-  kind: GocdbKind;
+  /** Null when the document could not be read as a whole (it is then quarantined as one rejected input). */
+  kind: GocdbKind | null;
 }
 
-/** Ingests one GOCDB document (site list, service endpoints or downtimes, recognised by content). */
+/** Keeps rejected lines or elements of one source in its quarantine stream, one InputRejected event each. */
+async function quarantine(
+  log: EventLog,
+  input: EventData<'InputRejected'>['input'],
+  sourceMessageId: string,
+  rejected: ReadonlyArray<{ line: number | null; text: string; errors: RecordError[] }>,
+  options: IngestOptions,
+): Promise<void> {
+  const receivedAt = isoNow(options.receivedAt ?? new Date());
+  await log.append(
+    streams.quarantine(sourceMessageId),
+    rejected.map((r) =>
+      newEvent(
+        'InputRejected',
+        {
+          input,
+          sourceMessageId,
+          line: r.line,
+          text: r.text,
+          errors: r.errors,
+          receivedAt,
+          publisher: options.publisher,
+        },
+        [sourceMessageId, r.line],
+      ),
+    ),
+  );
+}
+
+/**
+ * Ingests one GOCDB document (site list, service endpoints or downtimes, recognised by content). A document that
+ * cannot be read as a whole is quarantined whole and counted as one rejected input.
+ */
 export async function ingestGocdb(log: EventLog, xml: string, options: IngestOptions): Promise<GocdbSummary> {
   const source = options.source ?? options.publisher;
-  const doc = parseGocdb(xml, source);
+  let doc: GocdbDocument;
+  try {
+    doc = parseGocdb(xml, source);
+  } catch (e) {
+    if (!(e instanceof GocdbDocumentError)) throw e;
+    await quarantine(log, 'gocdb', sha256Hex(xml), [{ line: null, text: xml, errors: [e.recordError] }], options);
+    return { kind: null, accepted: 0, unchanged: 0, rejected: 1, errors: [e.recordError] };
+  }
   const items: Array<{ stream: string; event: NewEvent }> = [
     ...doc.sites.map((s) => ({ stream: streams.site(s.siteName), event: newEvent('SiteRegistered', s, s) })),
     ...doc.endpoints.map((e) => ({
@@ -132,25 +157,12 @@ export async function ingestGocdb(log: EventLog, xml: string, options: IngestOpt
     errors: [],
   };
   if (doc.rejected.length) {
-    const sourceMessageId = sha256Hex(xml);
-    const receivedAt = isoNow(options.receivedAt ?? new Date());
-    await log.append(
-      streams.quarantine(sourceMessageId),
-      doc.rejected.map((r) =>
-        newEvent(
-          'InputRejected',
-          {
-            input: 'gocdb',
-            sourceMessageId,
-            line: r.index,
-            text: r.text,
-            errors: r.errors,
-            receivedAt,
-            publisher: options.publisher,
-          },
-          [sourceMessageId, r.index],
-        ),
-      ),
+    await quarantine(
+      log,
+      'gocdb',
+      sha256Hex(xml),
+      doc.rejected.map((r) => ({ line: r.index, text: r.text, errors: r.errors })),
+      options,
     );
     summary.errors = doc.rejected.flatMap((r) => r.errors).slice(0, MAX_ERRORS);
   }

@@ -4,7 +4,7 @@
  * Pure: a document becomes SiteRegistered, ServiceEndpointRegistered and
  * DowntimeDeclared event data, or errors naming the element and field.
  */
-import { XMLParser } from 'fast-xml-parser';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { EventData, RecordError } from '../events/catalogue.ts';
 import { UserError } from '../errors.ts';
 
@@ -101,26 +101,114 @@ function list(value: unknown): Element[] {
   return Array.isArray(value) ? (value.filter((v) => v && typeof v === 'object') as Element[]) : [];
 }
 
-/** Reads one GOCDB document; throws a UserError if it is not one of the three. */
-export function parseGocdb(xml: string, source: string): GocdbDocument {
-  let root: Element;
-  try {
-    root = parser.parse(xml, true) as Element;
-  } catch (e) {
-    throw new UserError('INVALID_GOCDB_XML', `${source}: not well-formed XML: ${(e as Error).message}`, {
-      message: source,
-    });
+/** A document that cannot be read as a whole: not well-formed XML, or not a GOCDB document. */
+export class GocdbDocumentError extends UserError {
+  constructor(
+    code: 'INVALID_GOCDB_XML' | 'NOT_GOCDB_DOCUMENT',
+    readonly source: string,
+    readonly element: string | null,
+    readonly line: number | null,
+    readonly reason: string,
+  ) {
+    super(
+      code,
+      `${source}${line === null ? '' : ` line ${line}`}${element === null ? '' : ` in <${element}>`}: ${reason}`,
+      { message: source, ...(line === null ? {} : { line }), ...(element === null ? {} : { field: element }) },
+    );
   }
+
+  /** The error as quarantine keeps it. */
+  get recordError(): RecordError {
+    return {
+      code: this.code,
+      message: this.message,
+      record: null,
+      line: this.line,
+      field: this.element,
+      reason: this.reason,
+    };
+  }
+}
+
+interface OpenTag {
+  name: string;
+  line: number;
+}
+
+/** The elements open at `offset` (outermost first), with the lines they were opened on. */
+function openTagsAt(xml: string, offset: number): OpenTag[] {
+  const open: OpenTag[] = [];
+  let line = 1;
+  let counted = 0;
+  for (const m of xml.slice(0, offset).matchAll(/<(\/?)([A-Za-z_][\w:.-]*)[^<>]*?(\/?)>/g)) {
+    for (; counted < m.index; counted++) if (xml.charCodeAt(counted) === 10) line++;
+    if (m[1]) {
+      const at = open.map((t) => t.name).lastIndexOf(m[2]!);
+      if (at >= 0) open.length = at;
+    } else if (!m[3]) open.push({ name: m[2]!, line });
+  }
+  return open;
+}
+
+/** fedledger's own account of a well-formedness error: where it is, in which element, and what is wrong. */
+function notWellFormed(
+  xml: string,
+  source: string,
+  err: { code: string; line: number; col: number },
+): GocdbDocumentError {
+  const lines = xml.split('\n');
+  const offset = lines.slice(0, err.line - 1).reduce((n, l) => n + l.length + 1, 0) + err.col - 1;
+  const open = openTagsAt(xml, offset);
+  const inner = open[open.length - 1];
+  const bad = (reason: string) =>
+    new GocdbDocumentError('INVALID_GOCDB_XML', source, inner?.name ?? null, err.line, reason);
+  if (err.code === 'InvalidTag') {
+    const closing = /^<\/\s*([^\s>]+)/.exec(xml.slice(offset - 1).replace(/^[^<]*/, ''))?.[1];
+    return bad(
+      closing !== undefined && inner !== undefined && closing !== inner.name
+        ? `</${closing}> closes <${inner.name}>, opened on line ${inner.line}: not well-formed XML`
+        : 'a malformed tag: not well-formed XML',
+    );
+  }
+  if (err.code === 'InvalidAttr') return bad('a malformed attribute: not well-formed XML');
+  if (err.code === 'InvalidXml') {
+    const unclosed = openTagsAt(xml, xml.length);
+    const last = unclosed[unclosed.length - 1];
+    if (last)
+      return new GocdbDocumentError(
+        'INVALID_GOCDB_XML',
+        source,
+        last.name,
+        last.line,
+        `<${last.name}> is never closed: the document is cut short or not well-formed XML`,
+      );
+  }
+  return bad(offset <= 0 ? 'not XML: it does not start with a tag' : 'an unexpected character: not well-formed XML');
+}
+
+/** Reads one GOCDB document; throws a GocdbDocumentError if it is not well-formed or not one of the three. */
+export function parseGocdb(xml: string, source: string): GocdbDocument {
+  const valid = XMLValidator.validate(xml);
+  if (valid !== true) throw notWellFormed(xml, source, valid.err);
+  const root = parser.parse(xml) as Element;
   const results = root['results'];
   if (!results || typeof results !== 'object')
-    throw new UserError(
-      'INVALID_GOCDB_XML',
-      `${source}: no <results> root: not a GOCDB programmatic-interface document`,
-      { message: source },
+    throw new GocdbDocumentError(
+      'NOT_GOCDB_DOCUMENT',
+      source,
+      null,
+      null,
+      'no <results> root: not a GOCDB programmatic-interface document',
     );
   const present = Object.keys(ELEMENTS).filter((tag) => list((results as Element)[tag]).length > 0);
   if (present.length > 1)
-    throw new UserError('INVALID_GOCDB_XML', `${source}: mixes ${present.join(' and ')} elements`, { message: source });
+    throw new GocdbDocumentError(
+      'NOT_GOCDB_DOCUMENT',
+      source,
+      'results',
+      null,
+      `mixes ${present.join(' and ')} elements`,
+    );
   const tag = present[0];
   const doc: GocdbDocument = {
     kind: tag ? ELEMENTS[tag]! : 'sites',

@@ -43,6 +43,13 @@ export interface ComposeInput {
   /** A publisher that sent nothing for this long before the period's end is silent. */
   silentAfterSeconds: number;
   quarantine: ReadonlyArray<{ siteName: string | null; receivedAt: string; resolution: string | null }>;
+  /** Rejected probe-result lines and GOCDB elements or documents (`rejectedInputs` of the availability read model). */
+  rejectedInputs: ReadonlyArray<{
+    input: string;
+    publisher: string;
+    receivedAt: string;
+    errors: ReadonlyArray<{ message: string }>;
+  }>;
   flags: ReadonlyArray<{ kind: string; siteName: string; vmUuid: string; ym: number | null; detail: string }>;
 }
 
@@ -189,6 +196,22 @@ export function composeReport(input: ComposeInput): ReportContent {
     if (q.resolution === null) c.unresolved += 1;
   }
 
+  const rejectedInputs = new Map<string, { input: string; publisher: string; rejected: number; firstError: string }>();
+  for (const r of input.rejectedInputs) {
+    const at = Date.parse(r.receivedAt);
+    if (at < start || at >= period.end.toMillis()) continue;
+    const key = `${r.input}\u0000${r.publisher}`;
+    const c = rejectedInputs.get(key);
+    if (c) c.rejected += 1;
+    else
+      rejectedInputs.set(key, {
+        input: r.input,
+        publisher: r.publisher,
+        rejected: 1,
+        firstError: r.errors[0]?.message ?? '',
+      });
+  }
+
   const negativeDifferences = input.flags
     .filter((f) => f.kind === 'negative_difference' && f.ym !== null && months.has(f.ym))
     .map((f) => ({ site: f.siteName, vmUuid: f.vmUuid, month: formatYearMonth(f.ym!), detail: f.detail }))
@@ -220,6 +243,9 @@ export function composeReport(input: ComposeInput): ReportContent {
     dataQuality: {
       silentPublishers,
       quarantine: [...quarantine].map(([site, c]) => ({ site, ...c })).sort((a, b) => byName(a.site, b.site)),
+      rejectedInputs: [...rejectedInputs.values()].sort(
+        (a, b) => byName(a.input, b.input) || byName(a.publisher, b.publisher),
+      ),
       negativeDifferences,
     },
   };

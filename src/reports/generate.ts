@@ -13,7 +13,7 @@ import {
   querySummaries,
   SILENT_AFTER_SECONDS,
 } from '../../projections/accounting.ts';
-import { arReport, sitesUnderThreeMonths } from '../availability/queries.ts';
+import { arReport, rejectedInputs, sitesUnderThreeMonths } from '../availability/queries.ts';
 import { UserError } from '../errors.ts';
 import type { EventLog } from '../eventlog/port.ts';
 import { type EventData, newEvent, streams } from '../events/catalogue.ts';
@@ -98,6 +98,10 @@ export function gatherInput(models: ReadModelDbs, period: Period, targets: Targe
     ).map((r) => ({ site: r.site_name, at: r.at })),
     silentAfterSeconds: SILENT_AFTER_SECONDS,
     quarantine: queryQuarantine(models.accounting, { includeResolved: true }),
+    rejectedInputs: rejectedInputs(models.availability, {
+      from: iso(period.start.toJSDate()),
+      to: iso(period.end.toJSDate()),
+    }),
     flags: queryQualityFlags(models.accounting),
   };
 }

@@ -76,6 +76,8 @@ export interface ReportContent {
   dataQuality: {
     silentPublishers: Array<{ site: string; lastReceived: string | null }>;
     quarantine: Array<{ site: string; rejected: number; unresolved: number }>;
+    /** Per kind of input (probe-result, gocdb) and publisher: lines, elements or documents rejected in the period. */
+    rejectedInputs: Array<{ input: string; publisher: string; rejected: number; firstError: string }>;
     negativeDifferences: Array<{ site: string; vmUuid: string; month: string; detail: string }>;
   };
 }

@@ -96,6 +96,12 @@ export function reportOutline(c: ReportContent): Block[] {
     table('silent-publishers'),
     { kind: 'heading', level: 3, text: 'Quarantined records' },
     table('quarantine'),
+    { kind: 'heading', level: 3, text: 'Rejected probe results and GOCDB input' },
+    {
+      kind: 'paragraph',
+      text: 'Monitoring results and topology or downtime documents that failed validation: they are kept in quarantine and do not count towards availability.',
+    },
+    table('rejected-inputs'),
     { kind: 'heading', level: 3, text: 'Negative differences' },
     table('negative-differences'),
   ];

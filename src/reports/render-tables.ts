@@ -214,6 +214,17 @@ export function reportTables(c: ReportContent): Table[] {
       rows: c.dataQuality.quarantine.map((q) => ({ ...q })),
     },
     {
+      name: 'rejected-inputs',
+      title: 'Probe results and GOCDB input rejected into quarantine in the period',
+      columns: [
+        col('input', 'Input', 'text'),
+        col('publisher', 'Publisher', 'text'),
+        col('rejected', 'Rejected', 'int'),
+        col('firstError', 'First error', 'text'),
+      ],
+      rows: c.dataQuality.rejectedInputs.map((r) => ({ ...r })),
+    },
+    {
       name: 'negative-differences',
       title: 'VM-months with negative monthly differences',
       columns: [

@@ -61,6 +61,7 @@ const input = (over: Partial<ComposeInput> = {}): ComposeInput => ({
   lastReceived: [],
   silentAfterSeconds: 7 * 86_400,
   quarantine: [],
+  rejectedInputs: [],
   flags: [],
   ...over,
 });
@@ -169,6 +170,41 @@ test('quarantined records count in the period they were received in, by site', (
     { site: '(unknown)', rejected: 1, unresolved: 1 },
     { site: 'S', rejected: 1, unresolved: 0 },
   ]);
+});
+
+test('rejected probe results and GOCDB input count in the period they were received in, by input and publisher', (t) => {
+  const rejected = (input: string, publisher: string, receivedAt: string, message: string) => ({
+    input,
+    publisher,
+    receivedAt,
+    errors: [{ message }, { message: `${message}, again` }],
+  });
+  const c = composeReport(
+    input({
+      rejectedInputs: [
+        rejected('probe-result', 'file:probes.jsonl', '2026-09-30T23:59:59Z', 'before the quarter'),
+        rejected('probe-result', 'file:probes.jsonl', '2026-10-01T00:00:00Z', 'probes.jsonl line 3 field status: bad'),
+        rejected('gocdb', 'gocdb:https://goc.example.org', '2026-11-02T10:00:00Z', 'get_downtime line 1: cut short'),
+        rejected('probe-result', 'file:probes.jsonl', '2026-12-31T23:59:59Z', 'probes.jsonl line 9: not JSON'),
+        rejected('probe-result', 'file:probes.jsonl', '2027-01-01T00:00:00Z', 'after the quarter'),
+      ],
+    }),
+  );
+  t.deepEqual(c.dataQuality.rejectedInputs, [
+    {
+      input: 'gocdb',
+      publisher: 'gocdb:https://goc.example.org',
+      rejected: 1,
+      firstError: 'get_downtime line 1: cut short',
+    },
+    {
+      input: 'probe-result',
+      publisher: 'file:probes.jsonl',
+      rejected: 2,
+      firstError: 'probes.jsonl line 3 field status: bad',
+    },
+  ]);
+  t.is(reportTables(c).find((x) => x.name === 'rejected-inputs')!.rows.length, 2);
 });
 
 test('numbers have fixed decimals, no negative zero, and JSON rounds like the text', (t) => {
