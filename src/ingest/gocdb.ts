@@ -163,7 +163,7 @@ function notWellFormed(
   const bad = (reason: string) =>
     new GocdbDocumentError('INVALID_GOCDB_XML', source, inner?.name ?? null, err.line, reason);
   if (err.code === 'InvalidTag') {
-    const closing = /^<\/\s*([^\s>]+)/.exec(xml.slice(offset - 1).replace(/^[^<]*/, ''))?.[1];
+    const closing = /^<\/\s*([^\s>]+)/.exec(xml.slice(Math.max(offset - 1, 0)).replace(/^[^<]*/, ''))?.[1];
     return bad(
       closing !== undefined && inner !== undefined && closing !== inner.name
         ? `</${closing}> closes <${inner.name}>, opened on line ${inner.line}: not well-formed XML`
