@@ -99,8 +99,8 @@ export function gatherInput(models: ReadModelDbs, period: Period, targets: Targe
     silentAfterSeconds: SILENT_AFTER_SECONDS,
     quarantine: queryQuarantine(models.accounting, { includeResolved: true }),
     rejectedInputs: rejectedInputs(models.availability, {
-      from: iso(period.start.toJSDate()),
-      to: iso(period.end.toJSDate()),
+      from: isoInstant(period.start.toMillis()),
+      to: isoInstant(period.end.toMillis()),
     }),
     flags: queryQualityFlags(models.accounting),
   };
