@@ -1,13 +1,10 @@
 import test from 'ava';
-import { spawnSync } from 'node:child_process';
+import { fedledgerIn as run } from '../support/cli.ts';
 import { tempDir } from '../support/tmp.ts';
 
-const run = (dataDir: string, ...args: string[]) =>
-  spawnSync(process.execPath, ['bin/fedledger.js', '--data-dir', dataDir, ...args], { encoding: 'utf8' });
-
 function fedledger(dataDir: string, ...args: string[]) {
-  const done = run(dataDir, ...args);
-  if (done.status !== 0) throw new Error(`fedledger ${args.join(' ')} exited ${done.status}: ${done.stderr}`);
+  const done = run(dataDir, args);
+  if (done.code !== 0) throw new Error(`fedledger ${args.join(' ')} exited ${done.code}: ${done.stderr}`);
   return done.stdout;
 }
 
@@ -89,7 +86,7 @@ test.serial(
 );
 
 test.serial('export ar --site with a site nobody registered is a user error naming it', (t) => {
-  const done = run(data.dir, 'export', 'ar', ...day, '--site', 'CLOUD-NOWHERE');
-  t.is(done.status, 1);
+  const done = run(data.dir, ['export', 'ar', ...day, '--site', 'CLOUD-NOWHERE']);
+  t.is(done.code, 1);
   t.regex(done.stderr, /no site named CLOUD-NOWHERE .*\[UNKNOWN_SITE\]/);
 });
