@@ -29,7 +29,7 @@ const schema = z
     maxDirectives: z.coerce.number().int().min(1).default(20),
     maxDailySpanDays: z.coerce.number().int().min(1).default(366),
     maxSpanDays: z.coerce.number().int().min(1).default(3660),
-    maxRequestDays: z.coerce.number().int().min(1).default(14_640),
+    maxRequestDays: z.coerce.number().int().min(1).default(18_300),
     /** Five filter lists of this many values stay under SQLite's 32,766 bound parameters. */
     maxFilterValues: z.coerce.number().int().min(1).max(6000).default(1000),
     maxRows: z.coerce.number().int().min(1).default(10_000),
