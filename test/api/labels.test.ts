@@ -89,6 +89,6 @@ test('instants come out in one form: ISO 8601 to the second with Z', async (t) =
 test('export ar CSV headers say availability and reliability are percentages and up/unknown/down fractions', (t) => {
   t.is(
     arCsv([]),
-    'date,level,site,service,hostname,group,availabilityPercent,reliabilityPercent,upFraction,unknownFraction,downFraction\n',
+    'date,level,site,function,service,hostname,group,availabilityPercent,reliabilityPercent,upFraction,unknownFraction,downFraction\n',
   );
 });
