@@ -9,7 +9,13 @@ export interface CliRun {
 
 /** `fedledger --data-dir <dataDir> <args>`; `as` runs it through another program first (e.g. to drop privileges). */
 export function fedledgerIn(dataDir: string, args: readonly string[], as: readonly string[] = []): CliRun {
-  const command = [...as, process.execPath, 'bin/fedledger.js', '--data-dir', dataDir, ...args];
+  const [program, programArgs] = fedledgerCommand(dataDir, args);
+  const command = [...as, program, ...programArgs];
   const run = spawnSync(command[0]!, command.slice(1), { encoding: 'utf8' });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+/** The program and arguments that run `fedledger --data-dir <dataDir> <args>`, for callers that spawn it themselves. */
+export function fedledgerCommand(dataDir: string, args: readonly string[]): [string, string[]] {
+  return [process.execPath, ['bin/fedledger.js', '--data-dir', dataDir, ...args]];
 }
