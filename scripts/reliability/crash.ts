@@ -13,7 +13,7 @@
  */
 import Database from 'better-sqlite3';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -150,14 +150,12 @@ async function waitFor(url: string, server: Running, ms = 60_000): Promise<void>
  */
 async function pushUntilDone(
   dataDir: string,
+  token: string,
   messages: readonly string[],
   budget: number,
   maxDelayMs: number,
   random: () => number,
 ): Promise<number> {
-  const token = finished(await start(dataDir, ['token', 'create', '--role', 'staff']).exited, 'token').stdout.split(
-    '\n',
-  )[0]!;
   let next = 0;
   let kills = 0;
   for (;;) {
@@ -209,7 +207,6 @@ interface Outcome {
 }
 
 async function outcome(dataDir: string, workload: Workload): Promise<Outcome> {
-  await run(dataDir, ['project']);
   const db = new Database(path.join(dataDir, 'events.sqlite'), { readonly: true });
   const events = db
     .prepare<[], { e: string }>("SELECT hex(id) || ' ' || type AS e FROM events ORDER BY e")
@@ -232,19 +229,36 @@ async function outcome(dataDir: string, workload: Workload): Promise<Outcome> {
   };
 }
 
+/** A data directory with the demo federation's topology and profiles, and a staff token for pushes. */
+interface Base {
+  dir: string;
+  token: string;
+}
+
+async function prepareBase(dir: string): Promise<Base> {
+  for (const file of readdirSync('fixtures/demo/gocdb').sort())
+    await run(dir, ['ingest', 'gocdb', path.join('fixtures/demo/gocdb', file)]);
+  for (const file of readdirSync('fixtures/availability/profiles').sort())
+    await run(dir, ['ingest', 'profiles', path.join('fixtures/availability/profiles', file)]);
+  const created = await run(dir, ['token', 'create', '--role', 'staff']);
+  return { dir, token: created.stdout.split('\n')[0]! };
+}
+
 const PHASES = ['ingest apel', 'ingest probes', 'project --rebuild', 'serve with pushes'] as const;
 type Phase = (typeof PHASES)[number];
 
 /**
- * Loads the workload into `dataDir`. With `kills`, each phase is interrupted (its share of the kills, and what
+ * Loads the workload into `dataDir`, a copy of `base`. With `kills`, each phase is interrupted (its share of the kills, and what
  * a phase could not use goes to the next) with delays below the phase's clean duration; without, it times them.
  */
 async function load(
+  base: Base,
   dataDir: string,
   workload: Workload,
   probesFile: string,
   crash?: { kills: number; durations: Map<Phase, number>; random: () => number },
 ): Promise<{ kills: number; durations: Map<Phase, number> }> {
+  cpSync(base.dir, dataDir, { recursive: true });
   const durations = new Map<Phase, number>();
   let kills = 0;
   const phase = async (name: Phase, body: (budget: number, maxDelayMs: number) => Promise<number>) => {
@@ -258,10 +272,6 @@ async function load(
   await phase('ingest apel', (budget, maxDelayMs) =>
     untilDone(dataDir, ['ingest', 'apel', workload.apelDir, '--project'], budget, maxDelayMs, random),
   );
-  for (const file of readdirSync('fixtures/demo/gocdb').sort())
-    await run(dataDir, ['ingest', 'gocdb', path.join('fixtures/demo/gocdb', file)]);
-  for (const file of readdirSync('fixtures/availability/profiles').sort())
-    await run(dataDir, ['ingest', 'profiles', path.join('fixtures/availability/profiles', file)]);
   await phase('ingest probes', (budget, maxDelayMs) =>
     untilDone(dataDir, ['ingest', 'probes', probesFile, '--project'], budget, maxDelayMs, random),
   );
@@ -269,7 +279,7 @@ async function load(
     untilDone(dataDir, ['project', '--rebuild'], budget, maxDelayMs, random),
   );
   await phase('serve with pushes', (budget, maxDelayMs) =>
-    pushUntilDone(dataDir, workload.pushes, budget, Math.max(maxDelayMs, 1000), random),
+    pushUntilDone(dataDir, base.token, workload.pushes, budget, Math.max(maxDelayMs, 1000), random),
   );
   return { kills, durations };
 }
@@ -287,6 +297,9 @@ function differences(clean: Outcome, crashed: Outcome): { lost: number; doubled:
   return { lost, doubled, lines };
 }
 
+const phaseTimes = (durations: Map<Phase, number>) =>
+  [...durations].map(([name, ms]) => `${name} ${(ms / 1000).toFixed(1)} s`).join(', ');
+
 const work = mkdtempSync(path.join(os.tmpdir(), 'fedledger-crash-'));
 try {
   const size = {
@@ -303,12 +316,10 @@ try {
       `${workload.probes.split('\n').length - 1} probe results; ${runs} crashed run(s) of ${killsPerRun} kills`,
   );
   const cleanDir = path.join(work, 'clean');
-  const timing = await load(cleanDir, workload, probesFile);
+  const base = await prepareBase(path.join(work, 'base'));
+  const timing = await load(base, cleanDir, workload, probesFile);
   const clean = await outcome(cleanDir, workload);
-  console.log(
-    `clean run: ${clean.events.length} events; ` +
-      [...timing.durations].map(([name, ms]) => `${name} ${(ms / 1000).toFixed(1)} s`).join(', '),
-  );
+  console.log(`clean run: ${clean.events.length} events (${phaseTimes(timing.durations)})`);
   const random = seededRandom(seed ^ 0x5eed);
   let kills = 0;
   let identical = 0;
@@ -316,13 +327,20 @@ try {
   let doubled = 0;
   for (let i = 1; i <= runs; i++) {
     const dir = path.join(work, `run-${i}`);
-    const loaded = await load(dir, workload, probesFile, { kills: killsPerRun, durations: timing.durations, random });
+    const loaded = await load(base, dir, workload, probesFile, {
+      kills: killsPerRun,
+      durations: timing.durations,
+      random,
+    });
     const diff = differences(clean, await outcome(dir, workload));
     kills += loaded.kills;
     lost += diff.lost;
     doubled += diff.doubled;
     if (diff.lines.length === 0) identical++;
-    console.log(`run ${i}: ${loaded.kills} kills, ${diff.lines.length ? diff.lines.join('; ') : 'identical'}`);
+    console.log(
+      `run ${i}: ${loaded.kills} kills (${phaseTimes(loaded.durations)}), ` +
+        (diff.lines.length ? diff.lines.join('; ') : 'identical'),
+    );
     if (!options.keep) rmSync(dir, { recursive: true, force: true });
   }
   console.log(
