@@ -55,16 +55,23 @@ interface Running {
   exited: Promise<Exit>;
 }
 
+/** Every fedledger process group still running, so that none outlives the script. */
+const running = new Set<ChildProcess>();
+
 /** Starts fedledger in a process group of its own: bin/fedledger.js relaunches bulk commands in a child. */
 function start(dataDir: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Running {
   const [program, programArgs] = fedledgerCommand(dataDir, args);
   const child = spawn(program, programArgs, { detached: true, env: { ...process.env, ...env } });
+  running.add(child);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<Exit>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+    child.on('close', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal, stdout, stderr });
+    }),
   );
   return { child, exited };
 }
@@ -301,6 +308,17 @@ const phaseTimes = (durations: Map<Phase, number>) =>
   [...durations].map(([name, ms]) => `${name} ${(ms / 1000).toFixed(1)} s`).join(', ');
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'fedledger-crash-'));
+/** Stopped, or orphaned (a test runner that timed out): take the process groups along. */
+const abandon = (why: string) => {
+  for (const child of running) killGroup(child, 'SIGKILL');
+  if (!options.keep) rmSync(work, { recursive: true, force: true });
+  console.error(`stopped: ${why}`);
+  process.exit(1);
+};
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => abandon(signal));
+const parent = process.ppid;
+setInterval(() => process.ppid !== parent && abandon('its parent process exited'), 1000).unref();
+
 try {
   const size = {
     messages: count('messages'),
