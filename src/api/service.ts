@@ -10,8 +10,8 @@ import pino, { type Logger } from 'pino';
 import { openEventLog } from '../eventlog/open.ts';
 import type { EventLog } from '../eventlog/port.ts';
 import { gocdbPullJob } from '../ingest/availability-service.ts';
-import { projections, projectionsDir } from '../projection/registry.ts';
-import { ProjectionRunner } from '../projection/runner.ts';
+import { openRunner, projections } from '../projection/registry.ts';
+import type { ProjectionRunner } from '../projection/runner.ts';
 import { startJobs } from '../schedule.ts';
 import { loadCollectorConfig } from '../collectors/config.ts';
 import { collectorJobs, startCollectorJobs } from '../collectors/schedule.ts';
@@ -43,7 +43,10 @@ export async function startService(
   const log = await openEventLog(config);
   const tokens = new TokenStore(config.dataDir);
   const runners = new Map(
-    projections.map((p) => [p.name, new ProjectionRunner(log, p, projectionsDir(config.dataDir))]),
+    projections.map((p) => [
+      p.name,
+      openRunner(log, p, config.dataDir, (message) => logger.warn({ projection: p.name }, message)),
+    ]),
   );
   for (const [name, runner] of runners)
     runner.on('error', (err) => logger.error({ err, projection: name }, 'projection failed'));

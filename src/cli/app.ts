@@ -42,7 +42,9 @@ export class CliApp {
   async readModels(...names: string[]): Promise<Map<string, ProjectionRunner>> {
     const missing = names.filter((n) => !this.runners.has(n));
     if (missing.length) {
-      const opened = await upToDate(await this.eventLog(), this.config.dataDir, missing);
+      const opened = await upToDate(await this.eventLog(), this.config.dataDir, missing, undefined, (message) =>
+        this.stderr.write(`warning: ${message}\n`),
+      );
       for (const [name, runner] of opened) this.runners.set(name, runner);
     } else {
       for (const name of names) await this.runners.get(name)!.catchUp();

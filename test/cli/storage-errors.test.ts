@@ -5,7 +5,7 @@
 import test from 'ava';
 import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { explainStorageFailure } from '../../src/cli/data-files.ts';
 import { UserError } from '../../src/errors.ts';
@@ -20,6 +20,58 @@ function scribble(file: string): void {
   Buffer.from('garbage'.repeat(Math.ceil(size / 14))).copy(bytes, Math.floor(size / 4));
   writeFileSync(file, bytes.subarray(0, size));
 }
+
+/** The monthly summaries as `export summaries` gives them, failing the test's command if it fails. */
+function summaries(dir: string): string {
+  const run = fedledgerIn(dir, ['export', 'summaries', '--format', 'json']);
+  if (run.code !== 0) throw new Error(`export summaries: ${run.stderr}`);
+  return run.stdout;
+}
+
+/** Gives the owner write access again to `dir` and everything in it. */
+function writable(dir: string): void {
+  chmodSync(dir, 0o755);
+  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
+    const p = path.join(dir, name);
+    chmodSync(p, statSync(p).isDirectory() ? 0o755 : 0o644);
+  }
+}
+
+test('a damaged read model is set aside and rebuilt from the event log by export, with a warning; no figure lost', async (t) => {
+  const dir = await seededDataDir(t);
+  const before = summaries(dir);
+  const readModel = path.join(dir, 'projections', 'accounting.sqlite');
+  scribble(readModel);
+  const run = fedledgerIn(dir, ['export', 'summaries', '--format', 'json']);
+  t.is(run.code, 0, run.stderr);
+  t.is(run.stdout, before);
+  const warning =
+    /^warning: read model (.*) is damaged \(.*\): moved to (.*\.damaged-\d{8}T\d{6}), rebuilding it from the event log$/m.exec(
+      run.stderr,
+    );
+  t.truthy(warning, run.stderr);
+  t.is(warning![1], readModel);
+  t.true(existsSync(warning![2]!), 'the damaged file is kept for inspection');
+  t.is(fedledgerIn(dir, ['check']).code, 0);
+});
+
+test('a damaged event log: commands refuse with FILE_CORRUPT and what to do, and leave the file as it was', async (t) => {
+  const dir = await seededDataDir(t);
+  const file = path.join(dir, 'events.sqlite');
+  scribble(file);
+  const damaged = readFileSync(file);
+  for (const args of [
+    ['export', 'summaries'],
+    ['ingest', 'apel', 'fixtures/apel/caso-2026-01.msg'],
+    ['project', '--rebuild'],
+  ]) {
+    const run = fedledgerIn(dir, args);
+    t.is(run.code, 1, `${args.join(' ')}: ${run.stderr}`);
+    t.true(run.stderr.includes(`${file} is damaged`), run.stderr);
+    t.regex(run.stderr, /restore it from a backup.*\[FILE_CORRUPT\]$/m);
+  }
+  t.true(readFileSync(file).equals(damaged), 'no command rewrote or replaced the damaged log');
+});
 
 test('check: all fine exits 0; a scribbled read model is named with its rebuild, which repairs it', async (t) => {
   const dir = await seededDataDir(t);
@@ -83,19 +135,19 @@ const cannotDrop =
   `a read-only data directory: DATA_DIR_READ_ONLY naming the event log, exit 1${cannotDrop ? ` (skipped: ${cannotDrop})` : ''}`,
   async (t) => {
     const dir = await seededDataDir(t);
+    const before = summaries(dir);
     for (const name of readdirSync(dir, { recursive: true }) as string[]) {
       const p = path.join(dir, name);
       chmodSync(p, statSync(p).isDirectory() ? 0o555 : 0o444);
     }
     chmodSync(dir, 0o555);
-    t.teardown(() => {
-      chmodSync(dir, 0o755);
-      chmodSync(path.join(dir, 'projections'), 0o755);
-    });
+    t.teardown(() => writable(dir));
     const run = fedledgerIn(dir, ['export', 'summaries'], unprivileged);
     t.is(run.code, 1, run.stderr);
     t.true(run.stderr.includes(`${path.join(dir, 'events.sqlite')} cannot be written`), run.stderr);
     t.regex(run.stderr, /\[DATA_DIR_READ_ONLY\]$/m);
+    writable(dir);
+    t.is(summaries(dir), before, 'nothing committed was lost');
   },
 );
 
@@ -129,5 +181,7 @@ onTiny(
     t.is(run.code, 1, run.stderr);
     t.true(run.stderr.includes(`no space left on the filesystem of ${path.join(full, 'events.sqlite')}`), run.stderr);
     t.regex(run.stderr, /\[DISK_FULL\]$/m);
+    for (const name of readdirSync(tiny.dir)) if (name.startsWith('fill-')) rmSync(path.join(tiny.dir, name));
+    t.is(summaries(full), summaries(dir), 'nothing committed was lost');
   },
 );
