@@ -19,7 +19,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fedledgerCommand } from '../../test/support/cli.ts';
-import { seededRandom, type Workload, writeWorkload } from './workload.ts';
+import { prng } from '../../src/demo/federation.ts';
+import { type Workload, writeWorkload } from './workload.ts';
 
 const { values: options } = parseArgs({
   options: {
@@ -338,7 +339,7 @@ try {
   const timing = await load(base, cleanDir, workload, probesFile);
   const clean = await outcome(cleanDir, workload);
   console.log(`clean run: ${clean.events.length} events (${phaseTimes(timing.durations)})`);
-  const random = seededRandom(seed ^ 0x5eed);
+  const random = prng(seed ^ 0x5eed);
   let kills = 0;
   let identical = 0;
   let lost = 0;

@@ -6,18 +6,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-
-/** mulberry32: small, fast and good enough to pick delays and fields reproducibly. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../src/demo/federation.ts';
 
 export interface WorkloadSize {
   /** APEL messages in the outgoing directory. */
@@ -139,7 +128,7 @@ function probeLines(random: () => number, days: number): string {
 
 /** Writes the workload's files below `dir` and returns where they are. */
 export function writeWorkload(dir: string, seed: number, size: WorkloadSize): Workload {
-  const random = seededRandom(seed);
+  const random = prng(seed);
   const records = usageRecords(random, size.records);
   const messages: string[] = [];
   const perMessage = Math.ceil(records.length / size.messages);
