@@ -265,15 +265,18 @@ async function load(
   workload: Workload,
   probesFile: string,
   crash?: { kills: number; durations: Map<Phase, number>; random: () => number },
-): Promise<{ kills: number; durations: Map<Phase, number> }> {
+): Promise<{ kills: number; durations: Map<Phase, number>; phaseKills: Map<Phase, number> }> {
   cpSync(base.dir, dataDir, { recursive: true });
   const durations = new Map<Phase, number>();
+  const phaseKills = new Map<Phase, number>();
   let kills = 0;
   const phase = async (name: Phase, body: (budget: number, maxDelayMs: number) => Promise<number>) => {
     const started = Date.now();
     const index = PHASES.indexOf(name);
     const budget = crash ? Math.ceil((crash.kills - kills) / (PHASES.length - index)) : 0;
-    kills += await body(budget, crash?.durations.get(name) ?? 0);
+    const killed = await body(budget, crash?.durations.get(name) ?? 0);
+    phaseKills.set(name, killed);
+    kills += killed;
     durations.set(name, Date.now() - started);
   };
   const random = crash?.random ?? Math.random;
@@ -289,7 +292,7 @@ async function load(
   await phase('serve with pushes', (budget, maxDelayMs) =>
     pushUntilDone(dataDir, base.token, workload.pushes, budget, Math.max(maxDelayMs, 1000), random),
   );
-  return { kills, durations };
+  return { kills, durations, phaseKills };
 }
 
 /** Where `run` differs from `clean`, one line each; empty when identical. */
@@ -305,8 +308,10 @@ function differences(clean: Outcome, crashed: Outcome): { lost: number; doubled:
   return { lost, doubled, lines };
 }
 
-const phaseTimes = (durations: Map<Phase, number>) =>
-  [...durations].map(([name, ms]) => `${name} ${(ms / 1000).toFixed(1)} s`).join(', ');
+const phaseTimes = (durations: Map<Phase, number>, kills?: Map<Phase, number>) =>
+  [...durations]
+    .map(([name, ms]) => `${name} ${(ms / 1000).toFixed(1)} s${kills ? ` ${kills.get(name)} kills` : ''}`)
+    .join(', ');
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'fedledger-crash-'));
 /** Stopped, or orphaned (a test runner that timed out): take the process groups along. */
@@ -357,7 +362,7 @@ try {
     doubled += diff.doubled;
     if (diff.lines.length === 0) identical++;
     console.log(
-      `run ${i}: ${loaded.kills} kills (${phaseTimes(loaded.durations)}), ` +
+      `run ${i}: ${loaded.kills} kills (${phaseTimes(loaded.durations, loaded.phaseKills)}), ` +
         (diff.lines.length ? diff.lines.join('; ') : 'identical'),
     );
     if (!options.keep) rmSync(dir, { recursive: true, force: true });

@@ -6,7 +6,7 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 
 test('test:crash at CI size: every kill lands, and the crashed run equals the clean run', async (t) => {
-  t.timeout(120_000);
+  t.timeout(180_000);
   const args = ['--kills', '5', '--runs', '1', '--messages', '20', '--records', '200', '--pushed', '4'];
   const script = spawn(
     process.execPath,
