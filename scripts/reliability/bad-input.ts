@@ -304,6 +304,8 @@ export async function fuzzBadInput(options: { seed: number; runs: number }): Pro
     );
 
     let probeHosts = 0;
+    // A body of constant bad lines recurs across runs: the second time, its quarantine is already written.
+    const probeBodies = new Set<string>();
     await check(
       outcome,
       'probe lines',
@@ -326,7 +328,9 @@ export async function fuzzBadInput(options: { seed: number; runs: number }): Pro
             `line ${line}: no error naming it`,
           );
         const quarantine = appended.filter((e) => e.stream.startsWith(streams.quarantine('')));
-        expectQuarantine(quarantine, badLines.length, 'InputRejected', 'line', new Set(badLines));
+        const fresh = !probeBodies.has(body);
+        probeBodies.add(body);
+        expectQuarantine(quarantine, fresh ? badLines.length : 0, 'InputRejected', 'line', new Set(badLines));
         await expectResendUnchanged(h, () => send('/v1/probes', body, 'text/plain'), lines.length - badLines.length);
       }),
     );

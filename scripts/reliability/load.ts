@@ -1,0 +1,216 @@
+/**
+ * `npm run test:load [-- --records 1000000 --seconds 60 --rate 10000 --pollers 100 --batch 500 --seed 1]`:
+ * `fedledger serve` (a child process on 127.0.0.1) over the API benchmark's store (its seeded 1M usage records and
+ * the demo federation's probe results, built by scripts/bench/api.ts), polled over GraphQL by concurrent clients
+ * while usage records are pushed to POST /v1/apel/cloud at a fixed rate. Rate limits are off in that server (the
+ * pollers share a few tokens). Prints errors, p50/p99 per route, push acceptance, and whether every pushed record
+ * is in the store exactly once. Exits 1 on any error or missing/doubled record.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TokenStore } from '../../src/api/tokens.ts';
+import { DEMO_FIRST_MONTH, DEMO_SITES, prng } from '../../src/demo/federation.ts';
+import { SqliteEventLog } from '../../src/eventlog/sqlite.ts';
+import { streams } from '../../src/events/catalogue.ts';
+import { startServer } from '../bench/serve-child.ts';
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const RECORDS = arg('records', 1_000_000);
+const SECONDS = arg('seconds', 60);
+const RATE = arg('rate', 10_000);
+const POLLERS = arg('pollers', 100);
+const BATCH = arg('batch', 500);
+const SEED = arg('seed', 1);
+
+const latencies = new Map<string, number[]>();
+let errors = 0;
+const errorSamples: string[] = [];
+function observe(route: string, ms: number, ok: boolean, detail: string): void {
+  let list = latencies.get(route);
+  if (!list) latencies.set(route, (list = []));
+  list.push(ms);
+  if (!ok) {
+    errors += 1;
+    if (errorSamples.length < 10) errorSamples.push(`${route}: ${detail.slice(0, 300)}`);
+  }
+}
+const percentile = (sorted: readonly number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+
+async function timed(route: string, url: string, init: RequestInit, graphql: boolean): Promise<string> {
+  const started = performance.now();
+  try {
+    const response = await fetch(url, init);
+    const body = await response.text();
+    const ok = response.status === 200 && !(graphql && body.includes('"errors"'));
+    observe(route, performance.now() - started, ok, `${response.status} ${body}`);
+    return ok ? body : '';
+  } catch (error) {
+    observe(route, performance.now() - started, false, String(error));
+    return '';
+  }
+}
+
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'fedledger-load-'));
+try {
+  const started = Date.now();
+  const built = spawnSync(
+    process.execPath,
+    [
+      '--import=tsx',
+      fileURLToPath(new URL('../bench/api.ts', import.meta.url)),
+      '--records',
+      String(RECORDS),
+      '--populate-into',
+      dataDir,
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  if (built.status !== 0) throw new Error(`building the store failed (${built.status})`);
+  const records = Number(built.stdout.trim().split('\n').pop());
+  const before = new SqliteEventLog(path.join(dataDir, 'events.sqlite'));
+  const headBefore = await before.headPosition();
+  await before.close();
+  console.log(
+    `store: ${records.toLocaleString('en-US')} usage records + demo probe results, built in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  );
+  const tokenStore = new TokenStore(dataDir);
+  const staff = tokenStore.create('staff', null).token;
+  const dashboard = tokenStore.create('dashboard', null).token;
+  tokenStore.close();
+
+  const server = await startServer(dataDir, 'warn');
+  const pushed = new Map<string, string>();
+  let pushedRecords = 0;
+  let acceptedRecords = 0;
+  try {
+    const started0 = Date.now();
+    const deadline = started0 + SECONDS * 1000;
+    const month = DEMO_FIRST_MONTH.plus({ months: 2 });
+    const polls = [
+      {
+        route: 'graphql accountingSummary',
+        dashboard: false,
+        query:
+          'query ($m: String!) { accountingSummary(groupBy: [site, vo], filter: { from: $m, to: $m }) { rows { key { site vo } figures { vms coreHours } } } }',
+        variables: { m: month.toFormat('yyyy-MM') },
+      },
+      {
+        route: 'graphql availability',
+        // Dashboards may read availability (not usage by VO): half the pollers use such a token.
+        dashboard: true,
+        query:
+          'query ($from: String!, $to: String!) { availability(from: $from, to: $to, granularity: monthly, levels: [site]) { site availability reliability } }',
+        variables: { from: month.toISODate(), to: month.endOf('month').toISODate() },
+      },
+    ];
+    const poller = async (client: number) => {
+      for (let i = client; Date.now() < deadline; i++) {
+        const poll = polls[i % polls.length]!;
+        await timed(
+          poll.route,
+          `${server.url}/graphql`,
+          {
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${poll.dashboard && client % 2 ? dashboard : staff}`,
+              'content-type': 'application/json',
+              accept: 'application/json',
+            },
+            body: JSON.stringify({ query: poll.query, variables: poll.variables }),
+          },
+          true,
+        );
+      }
+    };
+    // Pushes go out on a fixed schedule, not after the previous answer: a slow server shows as latency, not a lower rate.
+    const rand = prng(SEED);
+    const start = DEMO_FIRST_MONTH.toSeconds();
+    const pushes: Array<Promise<void>> = [];
+    const pusher = async () => {
+      const interval = (1000 * BATCH) / RATE;
+      for (let n = 0; Date.now() < deadline; n++) {
+        const lines = ['APEL-cloud-message: v0.4'];
+        for (let r = 0; r < BATCH; r++) {
+          const uuid = `load-${SEED}-${pushedRecords.toString(16).padStart(8, '0')}`;
+          const site = DEMO_SITES[Math.floor(rand() * DEMO_SITES.length)]!.name;
+          const wall = 3600 + Math.floor(rand() * 86_400);
+          pushed.set(streams.vm(site, uuid), uuid);
+          pushedRecords += 1;
+          if (r > 0) lines.push('%%');
+          lines.push(
+            `VMUUID: ${uuid}`,
+            `SiteName: ${site}`,
+            'FQAN: /load/Role=NULL',
+            'Status: started',
+            `StartTime: ${start}`,
+            `WallDuration: ${wall}`,
+            `CpuDuration: ${wall * 2}`,
+            'CpuCount: 2',
+          );
+        }
+        const body = lines.join('\n') + '\n';
+        pushes.push(
+          timed(
+            'POST /v1/apel/cloud',
+            `${server.url}/v1/apel/cloud`,
+            {
+              method: 'POST',
+              headers: { authorization: `Bearer ${staff}`, 'content-type': 'text/plain' },
+              body,
+            },
+            false,
+          ).then((answer) => {
+            if (answer) acceptedRecords += (JSON.parse(answer) as { accepted: number }).accepted;
+          }),
+        );
+        const wait = started0 + (n + 1) * interval - Date.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    };
+    await Promise.all([pusher(), ...Array.from({ length: POLLERS }, (_, c) => poller(c))]);
+    await Promise.all(pushes);
+    const elapsed = (Date.now() - started0) / 1000;
+    console.log(
+      `load: ${POLLERS} GraphQL pollers and pushes of ${BATCH} records at ${RATE.toLocaleString('en-US')} records/s for ${SECONDS} s (seed ${SEED})`,
+    );
+    for (const [route, list] of latencies) {
+      list.sort((a, b) => a - b);
+      console.log(
+        `  ${route.padEnd(28)} ${list.length.toLocaleString('en-US').padStart(9)} requests, p50 ${percentile(list, 50).toFixed(1)} ms, p99 ${percentile(list, 99).toFixed(1)} ms`,
+      );
+    }
+    console.log(
+      `push acceptance: ${acceptedRecords.toLocaleString('en-US')} / ${pushedRecords.toLocaleString('en-US')} records accepted, ${Math.round(acceptedRecords / elapsed).toLocaleString('en-US')} records/s achieved`,
+    );
+  } finally {
+    await server.stop();
+  }
+
+  // Every pushed record in the store once: the events appended since the load began, by stream.
+  const log = new SqliteEventLog(path.join(dataDir, 'events.sqlite'));
+  const seen = new Map<string, number>();
+  for await (const e of log.readAll({ fromPosition: headBefore + 1n, filter: { eventTypes: ['CloudUsageRecorded'] } }))
+    seen.set(e.stream, (seen.get(e.stream) ?? 0) + 1);
+  await log.close();
+  let missing = 0;
+  let doubled = 0;
+  for (const stream of pushed.keys()) {
+    const n = seen.get(stream) ?? 0;
+    if (n === 0) missing += 1;
+    if (n > 1) doubled += 1;
+  }
+  for (const sample of errorSamples) console.log(`error: ${sample}`);
+  console.log(
+    `errors: ${errors}, pushed records: ${pushed.size.toLocaleString('en-US')}, in store: ${(pushed.size - missing).toLocaleString('en-US')}, missing: ${missing}, doubled: ${doubled}`,
+  );
+  process.exitCode = errors === 0 && missing === 0 && doubled === 0 ? 0 : 1;
+} finally {
+  rmSync(dataDir, { recursive: true, force: true });
+}
