@@ -64,6 +64,18 @@ interface Defect {
   field: string;
   apply(lines: string[]): Array<string | Uint8Array>;
 }
+const NUMERIC_FIELDS = [
+  'StartTime',
+  'EndTime',
+  'SuspendDuration',
+  'WallDuration',
+  'CpuDuration',
+  'CpuCount',
+  'NetworkInbound',
+  'NetworkOutbound',
+  'Memory',
+  'Disk',
+] as const;
 const replaceField = (lines: string[], key: string, value: string) =>
   lines.map((l) => (l.startsWith(`${key}:`) ? `${key}: ${value}` : l));
 const defect = fc.oneof(
@@ -74,8 +86,15 @@ const defect = fc.oneof(
     .stringMatching(/^[1-9][0-9]{20,60}$/)
     .map((digits): Defect => ({ field: 'CpuDuration', apply: (l) => replaceField(l, 'CpuDuration', digits) })),
   fc
-    .constantFrom('1.5', '8.64e4', '86_400', '2048MB', 'nan', 'Infinity', '0x10')
-    .map((v): Defect => ({ field: 'WallDuration', apply: (l) => replaceField(l, 'WallDuration', v) })),
+    .record({
+      field: fc.constantFrom(...NUMERIC_FIELDS),
+      // Invalid for every numeric field: integers, decimals and times alike.
+      value: fc.constantFrom('-1', '-0.5', '8.64e4', '86_400', '2048MB', 'nan', 'Infinity', '1e400', '0x10', '.5'),
+    })
+    .map(({ field, value }): Defect => ({
+      field,
+      apply: (l) => [...l.filter((x) => !x.startsWith(`${field}:`)), `${field}: ${value}`],
+    })),
   fc.constant<Defect>({ field: 'SiteName', apply: (l) => l.filter((x) => !x.startsWith('SiteName:')) }),
   fc.constant<Defect>({ field: 'Status', apply: (l) => [...l, l.find((x) => x.startsWith('Status:'))!] }),
   fc
@@ -366,6 +385,21 @@ export async function fuzzBadInput(options: { seed: number; runs: number }): Pro
       fc.asyncProperty(graphqlBody, async (body) => {
         const answer = await send('/graphql', body, 'application/json');
         expect(answer.status < 500, `status ${answer.status}`);
+      }),
+    );
+
+    await check(
+      outcome,
+      'graphql GET request',
+      options,
+      fc.asyncProperty(graphqlQuery, fc.jsonValue(), async (query, variables) => {
+        outcome.tried += 1;
+        const params = new URLSearchParams({ query, variables: JSON.stringify(variables) });
+        const response = await fetch(`${h.url}/graphql?${params}`, {
+          headers: { authorization: `Bearer ${staff}`, accept: 'application/json' },
+        });
+        await response.arrayBuffer();
+        expect(response.status < 500, `status ${response.status}`);
       }),
     );
   } finally {
