@@ -11,7 +11,6 @@ import { FedledgerError, UserError } from './errors.ts';
 import { CliApp } from './cli/app.ts';
 import { commands } from './cli/commands/index.ts';
 import { WrongExpectedVersionError } from './eventlog/port.ts';
-import { explainStorageFailure } from './cli/data-files.ts';
 import { packagePath } from './package-files.ts';
 
 function version(): string {
@@ -43,8 +42,10 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return cli?.exitCode ?? 0;
   } catch (thrown) {
+    // --help and --version end here too: they must not load what explains a storage failure (SQLite).
+    if (thrown instanceof CommanderError) return thrown.exitCode === 0 ? 0 : 1;
+    const { explainStorageFailure } = await import('./cli/data-files.ts');
     const error = explainStorageFailure(thrown, loadConfig(program.opts<{ dataDir?: string }>()).dataDir);
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 1;
     if (error instanceof UserError || error instanceof WrongExpectedVersionError) {
       process.stderr.write(`fedledger: ${error.message} [${error.code}]\n`);
       return 1;

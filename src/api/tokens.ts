@@ -10,9 +10,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.ts';
+import { type Role, TOKENS_FILE } from './token-roles.ts';
 
-export const ROLES = ['staff', 'site', 'community', 'dashboard', 'ingest'] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role, TOKENS_FILE } from './token-roles.ts';
 
 export interface Principal {
   tokenId: string;
@@ -36,7 +36,6 @@ export const SCOPE_KIND: Record<Role, 'site' | 'vo' | null> = {
   ingest: 'site',
 };
 
-export const TOKENS_FILE = 'tokens.sqlite';
 const PREFIX = 'flt_';
 
 const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');

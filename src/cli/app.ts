@@ -1,16 +1,21 @@
 /**
  * What every CLI command gets: configuration, the event log, read models
  * brought up to date, and output streams. Commands close nothing themselves.
+ * The store and the projections are loaded when first asked for: every command
+ * gets a CliApp, and `--help` should load neither.
  */
 import type { Config } from '../config.ts';
-import { openEventLog } from '../eventlog/open.ts';
 import type { EventLog } from '../eventlog/port.ts';
-import { upToDate } from '../projection/registry.ts';
 import type { ProjectionRunner } from '../projection/runner.ts';
 import { createDataDir, requireDataFile } from './data-dir.ts';
 
 /** Exit code of a command that completed but rejected some of its input (records, lines, elements). */
 export const EXIT_REJECTED = 3;
+
+async function open(config: Config): Promise<EventLog> {
+  const { openEventLog } = await import('../eventlog/open.ts');
+  return openEventLog(config);
+}
 
 export class CliApp {
   /** What the process exits with when the command completes: 0, or EXIT_REJECTED. */
@@ -27,14 +32,14 @@ export class CliApp {
   /** The event log to read: a data directory without one is refused (see data-dir.ts). */
   async eventLog(): Promise<EventLog> {
     if (!this.log) requireDataFile(this.config);
-    this.log ??= await openEventLog(this.config);
+    this.log ??= await open(this.config);
     return this.log;
   }
 
   /** The event log to write to, in a data directory created if it is missing. */
   async writableEventLog(): Promise<EventLog> {
     if (!this.log) createDataDir(this.config.dataDir, this.stderr);
-    this.log ??= await openEventLog(this.config);
+    this.log ??= await open(this.config);
     return this.log;
   }
 
@@ -42,6 +47,7 @@ export class CliApp {
   async readModels(...names: string[]): Promise<Map<string, ProjectionRunner>> {
     const missing = names.filter((n) => !this.runners.has(n));
     if (missing.length) {
+      const { upToDate } = await import('../projection/registry.ts');
       const opened = await upToDate(await this.eventLog(), this.config.dataDir, missing, undefined, (message) =>
         this.stderr.write(`warning: ${message}\n`),
       );

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.ts';
 import { UserError } from '../errors.ts';
-import { EVENTLOG_FILE } from '../eventlog/open.ts';
+import { EVENTLOG_FILE } from '../eventlog/files.ts';
 
 /** Creates `dir` when it is missing, with a note on `stderr`. */
 export function createDataDir(dir: string, stderr: NodeJS.WritableStream): void {

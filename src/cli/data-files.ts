@@ -5,8 +5,8 @@
 import Database from 'better-sqlite3';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { TOKENS_FILE } from '../api/tokens.ts';
-import { EVENTLOG_FILE, EVENTLOG_REMEDY } from '../eventlog/open.ts';
+import { TOKENS_FILE } from '../api/token-roles.ts';
+import { EVENTLOG_FILE, EVENTLOG_REMEDY } from '../eventlog/files.ts';
 import { projectionsDir } from '../projection/registry.ts';
 import { isCorruption, isSqliteError, storageError } from '../storage-errors.ts';
 

@@ -8,16 +8,14 @@ import path from 'node:path';
 import type { EventLog } from './port.ts';
 import { SqliteEventLog } from './sqlite.ts';
 import { storageError } from '../storage-errors.ts';
+import { EVENTLOG_FILE, EVENTLOG_REMEDY } from './files.ts';
 
 export interface EventLogConfig {
   dataDir: string;
   eventstoreUrl?: string | undefined;
 }
 
-export const EVENTLOG_FILE = 'events.sqlite';
-/** What to do when the event log file is damaged: it is the only copy of what was ingested. */
-export const EVENTLOG_REMEDY =
-  'restore it from a backup (the event log is the only copy of what was ingested), then rebuild the read models with `fedledger project --rebuild`';
+export { EVENTLOG_FILE, EVENTLOG_REMEDY };
 
 export async function openEventLog(config: EventLogConfig): Promise<EventLog> {
   if (config.eventstoreUrl) {

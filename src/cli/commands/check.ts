@@ -6,8 +6,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../errors.ts';
-import { EVENTLOG_FILE, EVENTLOG_REMEDY } from '../../eventlog/open.ts';
-import { dataFiles, fileProblems } from '../data-files.ts';
+import { EVENTLOG_FILE, EVENTLOG_REMEDY } from '../../eventlog/files.ts';
 import type { RegisterCommand } from './index.ts';
 
 export const registerCheck: RegisterCommand = (program, app) => {
@@ -15,7 +14,8 @@ export const registerCheck: RegisterCommand = (program, app) => {
     .command('check')
     .alias('doctor')
     .description('check every SQLite file of the data directory for damage, and say what to do about a damaged one')
-    .action(() => {
+    .action(async () => {
+      const { dataFiles, fileProblems } = await import('../data-files.ts');
       const cli = app();
       const { dataDir, eventstoreUrl } = cli.config;
       if (!existsSync(dataDir))

@@ -1,7 +1,4 @@
-import { SingleBar, Presets } from 'cli-progress';
 import { UserError } from '../../errors.ts';
-import { loadCollectorConfig } from '../../collectors/config.ts';
-import { collectorJobs } from '../../collectors/schedule.ts';
 import type { RegisterCommand } from './index.ts';
 
 export const registerCollect: RegisterCommand = (program, app) => {
@@ -17,6 +14,11 @@ export const registerCollect: RegisterCommand = (program, app) => {
           'COLLECT_NEEDS_ONCE',
           'use `collect --once`; `serve` runs the collectors on their cron schedules',
         );
+      const [{ loadCollectorConfig }, { collectorJobs }, { SingleBar, Presets }] = await Promise.all([
+        import('../../collectors/config.ts'),
+        import('../../collectors/schedule.ts'),
+        import('cli-progress'),
+      ]);
       const config = loadCollectorConfig(options.config);
       const selected = name ? config.sources.filter((s) => s.name === name) : config.sources;
       if (selected.length === 0) throw new UserError('UNKNOWN_SOURCE', `no collector source named ${name}`);

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../../errors.ts';
-import { openEventLog, EVENTLOG_FILE } from '../../eventlog/open.ts';
+import { EVENTLOG_FILE } from '../../eventlog/files.ts';
 import { createDataDir } from '../data-dir.ts';
 import { ensurePortFree } from '../port.ts';
 import type { RegisterCommand } from './index.ts';
@@ -22,10 +22,11 @@ export const registerDemo: RegisterCommand = (program, app) => {
       // A directory named by --data-dir or FEDLEDGER_DATA_DIR is the user's; only one fedledger made is removed.
       const given = program.opts<{ dataDir?: string }>().dataDir ?? (process.env['FEDLEDGER_DATA_DIR'] || undefined);
       // Loaded here, not with the command list: the server's modules (GraphQL, express) are most of a start's time.
-      const [{ loadServeConfig }, { startService }, { loadDemo }] = await Promise.all([
+      const [{ loadServeConfig }, { startService }, { loadDemo }, { openEventLog }] = await Promise.all([
         import('../../api/config.ts'),
         import('../../api/service.ts'),
         import('../../demo/load.ts'),
+        import('../../eventlog/open.ts'),
       ]);
       // Settings as for `serve`, but always the embedded store, in the data directory chosen below.
       const settings = loadServeConfig({ ...options, dataDir: given }, { ...process.env, EVENTSTORE_URL: '' });

@@ -5,10 +5,9 @@
 import { Option } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseYearMonth, type YearMonth } from '../../accounting/measurement.ts';
-import { summariesCsv, summariesJson, summaryMessages } from '../../accounting/render.ts';
+import type { YearMonth } from '../../accounting/measurement.ts';
 import { UserError } from '../../errors.ts';
-import { querySummaries, type SummaryFilter } from '../../../projections/accounting.ts';
+import type { SummaryFilter } from '../../../projections/accounting.ts';
 import type { CliApp } from '../app.ts';
 import { parentCommand, type RegisterCommand } from './index.ts';
 
@@ -18,16 +17,27 @@ interface RangeOptions {
   site?: string;
 }
 
-function month(flag: string, text: string | undefined): YearMonth | undefined {
+/** What the exports run, loaded when they run. */
+async function exporting() {
+  const [{ parseYearMonth }, render, { querySummaries }] = await Promise.all([
+    import('../../accounting/measurement.ts'),
+    import('../../accounting/render.ts'),
+    import('../../../projections/accounting.ts'),
+  ]);
+  return { parseYearMonth, querySummaries, ...render };
+}
+type Exporting = Awaited<ReturnType<typeof exporting>>;
+
+function month({ parseYearMonth }: Exporting, flag: string, text: string | undefined): YearMonth | undefined {
   if (text === undefined) return undefined;
   const ym = parseYearMonth(text);
   if (ym === null) throw new UserError('BAD_MONTH', `${flag} must be a month YYYY-MM, got ${JSON.stringify(text)}`);
   return ym;
 }
 
-function filterOf(options: RangeOptions): SummaryFilter {
-  const from = month('--from', options.from);
-  const to = month('--to', options.to);
+function filterOf(x: Exporting, options: RangeOptions): SummaryFilter {
+  const from = month(x, '--from', options.from);
+  const to = month(x, '--to', options.to);
   if (from !== undefined && to !== undefined && from > to)
     throw new UserError('BAD_RANGE', `--from ${options.from} is after --to ${options.to}`);
   return {
@@ -37,10 +47,10 @@ function filterOf(options: RangeOptions): SummaryFilter {
   };
 }
 
-async function rows(cli: CliApp, options: RangeOptions) {
-  const filter = filterOf(options);
+async function rows(x: Exporting, cli: CliApp, options: RangeOptions) {
+  const filter = filterOf(x, options);
   const db = (await cli.readModels('accounting')).get('accounting')!.db;
-  return querySummaries(db, filter);
+  return x.querySummaries(db, filter);
 }
 
 export const registerExportAccounting: RegisterCommand = (program, app) => {
@@ -56,8 +66,9 @@ export const registerExportAccounting: RegisterCommand = (program, app) => {
       'write numbered files 0001.msg, 0002.msg, ... into this directory instead of standard output',
     )
     .action(async (options: RangeOptions & { out?: string }) => {
+      const x = await exporting();
       const cli = app();
-      const messages = summaryMessages(await rows(cli, options));
+      const messages = x.summaryMessages(await rows(x, cli, options));
       if (options.out) {
         mkdirSync(options.out, { recursive: true });
         messages.forEach((m, i) => writeFileSync(path.join(options.out!, `${String(i + 1).padStart(4, '0')}.msg`), m));
@@ -74,8 +85,9 @@ export const registerExportAccounting: RegisterCommand = (program, app) => {
     .option('--to <YYYY-MM>', 'last month (inclusive)')
     .option('--site <site>', 'only this SiteName')
     .action(async (options: RangeOptions & { format: 'csv' | 'json' }) => {
+      const x = await exporting();
       const cli = app();
-      const found = await rows(cli, options);
-      cli.stdout.write(options.format === 'csv' ? summariesCsv(found) : summariesJson(found));
+      const found = await rows(x, cli, options);
+      cli.stdout.write(options.format === 'csv' ? x.summariesCsv(found) : x.summariesJson(found));
     });
 };

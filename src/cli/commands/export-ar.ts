@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { Option } from 'commander';
 import { UserError } from '../../errors.ts';
-import { arReport, type ArRow } from '../../availability/queries.ts';
+import type { ArRow } from '../../availability/queries.ts';
 import { parentCommand, type RegisterCommand } from './index.ts';
 
 const COLUMNS = [
@@ -80,6 +80,7 @@ export const registerExportAr: RegisterCommand = (program, app) => {
     .addOption(new Option('--format <f>', 'output format').choices(['json', 'csv']).default('json'))
     .option('--site <name>', "only this site's rows: the site and its function groups, services and endpoints")
     .action(async (o: ArOptions) => {
+      const { arReport } = await import('../../availability/queries.ts');
       const cli = app();
       const runner = (await cli.readModels('availability')).get('availability')!;
       if (o.site !== undefined && !knownSite(runner.db, o.site))

@@ -1,5 +1,4 @@
 import { UserError } from '../../errors.ts';
-import { glue2Documents } from '../../glue2/snapshots.ts';
 import type { CliApp } from '../app.ts';
 import { parentCommand, type RegisterCommand } from './index.ts';
 
@@ -18,6 +17,7 @@ export const registerExportGlue2: RegisterCommand = (program, app) => {
     .description("each site's GLUE 2.1 cloud description, as cloud-info-provider's JSON, from what the collectors saw")
     .option('--site <name>', 'one site')
     .action(async (options: { site?: string }) => {
+      const { glue2Documents } = await import('../../glue2/snapshots.ts');
       const cli = app();
       const docs = await glue2Documents(await cli.eventLog(), options.site);
       if (options.site !== undefined && docs.size === 0) {

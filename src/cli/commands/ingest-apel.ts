@@ -11,25 +11,9 @@ import { Option } from 'commander';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../errors.ts';
-import {
-  addResults,
-  EMPTY_RESULT,
-  type IncomingMessage,
-  type IngestResult,
-  ingestMany,
-  prepareHere,
-  resubmitCorrected,
-} from '../../ingest/apel-service.ts';
-import { queryQuarantine } from '../../../projections/accounting.ts';
+import type { IncomingMessage, IngestResult } from '../../ingest/apel-service.ts';
 import type { EventLog } from '../../eventlog/port.ts';
-import { MESSAGES_PER_BATCH, prepareOnThread } from '../../ingest/apel-parse-worker.ts';
-import {
-  contentHashOf,
-  fileIngestedAppend,
-  type IngestedFiles,
-  loadIngestedFiles,
-} from '../../ingest/ingested-files.ts';
-import { projectingAlongside } from '../../projection/worker.ts';
+import type { IngestedFiles } from '../../ingest/ingested-files.ts';
 import { type CliApp, EXIT_REJECTED } from '../app.ts';
 import { parentCommand, type RegisterCommand } from './index.ts';
 
@@ -72,6 +56,7 @@ export interface SkippedFile {
 }
 
 interface DirectoryRun {
+  contentHashOf: (bytes: Buffer) => string;
   /** What the store has ingested, and the files of this run as they are read. */
   known: IngestedFiles;
   /** Content hash of each file read, by name. */
@@ -83,7 +68,7 @@ interface DirectoryRun {
 function* newMessagesOf(files: readonly string[], run: DirectoryRun): Generator<IncomingMessage> {
   for (const file of files) {
     const bytes = readBytes(file);
-    const hash = contentHashOf(bytes);
+    const hash = run.contentHashOf(bytes);
     const earlier = run.known.get(hash);
     if (earlier) {
       run.skipped.push({
@@ -127,6 +112,15 @@ interface IngestOutcome extends IngestResult {
  * (in the same append), and skipped when the store has their content; `markDone` also writes SSM's markers.
  */
 async function ingestPaths(log: EventLog, paths: readonly string[], markDone: boolean): Promise<IngestOutcome> {
+  const [
+    { addResults, EMPTY_RESULT, ingestMany, prepareHere },
+    { MESSAGES_PER_BATCH, prepareOnThread },
+    { contentHashOf, fileIngestedAppend, loadIngestedFiles },
+  ] = await Promise.all([
+    import('../../ingest/apel-service.ts'),
+    import('../../ingest/apel-parse-worker.ts'),
+    import('../../ingest/ingested-files.ts'),
+  ]);
   let total = EMPTY_RESULT;
   const skipped: SkippedFile[] = [];
   for (const p of paths) {
@@ -137,7 +131,7 @@ async function ingestPaths(log: EventLog, paths: readonly string[], markDone: bo
       continue;
     }
     const files = messageFiles(p);
-    const run: DirectoryRun = { known: await loadIngestedFiles(log), hashes: new Map(), skipped };
+    const run: DirectoryRun = { contentHashOf, known: await loadIngestedFiles(log), hashes: new Map(), skipped };
     const at = new Date();
     const result = await ingestMany(log, newMessagesOf(files, run), {
       ...options,
@@ -170,6 +164,7 @@ export const registerIngestApel: RegisterCommand = (program, app) => {
       const cli = app();
       const log = await cli.writableEventLog();
       const ingest = () => ingestPaths(log, paths, options.markDone ?? false);
+      const { projectingAlongside } = await import('../../projection/worker.ts');
       const total = options.project
         ? (await projectingAlongside(cli.config, ['accounting'], ingest)).result
         : await ingest();
@@ -183,6 +178,7 @@ export const registerIngestApel: RegisterCommand = (program, app) => {
     .option('--site <site>', 'only this SiteName')
     .option('--all', 'include resolved ones')
     .action(async (options: { site?: string; all?: boolean }) => {
+      const { queryQuarantine } = await import('../../../projections/accounting.ts');
       const cli = app();
       const db = (await cli.readModels('accounting')).get('accounting')!.db;
       const rows = queryQuarantine(db, {
@@ -205,6 +201,7 @@ export const registerIngestApel: RegisterCommand = (program, app) => {
       const index = record === 'message' ? null : Number(record);
       if (index !== null && !(Number.isInteger(index) && index > 0))
         throw new UserError('BAD_ARGUMENT', `record must be a positive integer or "message", got ${record}`);
+      const { resubmitCorrected } = await import('../../ingest/apel-service.ts');
       const cli = app();
       const result = await resubmitCorrected(await cli.eventLog(), messageId, index, readBytes(file).toString('utf8'), {
         by: options.by,

@@ -2,13 +2,7 @@ import { accessSync, constants, createReadStream, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { UserError } from '../../errors.ts';
-import {
-  ingestGocdb,
-  ingestProbeLines,
-  ingestProfiles,
-  type IngestSummary,
-} from '../../ingest/availability-service.ts';
-import { projectingAlongside } from '../../projection/worker.ts';
+import type { IngestSummary } from '../../ingest/availability-service.ts';
 import { type CliApp, EXIT_REJECTED } from '../app.ts';
 import { parentCommand, type RegisterCommand } from './index.ts';
 
@@ -43,6 +37,10 @@ export const registerIngestAvailability: RegisterCommand = (program, app) => {
       } catch (e) {
         throw new UserError('UNREADABLE_FILE', `cannot read ${file}: ${(e as Error).message}`, { message: file });
       }
+      const [{ ingestProbeLines }, { projectingAlongside }] = await Promise.all([
+        import('../../ingest/availability-service.ts'),
+        import('../../projection/worker.ts'),
+      ]);
       const log = await cli.writableEventLog();
       const ingest = () =>
         ingestProbeLines(log, createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity }), {
@@ -59,12 +57,12 @@ export const registerIngestAvailability: RegisterCommand = (program, app) => {
     {
       name: 'gocdb',
       description: 'a GOCDB get_site_list, get_service_endpoint or get_downtime XML document',
-      ingest: ingestGocdb,
+      ingest: 'ingestGocdb',
     },
     {
       name: 'profiles',
       description: 'ARGO operations, aggregation or metric profiles (API envelope or bare object)',
-      ingest: ingestProfiles,
+      ingest: 'ingestProfiles',
     },
   ] as const;
   for (const document of documents) {
@@ -75,8 +73,9 @@ export const registerIngestAvailability: RegisterCommand = (program, app) => {
       .action(async (file: string) => {
         const cli = app();
         const options = { publisher: `file:${path.basename(file)}`, source: file };
+        const ingest = (await import('../../ingest/availability-service.ts'))[document.ingest];
         const log = await cli.writableEventLog();
-        print(cli, file, await document.ingest(log, readText(file), options));
+        print(cli, file, await ingest(log, readText(file), options));
       });
   }
 };

@@ -1,19 +1,26 @@
-import { SingleBar, Presets } from 'cli-progress';
 import { UserError } from '../../errors.ts';
-import { findProjection, projections, projectionsDir } from '../../projection/registry.ts';
-import { ProjectionRunner } from '../../projection/runner.ts';
 import type { RegisterCommand } from './index.ts';
 
 export const registerProject: RegisterCommand = (program, app) => {
   program
     .command('project')
     .description('bring read models up to date with the event log, or rebuild them from the beginning')
-    .argument('[name]', `one projection (${projections.map((p) => p.name).join(', ') || 'none registered'})`)
+    .argument('[name]', 'one projection by name (default: all)')
     .option('--rebuild', 'replay every event into a fresh read model and swap it in')
     .action(async (name: string | undefined, options: { rebuild?: boolean }) => {
+      // Loaded here: naming the projections in --help would load them all, and SQLite, for every command.
+      const [{ findProjection, projections, projectionsDir }, { ProjectionRunner }, { SingleBar, Presets }] =
+        await Promise.all([
+          import('../../projection/registry.ts'),
+          import('../../projection/runner.ts'),
+          import('cli-progress'),
+        ]);
       const selected = name ? [findProjection(name)] : projections;
       if (selected.some((p) => p === undefined))
-        throw new UserError('UNKNOWN_PROJECTION', `no projection named ${name}`);
+        throw new UserError(
+          'UNKNOWN_PROJECTION',
+          `no projection named ${name} (there are ${projections.map((p) => p.name).join(', ')})`,
+        );
       const cli = app();
       const log = await cli.eventLog();
       for (const projection of selected) {

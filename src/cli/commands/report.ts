@@ -1,11 +1,20 @@
 import { UserError } from '../../errors.ts';
-import { defaultReportDir, generateReport, READ_MODELS } from '../../reports/generate.ts';
-import { type Period, parsePeriod } from '../../reports/period.ts';
-import { ReportScheduler, systemClock } from '../../reports/schedule.ts';
+import type { Period } from '../../reports/period.ts';
 import type { CliApp } from '../app.ts';
 import type { RegisterCommand } from './index.ts';
 
+/** What the report command runs, loaded when it runs. */
+async function reporting() {
+  const [generating, { parsePeriod }, { ReportScheduler, systemClock }] = await Promise.all([
+    import('../../reports/generate.ts'),
+    import('../../reports/period.ts'),
+    import('../../reports/schedule.ts'),
+  ]);
+  return { ...generating, parsePeriod, ReportScheduler, systemClock };
+}
+
 async function generate(cli: CliApp, period: Period, dir: string, trigger: 'cli' | 'schedule', scheduledFor?: Date) {
+  const { generateReport, READ_MODELS, systemClock } = await reporting();
   const run = await generateReport({
     log: await cli.eventLog(),
     readModels: () => cli.readModels(...READ_MODELS),
@@ -31,6 +40,7 @@ export const registerReport: RegisterCommand = (program, app) => {
       'run the monthly and quarterly schedule in the foreground (06:00 UTC on the 2nd) until interrupted',
     )
     .action(async (options: { period?: string; out?: string; schedule?: boolean }) => {
+      const { defaultReportDir, parsePeriod, ReportScheduler, systemClock } = await reporting();
       const cli = app();
       if (options.schedule) {
         if (options.period || options.out)

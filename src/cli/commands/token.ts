@@ -1,15 +1,16 @@
 import { Option } from 'commander';
 import { UserError } from '../../errors.ts';
-import { ROLES, type Role, TOKENS_FILE, TokenStore } from '../../api/tokens.ts';
+import { ROLES, type Role, TOKENS_FILE } from '../../api/token-roles.ts';
 import { createDataDir, requireDataFile } from '../data-dir.ts';
 import type { RegisterCommand } from './index.ts';
 
 export const registerToken: RegisterCommand = (program, app) => {
   const token = program.command('token').description('API bearer tokens: create (printed once), list, revoke');
-  const store = (access: 'read' | 'write') => {
+  const store = async (access: 'read' | 'write') => {
     const { config, stderr } = app();
     if (access === 'write') createDataDir(config.dataDir, stderr);
     else requireDataFile(config, TOKENS_FILE, 'no tokens');
+    const { TokenStore } = await import('../../api/tokens.ts');
     return new TokenStore(config.dataDir);
   };
   token
@@ -20,14 +21,14 @@ export const registerToken: RegisterCommand = (program, app) => {
     .option('--vo <name>', 'the VO of a community token')
     .option('--monitoring', 'an ingest token for probe results (POST /v1/probes) rather than a site')
     .option('--label <text>', 'a note to recognise the token by')
-    .action((o: { role: string; site?: string; vo?: string; monitoring?: boolean; label?: string }) => {
+    .action(async (o: { role: string; site?: string; vo?: string; monitoring?: boolean; label?: string }) => {
       const role = o.role as Role;
       if (o.site && o.vo) throw new UserError('TOKEN_SCOPE_UNEXPECTED', 'give --site or --vo, not both');
       if (role === 'ingest' && o.monitoring === (o.site !== undefined))
         throw new UserError('TOKEN_SCOPE_REQUIRED', 'an ingest token needs exactly one of --site or --monitoring');
       if (role !== 'ingest' && o.monitoring)
         throw new UserError('TOKEN_SCOPE_UNEXPECTED', '--monitoring is for ingest tokens');
-      const tokens = store('write');
+      const tokens = await store('write');
       try {
         const scope = role === 'community' ? (o.vo ?? null) : (o.site ?? null);
         if (role === 'community' && o.site)
@@ -52,8 +53,8 @@ export const registerToken: RegisterCommand = (program, app) => {
   token
     .command('list')
     .description('list tokens (never their secrets)')
-    .action(() => {
-      const tokens = store('read');
+    .action(async () => {
+      const tokens = await store('read');
       try {
         for (const t of tokens.list())
           app().stdout.write(
@@ -67,8 +68,8 @@ export const registerToken: RegisterCommand = (program, app) => {
     .command('revoke')
     .description('revoke a token by its id')
     .argument('<id>')
-    .action((id: string) => {
-      const tokens = store('read');
+    .action(async (id: string) => {
+      const tokens = await store('read');
       try {
         tokens.revoke(id);
         app().stdout.write(`revoked ${id}\n`);
