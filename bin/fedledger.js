@@ -4,12 +4,13 @@ import { spawn } from 'node:child_process';
 import process from 'node:process';
 import { fileURLToPath, URL } from 'node:url';
 import { unfitBuild } from './build-freshness.js';
+import { needsYoungGeneration } from './young-generation.js';
 
 // Bulk commands keep a batch's parsed records, events and promises alive across a few scavenges; in V8's default
 // 16 MiB young generation they are promoted and left to full collections (a quarter of ingest's CPU in
 // bench:accounting). They run with 64 MiB. `serve` keeps the default: larger scavenges lengthened its tail latency
 // (bench:api p99 36 ms with the default, 62 ms with 64 MiB). The flag only works at start, hence the relaunch.
-const BULK_COMMANDS = new Set(['ingest', 'project']);
+// Which commands need it, and why a small ingest does not: young-generation.js.
 const YOUNG_GENERATION = '--max-semi-space-size=64';
 
 const unfit = unfitBuild(fileURLToPath(new URL('..', import.meta.url)));
@@ -21,7 +22,7 @@ if (unfit) {
 const args = process.argv.slice(2);
 // Set in the relaunched child only: it has an IPC channel to this process.
 const CHILD_MARK = 'FEDLEDGER_RELAUNCHED';
-if (args.some((a) => BULK_COMMANDS.has(a)) && !process.execArgv.includes(YOUNG_GENERATION)) {
+if (!process.execArgv.includes(YOUNG_GENERATION) && needsYoungGeneration(args)) {
   // The IPC channel is how the child learns that this process is gone, even when killed with SIGKILL.
   const child = spawn(
     process.execPath,
