@@ -1,7 +1,7 @@
 /** bin/fedledger.js as npm installs it: through a .bin link, with --version, and never on a stale build. */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../support/tmp.ts';
 
@@ -29,7 +29,7 @@ test('a checkout whose dist/ is missing or older than a source is refused with w
   const tmp = tempDir();
   const root = tmp.dir;
   mkdirSync(path.join(root, 'bin'));
-  for (const f of ['fedledger.js', 'build-freshness.js']) copyFileSync(path.join('bin', f), path.join(root, 'bin', f));
+  for (const f of readdirSync('bin')) copyFileSync(path.join('bin', f), path.join(root, 'bin', f));
   mkdirSync(path.join(root, 'dist', 'src'), { recursive: true });
   writeFileSync(
     path.join(root, 'dist', 'src', 'cli.js'),

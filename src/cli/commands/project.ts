@@ -17,10 +17,7 @@ export const registerProject: RegisterCommand = (program, app) => {
         ]);
       const selected = name ? [findProjection(name)] : projections;
       if (selected.some((p) => p === undefined))
-        throw new UserError(
-          'UNKNOWN_PROJECTION',
-          `no projection named ${name} (there are ${projections.map((p) => p.name).join(', ')})`,
-        );
+        throw new UserError('UNKNOWN_PROJECTION', `no projection named ${name}`);
       const cli = app();
       const log = await cli.eventLog();
       for (const projection of selected) {
