@@ -36,6 +36,7 @@ import { requestCostPlugin } from './request-cost.ts';
 import { buildSchema } from './resolvers/index.ts';
 import type { Principal, TokenStore } from './tokens.ts';
 import { WorkQueue } from './work-queue.ts';
+import { isoInstant } from '../instant.ts';
 
 export interface ApiServerOptions {
   config: ServeConfig;
@@ -256,7 +257,7 @@ export class ApiServer {
         head: String(head),
         lag: String(lag),
         ...(failure
-          ? { failing: { reason: failure.reason, since: failure.since.toISOString(), attempts: failure.attempts } }
+          ? { failing: { reason: failure.reason, since: isoInstant(failure.since), attempts: failure.attempts } }
           : {}),
       });
     }

@@ -11,6 +11,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.ts';
 import { type Role, TOKENS_FILE } from './token-roles.ts';
+import { isoInstant } from '../instant.ts';
 
 export { ROLES, type Role, TOKENS_FILE } from './token-roles.ts';
 
@@ -82,7 +83,7 @@ export class TokenStore {
     if (!kind && scope) throw new UserError('TOKEN_SCOPE_UNEXPECTED', `a ${role} token has no scope`);
     const id = randomBytes(6).toString('hex');
     const token = `${PREFIX}${id}_${randomBytes(32).toString('base64url')}`;
-    const createdAt = now.toISOString();
+    const createdAt = isoInstant(now);
     this.db
       .prepare('INSERT INTO tokens (id, hash, role, scope, label, created_at) VALUES (?, ?, ?, ?, ?, ?)')
       .run(id, hashOf(token), role, scope, label, createdAt);

@@ -14,6 +14,7 @@ import { type Ratios, type Seconds, addSeconds, meanDefined, ratios, secondsOf, 
 import { DAY, dayName, dayOf, parseDay } from './days.ts';
 import type { ProfileSet, State } from './profiles.ts';
 import { DAY_SECONDS, stateAt } from './timeline.ts';
+import { isoSeconds } from '../instant.ts';
 
 /**
  * endpoint (hostname + service), service (type within a site), function (a function group of the aggregation
@@ -337,8 +338,6 @@ export interface StatusTimeline {
   statuses: StatusPoint[];
 }
 
-const iso = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString().replace('.000Z', 'Z');
-
 /** A stored day's timeline with the names of what it belongs to (null where the level has none). */
 interface TimelineRow {
   hostname: string | null;
@@ -411,12 +410,12 @@ export function statusTimelines(
         if (p.at >= until) break;
         const previous = t.statuses[t.statuses.length - 1];
         if (!previous || previous.status !== p.state)
-          t.statuses.push({ timestamp: iso(day * DAY + p.at), status: p.state });
+          t.statuses.push({ timestamp: isoSeconds(day * DAY + p.at), status: p.state });
       }
     }
     const lastDay = days[days.length - 1]!;
     const end = lastDay === today ? lastDay * DAY + elapsed : (lastDay + 1) * DAY - 1;
-    t.statuses.push({ timestamp: iso(end), status: t.statuses[t.statuses.length - 1]!.status });
+    t.statuses.push({ timestamp: isoSeconds(end), status: t.statuses[t.statuses.length - 1]!.status });
   }
   return [...out.values()].map((e) => e.t);
 }
@@ -439,11 +438,11 @@ export function latestStatuses(db: Database.Database, now: Date): { endpoints: L
   if (profiles === null) return { endpoints: [], sites: [] };
   const missing = profiles.operations.profile.defaults.missing;
   const statusOf = (timeline: string | null) => {
-    if (timeline === null) return { status: missing, since: iso(today * DAY) };
+    if (timeline === null) return { status: missing, since: isoSeconds(today * DAY) };
     const t = decodeTimeline(timeline);
     const state = stateAt(t, at);
     const since = [...t].reverse().find((p) => p.at <= at)!.at;
-    return { status: state, since: iso(today * DAY + since) };
+    return { status: state, since: isoSeconds(today * DAY + since) };
   };
   const endpoints = (
     db

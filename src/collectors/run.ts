@@ -22,6 +22,7 @@ import { OpenNebulaCollector } from './opennebula/collector.ts';
 import { OpenStackCollector } from './openstack/collector.ts';
 import { resolveSecret } from './secrets.ts';
 import type { CollectContext, CollectionResult, ScopeFailure } from './types.ts';
+import { isoInstant } from '../instant.ts';
 
 export interface RunOptions {
   now?: () => Date;
@@ -41,8 +42,6 @@ export interface RunSummary {
   failures: ScopeFailure[];
   reachability: CollectionResult['reachability'];
 }
-
-const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** The endpoint the probe result is about: the VM manager's API host, under the collector's own service type. */
 export function probeTarget(source: CollectorSource): { hostname: string; service: string; url: string } {
@@ -83,7 +82,7 @@ export async function runCollection(
       : new OpenNebulaCollector(source, resolveSecret(source.password, `${source.name}.password`, env), ctx);
   const result = await collector.collect(cursors);
 
-  const at = iso(startedAt);
+  const at = isoInstant(startedAt);
   const publisher = `collector:${source.name}`;
   const { hostname, service, url } = probeTarget(source);
   const emitted: Emitted[] = [

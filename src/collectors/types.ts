@@ -46,6 +46,3 @@ export interface CollectionResult {
 export function accountingNow(runStart: Date): number {
   return Math.floor(runStart.getTime() / 3_600_000) * 3600;
 }
-
-export const isoSeconds = (epochSeconds: number) =>
-  new Date(epochSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');

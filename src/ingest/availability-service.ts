@@ -13,6 +13,7 @@ import { FedledgerError } from '../errors.ts';
 import { GocdbDocumentError, parseGocdb, type GocdbDocument, type GocdbKind } from './gocdb.ts';
 import { parseProbeLine, probeIdentity } from './probes.ts';
 import { parseProfiles } from './profiles.ts';
+import { isoInstant } from '../instant.ts';
 
 export interface IngestOptions {
   /** Who sent it: a token's subject, a CLI file, a scheduled pull. */
@@ -34,8 +35,6 @@ export interface IngestSummary {
 const GROUP = 20_000;
 /** At most this many errors are returned to the caller (all are kept in quarantine). */
 const MAX_ERRORS = 1_000;
-
-const isoNow = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** Ingests probe-result lines as they come (a file streamed line by line, or a request body split). */
 export async function ingestProbeLines(
@@ -101,7 +100,7 @@ async function quarantine(
   rejected: ReadonlyArray<{ line: number | null; text: string; errors: RecordError[] }>,
   options: IngestOptions,
 ): Promise<void> {
-  const receivedAt = isoNow(options.receivedAt ?? new Date());
+  const receivedAt = isoInstant(options.receivedAt ?? new Date());
   await log.append(
     streams.quarantine(sourceMessageId),
     rejected.map((r) =>

@@ -7,6 +7,7 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { EventData, RecordError } from '../events/catalogue.ts';
 import { UserError } from '../errors.ts';
+import { isoSeconds } from '../instant.ts';
 
 export type GocdbKind = 'sites' | 'service-endpoints' | 'downtimes';
 
@@ -72,7 +73,7 @@ class ElementReader {
       this.fail(field, 'must be epoch seconds');
       return '';
     }
-    return new Date(Number(v) * 1000).toISOString().replace('.000Z', 'Z');
+    return isoSeconds(Number(v));
   }
 
   oneOf<T extends string>(field: string, allowed: readonly T[]): T {
@@ -273,7 +274,7 @@ export function parseGocdb(xml: string, source: string): GocdbDocument {
             severity,
             start,
             end,
-            declaredAt: insert === null ? null : new Date(Number(insert) * 1000).toISOString().replace('.000Z', 'Z'),
+            declaredAt: insert === null ? null : isoSeconds(Number(insert)),
             description: r.optional('DESCRIPTION') ?? '',
             endpoints: [{ hostname, service }],
           });

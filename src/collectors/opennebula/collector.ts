@@ -11,12 +11,12 @@ import type { OpenNebulaSource } from '../config.ts';
 import { Secret } from '../secrets.ts';
 import {
   accountingNow,
-  isoSeconds,
   type CollectContext,
   type CollectionResult,
   type ScopeFailure,
   type StateChangeOut,
 } from '../types.ts';
+import { isoSeconds } from '../../instant.ts';
 import { oneStateChanges, oneUsageRecord, toHistory, toVm, type OneHistory, type OneVm } from './records.ts';
 import { OneRpc, parseOneXml } from './xmlrpc.ts';
 

@@ -12,12 +12,12 @@ import { expectOk, httpRequest, jsonBody } from '../http.ts';
 import type { Secret } from '../secrets.ts';
 import {
   accountingNow,
-  isoSeconds,
   type CollectContext,
   type CollectionResult,
   type ScopeFailure,
   type StateChangeOut,
 } from '../types.ts';
+import { isoSeconds } from '../../instant.ts';
 import { Keystone, serviceUrl, type Token } from './keystone.ts';
 import {
   flavorInfo,
