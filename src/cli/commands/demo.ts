@@ -39,10 +39,11 @@ export const registerDemo: RegisterCommand = (program, app) => {
         );
       const out = app().stdout;
       if (given !== undefined) createDataDir(path.resolve(given), app().stderr);
-      const dataDir = given ?? mkdtempSync(path.join(os.tmpdir(), 'fedledger-demo-'));
-      // A directory fedledger made itself goes when the demo stops, however it stops.
+      // A directory fedledger made itself goes when the demo stops, however it stops. The handlers are in place
+      // before the directory exists, so no signal can end the process between the two.
+      let own: string | undefined;
       const removeOwn = () => {
-        if (given === undefined) rmSync(dataDir, { recursive: true, force: true });
+        if (own !== undefined) rmSync(own, { recursive: true, force: true });
       };
       let serving = false;
       const stopped = new Promise<void>((resolve) => {
@@ -54,6 +55,8 @@ export const registerDemo: RegisterCommand = (program, app) => {
             process.exit(SIGNAL_EXIT[signal]);
           });
       });
+      if (given === undefined) own = mkdtempSync(path.join(os.tmpdir(), 'fedledger-demo-'));
+      const dataDir = given ?? own!;
       try {
         const config = { ...settings, dataDir, logLevel: 'warn' as const };
         const started = Date.now();
