@@ -29,16 +29,12 @@ import { ingestGocdb, ingestProbeResults } from '../../src/ingest/availability-s
 import { projectionsDir, upToDate } from '../../src/projection/registry.ts';
 import { readModelPath } from '../../src/projection/runner.ts';
 import { readFileSync } from 'node:fs';
-import { measure, rate, report } from './harness.ts';
+import { measure, numberArg, rate, report } from './harness.ts';
 import { startServer } from './serve-child.ts';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const RECORDS = arg('records', 1_000_000);
-const SECONDS = arg('seconds', 10);
-const CLIENTS = arg('clients', 50);
+const RECORDS = numberArg('records', 1_000_000);
+const SECONDS = numberArg('seconds', 10);
+const CLIENTS = numberArg('clients', 50);
 const STEP = 6 * 3600;
 /** Request logs at info, as in production; `--quiet` measures without them. */
 const LOG_LEVEL = process.argv.includes('--quiet') ? 'warn' : 'info';

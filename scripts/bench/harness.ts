@@ -60,3 +60,9 @@ export function runFresh(script: string, args: readonly string[]): string {
   if (run.status !== 0) throw new Error(`${path.basename(script)} ${args.join(' ')} exited with ${run.status}`);
   return run.stdout;
 }
+
+/** A numeric command-line option `--name N`, or `fallback` when absent. */
+export const numberArg = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};

@@ -3,13 +3,10 @@
  * Prints the inputs tried and the violations (each with the seed and path that replay it); exits 1 on any.
  */
 import { fuzzBadInput } from './bad-input.ts';
+import { numberArg } from '../bench/harness.ts';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const seed = arg('seed', Date.now() % 2 ** 31);
-const runs = arg('runs', 2000);
+const seed = numberArg('seed', Date.now() % 2 ** 31);
+const runs = numberArg('runs', 2000);
 const started = Date.now();
 const outcome = await fuzzBadInput({ seed, runs });
 for (const v of outcome.violations) console.log(`violation: ${v}`);

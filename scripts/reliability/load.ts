@@ -16,17 +16,14 @@ import { DEMO_FIRST_MONTH, DEMO_SITES, prng } from '../../src/demo/federation.ts
 import { SqliteEventLog } from '../../src/eventlog/sqlite.ts';
 import { streams } from '../../src/events/catalogue.ts';
 import { startServer } from '../bench/serve-child.ts';
+import { numberArg } from '../bench/harness.ts';
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const RECORDS = arg('records', 1_000_000);
-const SECONDS = arg('seconds', 60);
-const RATE = arg('rate', 10_000);
-const POLLERS = arg('pollers', 100);
-const BATCH = arg('batch', 500);
-const SEED = arg('seed', 1);
+const RECORDS = numberArg('records', 1_000_000);
+const SECONDS = numberArg('seconds', 60);
+const RATE = numberArg('rate', 10_000);
+const POLLERS = numberArg('pollers', 100);
+const BATCH = numberArg('batch', 500);
+const SEED = numberArg('seed', 1);
 /** GET polls as dashboards do (answered from the response cache until a projection commits); POST runs every query. */
 const METHOD = process.argv.includes('--post') ? 'POST' : 'GET';
 
