@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI: the README's quick start exactly as written (its demo command and `npx fedledger --help`), after
+# CI: the README's quick start exactly as written (its demo command, `npx fedledger --help` and the five-minute tour), after
 # `npm install && npm test` ran. The demo runs until it serves, then gets Ctrl-C (SIGINT to its process group).
 # Prints one line per command and exits non-zero if one failed.
 set -uo pipefail
@@ -41,5 +41,18 @@ if written "$help" || grep -qF "\`$help\`" README.md; then
   if [ "$code" -eq 0 ] && [[ "$out" == "Usage: fedledger "* ]]; then check "$help" 0; else check "$help" 1 "exit $code: ${out:0:200}"; fi
 else
   check "$help" 1 'not in README.md any more: update scripts/ci/quick-start.sh'
+fi
+tour='A five-minute tour'
+# The tour's shell block as written (its data directory is ./tour-data); only its port is swapped for a free one.
+block=$(awk '/^## A five-minute tour/{t=1} t&&/^```sh/{b=1;next} b&&/^```/{exit} b' README.md)
+if [ -n "$block" ]; then
+  port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+  rm -rf tour-data
+  out=$(bash -ec "${block//4000/$port}" 2>&1)
+  code=$?
+  rm -rf tour-data
+  if [ "$code" -eq 0 ] && [[ "$out" == *'"accountingSummary":{"rows":[{'* ]]; then check "$tour" 0; else check "$tour" 1 "exit $code: ${out: -300}"; fi
+else
+  check "$tour" 1 'no sh block under "## A five-minute tour" in README.md: update scripts/ci/quick-start.sh'
 fi
 exit "$failed"
