@@ -19,8 +19,8 @@ import { summaryMessages } from '../../src/accounting/render.ts';
 import { EVENTLOG_FILE } from '../../src/eventlog/open.ts';
 import { SqliteEventLog } from '../../src/eventlog/sqlite.ts';
 import { parseApelCloudMessage } from '../../src/ingest/apel-message.ts';
-import { ingestMany } from '../../src/ingest/apel-service.ts';
-import { prepareOnThread } from '../../src/ingest/apel-parse-worker.ts';
+import { ingestMany } from '../../src/ingest/ingest-many.ts';
+import { prepareOnWorkerThread } from '../../src/ingest/preparers/worker-thread.ts';
 import { ProjectionRunner } from '../../src/projection/runner.ts';
 import { projectingAlongside } from '../../src/projection/worker.ts';
 import { accountingProjection, querySummaries } from '../../projections/accounting.ts';
@@ -60,7 +60,11 @@ async function pipelineRun(): Promise<void> {
   const log = new SqliteEventLog(path.join(dir, EVENTLOG_FILE));
   const pipeline = await measure('end to end, projection on a worker thread', records, () =>
     projectingAlongside({ dataDir: dir, eventstoreUrl: undefined }, ['accounting'], () =>
-      ingestMany(log, list, { publisher: 'bench', receivedAt: new Date(YEAR_END * 1000), prepare: prepareOnThread }),
+      ingestMany(log, list, {
+        publisher: 'bench',
+        receivedAt: new Date(YEAR_END * 1000),
+        prepare: prepareOnWorkerThread,
+      }),
     ),
   );
   const runner = new ProjectionRunner(log, accountingProjection, path.join(dir, 'projections'));
@@ -87,7 +91,7 @@ const ingest = await measure('ingest (parse + append)', records, async () => {
   outcome = await ingestMany(log, list, {
     publisher: 'bench',
     receivedAt: new Date(YEAR_END * 1000),
-    prepare: prepareOnThread,
+    prepare: prepareOnWorkerThread,
   });
 });
 const runner = new ProjectionRunner(log, accountingProjection, path.join(dir, 'projections'));

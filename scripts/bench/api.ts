@@ -21,10 +21,9 @@ import { TokenStore } from '../../src/api/tokens.ts';
 import { DEMO_FIRST_MONTH, DEMO_MONTHS, DEMO_SITES, DEMO_VOS, prng } from '../../src/demo/federation.ts';
 import { DEMO_DIR } from '../../src/demo/load.ts';
 import { SqliteEventLog } from '../../src/eventlog/sqlite.ts';
-import type { NewEvent } from '../../src/eventlog/port.ts';
 import { streams } from '../../src/events/catalogue.ts';
+import { type EncodedEvent, usageEncoder } from '../../src/events/codec.ts';
 import { EMPTY_RECORD } from '../../src/ingest/apel-message.ts';
-import { usageEvent } from '../../src/ingest/apel-service.ts';
 import { ingestGocdb, ingestProbeResults } from '../../src/ingest/availability-service.ts';
 import { projectionsDir, upToDate } from '../../src/projection/registry.ts';
 import { readModelPath } from '../../src/projection/runner.ts';
@@ -63,7 +62,7 @@ async function populate(dataDir: string): Promise<number> {
     const start = Math.floor(first + rand() * (last - first - STEP));
     const end = Math.min(last, start + Math.floor((1 + rand() * 119) * 86_400));
     const uuid = `bench-${vm.toString(16).padStart(8, '0')}`;
-    const events: NewEvent[] = [];
+    const events: EncodedEvent[] = [];
     for (let t = start + STEP; t <= end && written < RECORDS; t += STEP, written++) {
       const wall = t - start;
       const record = {
@@ -86,15 +85,13 @@ async function populate(dataDir: string): Promise<number> {
         cloudType: site.middleware === 'openstack' ? 'OpenStack' : 'OpenNebula',
         recordCreateTime: t,
       };
-      events.push(
-        usageEvent(record, {
-          receivedAt: new Date(t * 1000).toISOString(),
-          publisher: 'bench',
-          sourceMessageId: `m-${site.name}-${t}`,
-          recordIndex: 1,
-          messageVersion: 'v0.4',
-        }),
-      );
+      const encodeUsage = usageEncoder({
+        receivedAt: new Date(t * 1000).toISOString(),
+        publisher: 'bench',
+        sourceMessageId: `m-${site.name}-${t}`,
+        messageVersion: 'v0.4',
+      });
+      events.push(encodeUsage(record, 1));
     }
     pending.push(log.append(streams.vm(site.name, uuid), events));
     if (pending.length >= 200) {

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import path from 'node:path';
 import { prng } from '../../src/demo/federation.ts';
 import { parseApelCloudMessage } from '../../src/ingest/apel-message.ts';
-import type { IncomingMessage } from '../../src/ingest/apel-service.ts';
+import type { IncomingMessage } from '../../src/ingest/ingest-many.ts';
 import { measure, type Measured } from './harness.ts';
 
 export interface FederationShape {

@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DateTime } from 'luxon';
-import type { IncomingMessage } from '../../src/ingest/apel-service.ts';
+import type { IncomingMessage } from '../../src/ingest/ingest-many.ts';
 import { casoMessages, rawInsert } from './caso-federation.ts';
 
 const BIN = path.resolve('bin/fedledger.js');

@@ -7,8 +7,8 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { EventLog, NewEvent } from '../../src/eventlog/port.ts';
-import { newEvent } from '../../src/events/catalogue.ts';
+import type { EventLog } from '../../src/eventlog/port.ts';
+import { type EncodedEvent, encode, metadataJson } from '../../src/events/codec.ts';
 import { SqliteEventLog } from '../../src/eventlog/sqlite.ts';
 import type { Projection } from '../../src/projection/projection.ts';
 import { ProjectionRunner } from '../../src/projection/runner.ts';
@@ -20,7 +20,7 @@ const BULK = 1000;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'fedledger-bench-'));
 
 /** State changes of 5000 VMs, one per second: ids as ingest makes them (time-ordered, content-derived). */
-function makeEvents(n: number, offset: number): NewEvent[] {
+function makeEvents(n: number, offset: number): EncodedEvent[] {
   return Array.from({ length: n }, (_, k) => {
     const i = offset + k;
     const at = new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString();
@@ -32,7 +32,7 @@ function makeEvents(n: number, offset: number): NewEvent[] {
       at,
       source: 'bench',
     };
-    return newEvent('VmStateChanged', data, [data.vmUuid, i]);
+    return encode('VmStateChanged', data, [data.vmUuid, i]);
   });
 }
 
@@ -54,17 +54,17 @@ function rawDb(file: string): Database.Database {
 const rawRevisions = new Map<number, number>();
 let rawCalls = 0;
 /** Raw inserts of the same events, `perTx` per transaction, each transaction to one of 100 streams as the store's calls are. */
-function rawAppend(db: Database.Database, events: NewEvent[], perTx: number): void {
+function rawAppend(db: Database.Database, events: EncodedEvent[], perTx: number): void {
   const insert = db.prepare(
     'INSERT INTO events (id, stream, revision, type, data, metadata, created) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
-  const tx = db.transaction((chunk: NewEvent[]) => {
+  const tx = db.transaction((chunk: EncodedEvent[]) => {
     const stream = rawCalls++ % 100;
     let revision = rawRevisions.get(stream) ?? -1;
     for (const e of chunk) {
       revision += 1;
       const id = Buffer.from(e.id.replaceAll('-', ''), 'hex');
-      insert.run(id, stream, revision, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata), Date.now());
+      insert.run(id, stream, revision, e.type, e.dataJson, metadataJson(e.schemaVersion), Date.now());
     }
     rawRevisions.set(stream, revision);
   });
@@ -73,12 +73,12 @@ function rawAppend(db: Database.Database, events: NewEvent[], perTx: number): vo
 
 async function appendAll(
   log: EventLog,
-  events: NewEvent[],
+  events: EncodedEvent[],
   perCall: number,
   writers: number,
   streamTag: string,
 ): Promise<void> {
-  const chunks: NewEvent[][] = [];
+  const chunks: EncodedEvent[][] = [];
   for (let i = 0; i < events.length; i += perCall) chunks.push(events.slice(i, i + perCall));
   let next = 0;
   await Promise.all(

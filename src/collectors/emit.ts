@@ -7,16 +7,16 @@
  */
 import type { StreamEvent } from '../eventlog/append-by-stream.ts';
 import type { EventLog } from '../eventlog/port.ts';
-import { newEvent, streams, type CloudUsageRecord, type EventData } from '../events/catalogue.ts';
+import { streams, type CloudUsageRecord, type EventData } from '../events/catalogue.ts';
+import { encode, usageEncoder } from '../events/codec.ts';
 import { canonicalJson, sha256Hex } from '../events/ids.ts';
-import { usageEventBuilder } from '../ingest/apel-service.ts';
 import { probeIdentity } from '../ingest/probes.ts';
 
 export type Emitted = StreamEvent;
 
 /** One run's usage records as CloudUsageRecorded events; the run is their "message". */
 export function usageEvents(records: readonly CloudUsageRecord[], publisher: string, receivedAt: string): Emitted[] {
-  const usage = usageEventBuilder({
+  const encodeUsage = usageEncoder({
     receivedAt,
     publisher,
     sourceMessageId: sha256Hex(canonicalJson(records)),
@@ -24,40 +24,40 @@ export function usageEvents(records: readonly CloudUsageRecord[], publisher: str
   });
   return records.map((record, i) => ({
     stream: streams.vm(record.siteName, record.vmUuid),
-    event: usage(record, i + 1),
+    event: encodeUsage(record, i + 1),
   }));
 }
 
 export function stateEvent(data: EventData<'VmStateChanged'>, requestId: string): Emitted {
   return {
     stream: streams.vm(data.siteName, data.vmUuid),
-    event: newEvent('VmStateChanged', data, [data.vmUuid, data.source, requestId]),
+    event: encode('VmStateChanged', data, [data.vmUuid, data.source, requestId]),
   };
 }
 
 export function probeEvent(data: EventData<'ProbeResultRecorded'>): Emitted {
   return {
     stream: streams.probes(data.hostname, data.service),
-    event: newEvent('ProbeResultRecorded', data, probeIdentity(data)),
+    event: encode('ProbeResultRecorded', data, probeIdentity(data)),
   };
 }
 
 /** The collector registers the endpoint it checks, so its probe results count towards the site. */
 export function endpointEvent(data: EventData<'ServiceEndpointRegistered'>): Emitted {
-  return { stream: streams.site(data.siteName), event: newEvent('ServiceEndpointRegistered', data, data) };
+  return { stream: streams.site(data.siteName), event: encode('ServiceEndpointRegistered', data, data) };
 }
 
 export function cursorEvent(data: EventData<'CollectorCursorAdvanced'>): Emitted {
   return {
     stream: streams.collector(data.source),
-    event: newEvent('CollectorCursorAdvanced', data, [data.source, data.scope, data.cursor]),
+    event: encode('CollectorCursorAdvanced', data, [data.source, data.scope, data.cursor]),
   };
 }
 
 /** A snapshot's identity is what was seen, not when: an unchanged cloud adds nothing. */
 export function snapshotEvent(data: EventData<'CollectorSnapshotTaken'>): Emitted {
   const { takenAt: _takenAt, ...seen } = data;
-  return { stream: streams.collector(data.source), event: newEvent('CollectorSnapshotTaken', data, seen) };
+  return { stream: streams.collector(data.source), event: encode('CollectorSnapshotTaken', data, seen) };
 }
 
 /** The latest cursor per scope, from the source's stream (how a restart resumes). */

@@ -48,6 +48,7 @@ import type * as StreamsPb from '@eventstore/db-client/generated/streams_pb.js';
 import type * as StreamsGrpc from '@eventstore/db-client/generated/streams_grpc_pb.js';
 import type * as SharedPb from '@eventstore/db-client/generated/shared_pb.js';
 import { FedledgerError, UserError } from '../errors.ts';
+import { type EncodedEvent, metadataJson } from '../events/codec.ts';
 import {
   type AppendRequest,
   type AppendResult,
@@ -55,10 +56,8 @@ import {
   type EventLog,
   EventLogUnavailableError,
   checkEventIds,
-  metadataJson,
   type ExpectedRevision,
   type JsonObject,
-  type NewEvent,
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
@@ -212,18 +211,17 @@ function toClientExpected(expected: ExpectedRevision): AppendExpectedRevision {
   }
 }
 
-function eventSize(event: NewEvent): number {
-  const metadata = event.metadata ? Buffer.byteLength(metadataJson(event.metadata)) : 0;
+function eventSize(event: EncodedEvent): number {
   return (
-    Buffer.byteLength(event.dataJson ?? JSON.stringify(event.data)) +
-    metadata +
+    Buffer.byteLength(event.dataJson) +
+    Buffer.byteLength(metadataJson(event.schemaVersion)) +
     Buffer.byteLength(event.type) +
     EVENT_OVERHEAD
   );
 }
 
-function* chunks(events: readonly NewEvent[]): Generator<NewEvent[]> {
-  let chunk: NewEvent[] = [];
+function* chunks(events: readonly EncodedEvent[]): Generator<EncodedEvent[]> {
+  let chunk: EncodedEvent[] = [];
   let size = 0;
   for (const event of events) {
     const bytes = eventSize(event);
@@ -398,7 +396,11 @@ export class EsdbEventLog implements EventLog {
     );
   }
 
-  async append(stream: string, events: readonly NewEvent[], expected: ExpectedRevision = 'any'): Promise<AppendResult> {
+  async append(
+    stream: string,
+    events: readonly EncodedEvent[],
+    expected: ExpectedRevision = 'any',
+  ): Promise<AppendResult> {
     checkEventIds(events);
     const unique = [...new Map(events.map((e) => [e.id, e])).values()];
     // Ids stored before this call, as first seen: the rest count as written even if an earlier attempt wrote them.
@@ -415,8 +417,14 @@ export class EsdbEventLog implements EventLog {
         for (const chunk of chunks(fresh)) {
           const result = await this.client.appendToStream(
             stream,
+            // The client writes JSON events from objects: the encoded texts are parsed back for it.
             chunk.map((e) =>
-              jsonEvent({ id: e.id, type: e.type, data: e.data, ...(e.metadata ? { metadata: e.metadata } : {}) }),
+              jsonEvent({
+                id: e.id,
+                type: e.type,
+                data: JSON.parse(e.dataJson) as JsonObject,
+                metadata: JSON.parse(metadataJson(e.schemaVersion)) as JsonObject,
+              }),
             ),
             { expectedRevision: next },
           );
@@ -446,7 +454,7 @@ export class EsdbEventLog implements EventLog {
   /** The result for a batch whose every event is already in the stream (or an empty batch). */
   private alreadyStored(
     stream: string,
-    unique: readonly NewEvent[],
+    unique: readonly EncodedEvent[],
     tail: Tail,
     expected: ExpectedRevision,
   ): AppendResult {
@@ -475,7 +483,7 @@ export class EsdbEventLog implements EventLog {
    * after those events; anything else is left for the server to judge.
    */
   private resumeExpected(
-    unique: readonly NewEvent[],
+    unique: readonly EncodedEvent[],
     stored: Map<string, StoredAt>,
     expected: ExpectedRevision,
   ): ExpectedRevision {

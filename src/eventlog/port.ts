@@ -2,70 +2,16 @@
  * The EventLog port: the one contract both event stores honour, modelled on
  * EventStoreDB so that the embedded SQLite store is a faithful stand-in.
  * Nothing outside src/eventlog imports an adapter; use `openEventLog`.
+ * Events are appended as the codec encodes them (src/events/codec.ts).
  */
 import { FedledgerError } from '../errors.ts';
+import type { EncodedEvent } from '../events/codec.ts';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
 /** `any`, `no_stream`, `stream_exists`, or the exact 0-based revision of the stream's last event. */
 export type ExpectedRevision = 'any' | 'no_stream' | 'stream_exists' | bigint;
-
-export interface NewEvent {
-  /** UUID. Deterministic for ingested facts so re-sends are no-ops. */
-  id: string;
-  type: string;
-  data: JsonObject;
-  metadata?: JsonObject;
-  /** `data` as JSON text, where the producer has it already: a store that keeps text writes it as it is. */
-  readonly dataJson?: string;
-}
-
-/**
- * An event prepared on another thread, which arrives with its data as JSON text (cheaper to pass between threads
- * than the object): the text is what the embedded store writes, and the object is parsed only if asked for.
- */
-export class SerializedEvent implements NewEvent {
-  constructor(
-    readonly id: string,
-    readonly type: string,
-    readonly dataJson: string,
-    readonly metadata?: JsonObject,
-  ) {}
-
-  get data(): JsonObject {
-    return JSON.parse(this.dataJson) as JsonObject;
-  }
-}
-
-/** JSON texts that repeat (event metadata), each parsed once into a frozen object that is shared. */
-export class SharedJsonObjects {
-  private readonly byText = new Map<string, JsonObject>();
-
-  of(text: string): JsonObject {
-    let parsed = this.byText.get(text);
-    if (parsed === undefined) {
-      // A bound on memory for stores whose metadata does vary.
-      if (this.byText.size >= 1000) this.byText.clear();
-      parsed = Object.freeze(JSON.parse(text) as JsonObject);
-      this.byText.set(text, parsed);
-    }
-    return parsed;
-  }
-}
-
-const frozenTexts = new WeakMap<JsonObject, string>();
-
-/** JSON text of an event's metadata: remembered for frozen objects, which event types share (and cannot change). */
-export function metadataJson(metadata: JsonObject): string {
-  if (!Object.isFrozen(metadata)) return JSON.stringify(metadata);
-  let text = frozenTexts.get(metadata);
-  if (text === undefined) {
-    text = JSON.stringify(metadata);
-    frozenTexts.set(metadata, text);
-  }
-  return text;
-}
 
 export interface RecordedEvent {
   id: string;
@@ -92,7 +38,7 @@ export interface AppendResult {
 /** One append of several given to `appendMany`. */
 export interface AppendRequest {
   stream: string;
-  events: readonly NewEvent[];
+  events: readonly EncodedEvent[];
   expected?: ExpectedRevision;
 }
 
@@ -131,7 +77,7 @@ export interface Subscription extends AsyncIterable<RecordedEvent> {
 
 export interface EventLog {
   readonly kind: 'sqlite' | 'eventstoredb';
-  append(stream: string, events: readonly NewEvent[], expected?: ExpectedRevision): Promise<AppendResult>;
+  append(stream: string, events: readonly EncodedEvent[], expected?: ExpectedRevision): Promise<AppendResult>;
   /**
    * Several appends, one result each. The embedded store writes them in the order given in one transaction, all
    * or none, at a fraction of the cost of as many `append` calls (an ingest makes one per record). EventStoreDB
@@ -177,7 +123,7 @@ export class InvalidEventIdError extends FedledgerError {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Both stores key events by UUID; anything else is refused before a write. */
-export function checkEventIds(events: readonly NewEvent[]): void {
+export function checkEventIds(events: readonly EncodedEvent[]): void {
   for (const e of events) if (!UUID.test(e.id)) throw new InvalidEventIdError(e.id);
 }
 

@@ -11,6 +11,7 @@
  */
 import Database from 'better-sqlite3';
 import { EventEmitter } from 'node:events';
+import { type EncodedEvent, metadataFromJson, metadataJson } from '../events/codec.ts';
 import {
   type AppendRequest,
   type AppendResult,
@@ -18,15 +19,12 @@ import {
   type EventLog,
   type ExpectedRevision,
   type JsonObject,
-  type NewEvent,
   type ReadAllOptions,
   type ReadStreamOptions,
   type RecordedEvent,
   type SubscribeOptions,
   type Subscription,
   checkEventIds,
-  metadataJson,
-  SharedJsonObjects,
   StreamNotFoundError,
   WrongExpectedVersionError,
 } from './port.ts';
@@ -45,12 +43,12 @@ const CROSS_PROCESS_POLL_MS = 250;
  */
 const CHECKPOINT_AFTER_POSITIONS = 10_000n;
 
-/** An event ready for its row: id as bytes, payloads serialised before the write lock is taken. */
+/** An event ready for its row: id as bytes, metadata as text, before the write lock is taken. */
 interface EventToWrite {
   id: Buffer;
   type: string;
   data: string;
-  metadata: string | null;
+  metadata: string;
 }
 
 interface AppendToWrite {
@@ -127,16 +125,13 @@ const EVENT_COLUMNS = `e.position, hex(e.id), CAST(e.stream AS REAL), e.revision
 /** Events with their stream names, for stream-prefix filters; the CROSS JOIN keeps events as the outer loop. */
 const EVENTS_WITH_NAMES = 'events e CROSS JOIN streams s ON s.id = e.stream';
 
-const EMPTY_METADATA: JsonObject = Object.freeze({});
-
 const idBytes = (id: string) => Buffer.from(id.replaceAll('-', ''), 'hex');
 
-/** Payloads are serialised before the write lock is taken. */
-const eventToWrite = (e: NewEvent): EventToWrite => ({
+const eventToWrite = (e: EncodedEvent): EventToWrite => ({
   id: idBytes(e.id),
   type: e.type,
-  data: e.dataJson ?? JSON.stringify(e.data),
-  metadata: e.metadata ? metadataJson(e.metadata) : null,
+  data: e.dataJson,
+  metadata: metadataJson(e.schemaVersion),
 });
 
 function prepareSchema(db: Database.Database): void {
@@ -185,7 +180,6 @@ export class SqliteEventLog implements EventLog {
   /** Last position of each event type, as of position `typeHeadsUpTo` (see `headPosition`). */
   private readonly typeHeads = new Map<string, bigint>();
   private typeHeadsUpTo = -1n;
-  private readonly parsedMetadata = new SharedJsonObjects();
   private readonly inSavepoint: (appends: readonly AppendToWrite[]) => AppendResult[];
 
   constructor(readonly file: string) {
@@ -224,7 +218,11 @@ export class SqliteEventLog implements EventLog {
     };
   }
 
-  async append(stream: string, events: readonly NewEvent[], expected: ExpectedRevision = 'any'): Promise<AppendResult> {
+  async append(
+    stream: string,
+    events: readonly EncodedEvent[],
+    expected: ExpectedRevision = 'any',
+  ): Promise<AppendResult> {
     const [result] = await this.appendMany([{ stream, events, expected }]);
     return result!;
   }
@@ -387,14 +385,9 @@ export class SqliteEventLog implements EventLog {
       revision: row[3],
       type: row[4],
       data: JSON.parse(row[5]) as JsonObject,
-      metadata: this.metadataOf(row[6]),
+      metadata: metadataFromJson(row[6]),
       created: new Date(row[7]),
     };
-  }
-
-  /** Events of a type share their metadata text (`{"schemaVersion":1}`): parsed once, frozen, shared. */
-  private metadataOf(text: string | null): JsonObject {
-    return text === null ? EMPTY_METADATA : this.parsedMetadata.of(text);
   }
 
   /** The stream's last revision, from the cache when no other connection has written since it was filled. */

@@ -1,13 +1,11 @@
 /**
- * The event catalogue, version 1: every fact fedledger stores, with its
- * schema version, its stream and one validator. Producers build events with
- * `newEvent` (validated, deterministic id); consumers read them with
- * `decodeEvent` (validated, typed).
+ * The event catalogue: every fact fedledger stores, with its schema version,
+ * its stream and one validator. How an event is written to the log and read
+ * back (its id, its text) is codec.ts.
  */
 import { z } from 'zod';
 import { FedledgerError } from '../errors.ts';
-import type { JsonObject, NewEvent, RecordedEvent } from '../eventlog/port.ts';
-import { deterministicUuid, type IdOrder } from './ids.ts';
+import type { JsonObject } from '../eventlog/port.ts';
 
 const isoInstant = z.string().datetime({ offset: false, precision: undefined });
 const nullableString = z.string().nullable();
@@ -303,24 +301,6 @@ function cloudRecordRejectedFromV1(v1: CloudRecordRejectedV1): EventData<'CloudR
   };
 }
 
-const epochMs = (iso: string) => Date.parse(iso);
-
-/** Every event of a type carries the same metadata: one frozen object per type, so its JSON text is made once. */
-const METADATA = Object.fromEntries(
-  EVENT_TYPES.map((t): [EventType, JsonObject] => [t, Object.freeze({ schemaVersion: EVENT_VERSIONS[t] })]),
-) as Record<EventType, JsonObject>;
-
-/** Where a fact's id sorts, from its content only, where it has a time of its own (see `deterministicUuid`). */
-const ID_ORDER: { [T in EventType]?: (data: EventData<T>) => IdOrder } = {
-  CloudUsageRecorded: ({ record: r }) => ({
-    timeMs:
-      1000 *
-      (r.recordCreateTime ?? (r.endTime || (r.startTime ?? 0) + (r.suspendDuration ?? 0) + (r.wallDuration ?? 0))),
-  }),
-  VmStateChanged: (d) => ({ timeMs: epochMs(d.at) }),
-  ProbeResultRecorded: (d) => ({ timeMs: epochMs(d.timestamp), place: `${d.hostname}/${d.service}` }),
-};
-
 /** A site name as the first part of a VM's stream name: `%` and `/` escaped, so the site ends at the first `/`. */
 const siteSegment = (siteName: string) =>
   /[%/]/.test(siteName) ? siteName.replaceAll('%', '%25').replaceAll('/', '%2F') : siteName;
@@ -355,55 +335,14 @@ export function validated<T extends EventType>(type: T, data: unknown): EventDat
   return result.data as EventData<T>;
 }
 
-/**
- * Builds a validated event. `identity` is the natural key plus the content
- * that makes this fact distinct; the same identity always yields the same id.
- */
-export function newEvent<T extends EventType>(type: T, data: EventData<T>, identity: unknown): NewEvent {
-  return parsedEvent(type, validated(type, data), identity);
-}
-
-/**
- * Builds an event from values a boundary parser produced under rules at
- * least as strict as the type's schema (APEL records, probe results), so
- * they are not validated a second time: at millions of records the second
- * check cost more than the event's id. A producer that has written the
- * payload's JSON itself passes it as `dataJson`, which must be the JSON of `data`.
- */
-export function parsedEvent<T extends EventType>(
-  type: T,
-  data: EventData<T>,
-  identity: unknown,
-  dataJson?: string,
-): NewEvent {
-  const order = ID_ORDER[type] as ((d: EventData<T>) => IdOrder) | undefined;
-  const id = deterministicUuid([type, identity], order?.(data));
-  const payload = data as unknown as JsonObject;
-  const metadata = METADATA[type];
-  return dataJson === undefined
-    ? { id, type, data: payload, metadata }
-    : { id, type, data: payload, metadata, dataJson };
-}
-
 export function isKnownType(type: string): type is EventType {
   return Object.hasOwn(schemas, type);
 }
 
-/**
- * Types a stored event. Payloads were validated once, by `newEvent`, before
- * they were appended, so reading does not validate them again (projections
- * read millions); it checks the type and the schema version it can read.
- */
-export function decodeEvent(event: RecordedEvent): DomainEvent {
-  if (!isKnownType(event.type)) throw new InvalidEventError(event.type, 'unknown event type');
-  const version = event.metadata['schemaVersion'] ?? 1;
-  if (version !== EVENT_VERSIONS[event.type]) {
-    const upcast = (UPCASTS[event.type] as Record<number, (data: JsonObject) => unknown> | undefined)?.[
-      Number(version)
-    ];
-    if (upcast === undefined)
-      throw new InvalidEventError(event.type, `schema version ${String(version)} is not readable by this build`);
-    return { type: event.type, data: upcast(event.data) } as DomainEvent;
-  }
-  return { type: event.type, data: event.data } as DomainEvent;
+/** A payload stored under an older schema version of its type, read as the current version; undefined if unreadable. */
+export function upcast(type: EventType, storedVersion: number, data: JsonObject): DomainEvent['data'] | undefined {
+  const from = (UPCASTS[type] as Record<number, (data: JsonObject) => DomainEvent['data']> | undefined)?.[
+    storedVersion
+  ];
+  return from?.(data);
 }

@@ -5,14 +5,8 @@
  */
 import { hash } from 'node:crypto';
 
-/** Text already in canonical JSON form, which `canonicalJson` embeds as it is (for callers that build it cheaper). */
-export class CanonicalJson {
-  constructor(readonly text: string) {}
-}
-
 /** Stable JSON: object keys sorted, so equal content hashes equally. */
 export function canonicalJson(value: unknown): string {
-  if (value instanceof CanonicalJson) return value.text;
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) {
     // Concatenated, not mapped and joined: an id's parts are hashed millions of times (bench:accounting).
@@ -54,7 +48,12 @@ export interface IdOrder {
  * (see docs/availability.md).
  */
 export function deterministicUuid(parts: unknown, order?: IdOrder): string {
-  const digest = sha256Hex(canonicalJson(parts));
+  return uuidOfText(canonicalJson(parts), order);
+}
+
+/** The same from the text that names the fact, where its producer has one that is as stable (see codec.ts). */
+export function uuidOfText(identity: string, order?: IdOrder): string {
+  const digest = sha256Hex(identity);
   const ms = order?.timeMs;
   if (ms === undefined || !Number.isFinite(ms) || ms < 0 || ms >= 2 ** 48) return format(digest, '5');
   if (order?.place === undefined) {

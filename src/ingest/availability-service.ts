@@ -5,9 +5,10 @@
  * no-op), and keep rejected input in quarantine as InputRejected events.
  */
 import { createHash } from 'node:crypto';
-import { appendByStream } from '../eventlog/append-by-stream.ts';
-import type { EventLog, NewEvent } from '../eventlog/port.ts';
-import { type EventData, type RecordError, newEvent, parsedEvent, streams } from '../events/catalogue.ts';
+import { appendByStream, type StreamEvent } from '../eventlog/append-by-stream.ts';
+import type { EventLog } from '../eventlog/port.ts';
+import { type EventData, type RecordError, streams } from '../events/catalogue.ts';
+import { encode, encodeParsed } from '../events/codec.ts';
 import { sha256Hex } from '../events/ids.ts';
 import { FedledgerError } from '../errors.ts';
 import { GocdbDocumentError, parseGocdb, type GocdbDocument, type GocdbKind } from './gocdb.ts';
@@ -48,7 +49,7 @@ export async function ingestProbeLines(
   const hash = createHash('sha256');
   const summary: IngestSummary = { accepted: 0, unchanged: 0, rejected: 0, errors: [] };
   const rejected: Array<{ line: number; text: string; errors: RecordError[] }> = [];
-  let pending: Array<{ stream: string; event: NewEvent }> = [];
+  let pending: StreamEvent[] = [];
   const flush = async () => {
     const written = await appendByStream(log, pending);
     summary.accepted += written;
@@ -69,7 +70,7 @@ export async function ingestProbeLines(
     pending.push({
       stream: streams.probes(r.hostname, r.service),
       // The line parser's rules are stricter than the event's schema.
-      event: parsedEvent('ProbeResultRecorded', r, probeIdentity(r)),
+      event: encodeParsed('ProbeResultRecorded', r, probeIdentity(r)),
     });
     if (pending.length >= GROUP) await flush();
   }
@@ -104,7 +105,7 @@ async function quarantine(
   await log.append(
     streams.quarantine(sourceMessageId),
     rejected.map((r) =>
-      newEvent(
+      encode(
         'InputRejected',
         {
           input,
@@ -135,16 +136,16 @@ export async function ingestGocdb(log: EventLog, xml: string, options: IngestOpt
     await quarantine(log, 'gocdb', sha256Hex(xml), [{ line: null, text: xml, errors: [e.recordError] }], options);
     return { kind: null, accepted: 0, unchanged: 0, rejected: 1, errors: [e.recordError] };
   }
-  const items: Array<{ stream: string; event: NewEvent }> = [
-    ...doc.sites.map((s) => ({ stream: streams.site(s.siteName), event: newEvent('SiteRegistered', s, s) })),
+  const items: StreamEvent[] = [
+    ...doc.sites.map((s) => ({ stream: streams.site(s.siteName), event: encode('SiteRegistered', s, s) })),
     ...doc.endpoints.map((e) => ({
       stream: streams.site(e.siteName),
-      event: newEvent('ServiceEndpointRegistered', e, e),
+      event: encode('ServiceEndpointRegistered', e, e),
     })),
     // Identity is the content: an unchanged re-send is a no-op, a changed one supersedes.
     ...doc.downtimes.map((d) => ({
       stream: streams.downtime(d.downtimeId),
-      event: newEvent('DowntimeDeclared', d, d),
+      event: encode('DowntimeDeclared', d, d),
     })),
   ];
   const written = await appendByStream(log, items);
@@ -173,7 +174,7 @@ export async function ingestProfiles(log: EventLog, text: string, options: Inges
   const parsed = parseProfiles(text, options.source ?? options.publisher);
   const items = parsed.map((p) => {
     const data = { kind: p.kind, name: p.profile.name, effectiveFrom: p.profile.date, profile: p.raw };
-    return { stream: streams.profile(p.kind, p.profile.name), event: newEvent('ProfilePublished', data, data) };
+    return { stream: streams.profile(p.kind, p.profile.name), event: encode('ProfilePublished', data, data) };
   });
   const written = await appendByStream(log, items);
   return { accepted: written, unchanged: items.length - written, rejected: 0, errors: [] };

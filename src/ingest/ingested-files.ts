@@ -6,9 +6,10 @@
  */
 import { createHash } from 'node:crypto';
 import { FedledgerError } from '../errors.ts';
+import type { StreamEvent } from '../eventlog/append-by-stream.ts';
 import type { EventLog } from '../eventlog/port.ts';
-import { decodeEvent, newEvent, streams } from '../events/catalogue.ts';
-import type { StreamAppend } from './apel-service.ts';
+import { streams } from '../events/catalogue.ts';
+import { decode, encode } from '../events/codec.ts';
 
 export interface IngestedFile {
   path: string;
@@ -25,7 +26,7 @@ export async function loadIngestedFiles(log: EventLog): Promise<IngestedFiles> {
   const files: IngestedFiles = new Map();
   try {
     for await (const stored of log.readStream(streams.ingestedFiles())) {
-      const event = decodeEvent(stored);
+      const event = decode(stored);
       if (event.type !== 'ApelFileIngested' || files.has(event.data.contentHash)) continue;
       files.set(event.data.contentHash, { path: event.data.path, ingestedAt: event.data.ingestedAt });
     }
@@ -36,9 +37,9 @@ export async function loadIngestedFiles(log: EventLog): Promise<IngestedFiles> {
 }
 
 /** The append that records a file as ingested; it goes in the same call as the file's records. */
-export function fileIngestedAppend(path: string, contentHash: string, at: Date): StreamAppend {
+export function fileIngestedAppend(path: string, contentHash: string, at: Date): StreamEvent {
   return {
     stream: streams.ingestedFiles(),
-    event: newEvent('ApelFileIngested', { path, contentHash, ingestedAt: at.toISOString() }, [contentHash]),
+    event: encode('ApelFileIngested', { path, contentHash, ingestedAt: at.toISOString() }, [contentHash]),
   };
 }

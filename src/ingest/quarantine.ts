@@ -5,20 +5,20 @@
  * message by that hash and carries a bounded excerpt of its own text. So a
  * large bad message costs its size once, in the log only (read models keep
  * the excerpts), and a listing of the quarantine stays small whatever was sent.
+ * A record corrected and re-submitted (apel-service.ts) is closed here too.
  */
 import { FedledgerError, UserError } from '../errors.ts';
+import type { StreamEvent } from '../eventlog/append-by-stream.ts';
 import type { EventLog } from '../eventlog/port.ts';
 import {
   type CloudRecordRejectedV1,
-  decodeEvent,
   type EventData,
   excerpt,
-  newEvent,
   RECORD_EXCERPT_CHARS,
   streams,
 } from '../events/catalogue.ts';
+import { decode, encode, schemaVersionOf } from '../events/codec.ts';
 import type { RejectedCloudRecord } from './apel-message.ts';
-import type { StreamAppend } from './apel-service.ts';
 
 export interface QuarantineSource {
   sourceMessageId: string;
@@ -29,11 +29,11 @@ export interface QuarantineSource {
 }
 
 /** The message's own event, to go before the events of its rejected records on the same stream. */
-export function quarantinedMessage(source: QuarantineSource): StreamAppend {
+function quarantinedMessage(source: QuarantineSource): StreamEvent {
   const { sourceMessageId } = source;
   return {
     stream: streams.quarantine(sourceMessageId),
-    event: newEvent('MessageQuarantined', source, [sourceMessageId]),
+    event: encode('MessageQuarantined', source, [sourceMessageId]),
   };
 }
 
@@ -42,14 +42,14 @@ export function quarantinedApelRecords(
   source: Omit<QuarantineSource, 'input'>,
   messageVersion: string | null,
   rejected: readonly RejectedCloudRecord[],
-): StreamAppend[] {
+): StreamEvent[] {
   if (rejected.length === 0) return [];
   const { sourceMessageId, receivedAt, publisher } = source;
   return [
     quarantinedMessage({ ...source, input: 'apel-cloud' }),
     ...rejected.map((r) => ({
       stream: streams.quarantine(sourceMessageId),
-      event: newEvent(
+      event: encode(
         'CloudRecordRejected',
         {
           sourceMessageId,
@@ -105,7 +105,7 @@ export async function findRejected(
   recordIndex: number | null,
 ): Promise<EventData<'CloudRecordRejected'>> {
   for await (const stored of quarantineStream(log, sourceMessageId)) {
-    const event = decodeEvent(stored);
+    const event = decode(stored);
     if (event.type === 'CloudRecordRejected' && event.data.recordIndex === recordIndex) return event.data;
   }
   throw new QuarantineNotFoundError(sourceMessageId, recordIndex);
@@ -122,13 +122,31 @@ export interface QuarantinedMessageText {
 export async function quarantinedMessageText(log: EventLog, sourceMessageId: string): Promise<QuarantinedMessageText> {
   for await (const stored of quarantineStream(log, sourceMessageId)) {
     if (stored.type === 'MessageQuarantined') {
-      const { text, receivedAt, publisher } = decodeEvent(stored).data as EventData<'MessageQuarantined'>;
+      const { text, receivedAt, publisher } = decode(stored).data as EventData<'MessageQuarantined'>;
       return { sourceMessageId, text, receivedAt, publisher };
     }
-    if (stored.type === 'CloudRecordRejected' && stored.metadata['schemaVersion'] === 1) {
+    if (stored.type === 'CloudRecordRejected' && schemaVersionOf(stored) === 1) {
       const { messageText, receivedAt, publisher } = stored.data as unknown as CloudRecordRejectedV1;
       return { sourceMessageId, text: messageText, receivedAt, publisher };
     }
   }
   throw new QuarantineNotFoundError(sourceMessageId, 'message');
+}
+
+/** Closes a quarantined record (or message, `recordIndex` null) whose correction was re-submitted. */
+export async function resolveResubmitted(
+  log: EventLog,
+  sourceMessageId: string,
+  recordIndex: number | null,
+  by: string,
+  at: Date,
+): Promise<void> {
+  const resolution = 'resubmitted';
+  await log.append(streams.quarantine(sourceMessageId), [
+    encode('QuarantineResolved', { sourceMessageId, recordIndex, resolution, resolvedAt: at.toISOString(), by }, [
+      sourceMessageId,
+      recordIndex,
+      resolution,
+    ]),
+  ]);
 }

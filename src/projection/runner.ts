@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { FedledgerError } from '../errors.ts';
-import { decodeEvent } from '../events/catalogue.ts';
+import { decode } from '../events/codec.ts';
 import type { EventFilter, EventLog, RecordedEvent, Subscription } from '../eventlog/port.ts';
 import type { ApplyContext, Projection } from './projection.ts';
 
@@ -189,7 +189,7 @@ class ReadModelFile {
           if (event.position <= last) continue;
           last = event.position;
           if (this.dedupeIds && this.remember.run(event.id).changes === 0) continue;
-          const decoded = decodeEvent(event);
+          const decoded = decode(event);
           this.handle(
             { event: decoded, id: event.id, stream: event.stream, position: event.position, created: event.created },
             ctx,

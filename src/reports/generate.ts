@@ -16,7 +16,8 @@ import {
 import { arReport, rejectedInputs, sitesUnderThreeMonths } from '../availability/queries.ts';
 import { UserError } from '../errors.ts';
 import type { EventLog } from '../eventlog/port.ts';
-import { type EventData, newEvent, streams } from '../events/catalogue.ts';
+import { type EventData, streams } from '../events/catalogue.ts';
+import { encode } from '../events/codec.ts';
 import { sha256Hex } from '../events/ids.ts';
 import type { ProjectionRunner } from '../projection/runner.ts';
 import { composeReport, type ComposeInput, type SiteAvailability } from './compose.ts';
@@ -176,6 +177,6 @@ export async function generateReport(o: GenerateOptions): Promise<EventData<'Rep
     o.trigger === 'schedule'
       ? [o.period.name, 'schedule']
       : [o.period.name, 'cli', data.position, data.directory, files];
-  await o.log.append(streams.report(o.period.name), [newEvent('ReportGenerated', data, identity)]);
+  await o.log.append(streams.report(o.period.name), [encode('ReportGenerated', data, identity)]);
   return data;
 }

@@ -3,7 +3,8 @@
  * lists and what the schedule checks before it runs.
  */
 import { type EventLog, type RecordedEvent, StreamNotFoundError } from '../eventlog/port.ts';
-import { decodeEvent, type EventData, streams } from '../events/catalogue.ts';
+import { type EventData, streams } from '../events/catalogue.ts';
+import { decode } from '../events/codec.ts';
 
 export interface ReportRun extends Omit<EventData<'ReportGenerated'>, 'position'> {
   /** Log position the figures were computed at. */
@@ -13,7 +14,7 @@ export interface ReportRun extends Omit<EventData<'ReportGenerated'>, 'position'
 }
 
 function toRun(event: RecordedEvent): ReportRun {
-  const decoded = decodeEvent(event);
+  const decoded = decode(event);
   if (decoded.type !== 'ReportGenerated') throw new Error(`unexpected ${decoded.type} event among report runs`);
   return { ...decoded.data, position: BigInt(decoded.data.position), recordedAt: event.position };
 }

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { summaryMessages } from '../../src/accounting/render.ts';
-import { ingestMany, resubmitCorrected, SiteMismatchError } from '../../src/ingest/apel-service.ts';
+import { resubmitCorrected, SiteMismatchError } from '../../src/ingest/apel-service.ts';
+import { ingestMany } from '../../src/ingest/ingest-many.ts';
 import {
   queryQualityFlags,
   queryQuarantine,

@@ -9,7 +9,8 @@ import { ApiServer } from '../../src/api/server.ts';
 import { TokenStore, type Role } from '../../src/api/tokens.ts';
 import { openEventLog } from '../../src/eventlog/open.ts';
 import type { EventLog } from '../../src/eventlog/port.ts';
-import { newEvent, streams } from '../../src/events/catalogue.ts';
+import { streams } from '../../src/events/catalogue.ts';
+import { encode } from '../../src/events/codec.ts';
 import { ingestApelMessage } from '../../src/ingest/apel-service.ts';
 import { ingestProbeResults } from '../../src/ingest/availability-service.ts';
 import { upToDate } from '../../src/projection/registry.ts';
@@ -87,8 +88,8 @@ export async function registerTopology(log: EventLog): Promise<void> {
       country: 'Xland',
     };
     await log.append(streams.site(site), [
-      newEvent('SiteRegistered', siteData, siteData),
-      newEvent('ServiceEndpointRegistered', endpoint, endpoint),
+      encode('SiteRegistered', siteData, siteData),
+      encode('ServiceEndpointRegistered', endpoint, endpoint),
     ]);
   }
 }

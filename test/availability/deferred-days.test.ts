@@ -2,7 +2,7 @@ import test from 'ava';
 import Database from 'better-sqlite3';
 import path from 'node:path';
 import { availabilityProjection } from '../../projections/availability.ts';
-import { decodeEvent } from '../../src/events/catalogue.ts';
+import { decode } from '../../src/events/codec.ts';
 import { openEventLog } from '../../src/eventlog/open.ts';
 import type { EventLog, RecordedEvent } from '../../src/eventlog/port.ts';
 import { ingestGocdb, ingestProbeLines } from '../../src/ingest/availability-service.ts';
@@ -122,10 +122,7 @@ test('a batch short of the head puts off the current days (kept in deferred_days
   const deferred = () => db.prepare('SELECT day FROM deferred_days ORDER BY day').all();
   db.transaction(() => {
     for (const e of events)
-      handle(
-        { event: decodeEvent(e), id: e.id, stream: e.stream, position: e.position, created: e.created },
-        ctx(false),
-      );
+      handle({ event: decode(e), id: e.id, stream: e.stream, position: e.position, created: e.created }, ctx(false));
     availabilityProjection.afterBatch!(db, ctx(false));
   })();
   const today = Math.floor(START / 86_400);

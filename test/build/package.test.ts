@@ -29,7 +29,7 @@ test('npm pack gives a package that installs into an empty folder and runs inges
     for (const needed of [
       'bin/fedledger.js',
       'dist/src/cli.js',
-      'dist/src/ingest/apel-parse-thread.js',
+      'dist/src/ingest/preparers/worker-thread.js',
       'dist/src/projection/worker-thread.js',
       'dist/projections/accounting.js',
       'graphql/base.graphql',

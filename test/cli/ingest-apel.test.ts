@@ -2,7 +2,7 @@ import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { MESSAGES_PER_BATCH } from '../../src/ingest/apel-parse-worker.ts';
+import { MESSAGES_PER_BATCH } from '../../src/ingest/preparers/worker-thread.ts';
 import { tempDir } from '../support/tmp.ts';
 
 const DEMO_APEL = 'fixtures/demo/apel';

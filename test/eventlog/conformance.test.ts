@@ -6,19 +6,20 @@ import test, { type ExecutionContext } from 'ava';
 import { randomUUID } from 'node:crypto';
 import {
   type EventLog,
-  type NewEvent,
   type RecordedEvent,
   StreamNotFoundError,
   WrongExpectedVersionError,
 } from '../../src/eventlog/port.ts';
+import { schemaVersionOf } from '../../src/events/codec.ts';
+import { rawEvent } from '../support/raw-events.ts';
 import { targets, type Target } from './targets.ts';
 
 function ns(): string {
   return `t${randomUUID().replaceAll('-', '').slice(0, 12)}-`;
 }
 
-function events(n: number, type = 'TestHappened', extra: Record<string, string> = {}): NewEvent[] {
-  return Array.from({ length: n }, (_, i) => ({ id: randomUUID(), type, data: { i, ...extra } }));
+function events(n: number, type = 'TestHappened', extra: Record<string, string> = {}) {
+  return Array.from({ length: n }, (_, i) => rawEvent(type, { i, ...extra }));
 }
 
 async function collect(iterable: AsyncIterable<RecordedEvent>): Promise<RecordedEvent[]> {
@@ -263,20 +264,16 @@ conformance('a large batch (3000 events, ~3 MiB) appends whole and in order', as
   t.is(stored[2999]!.data['padding'], padding);
 });
 
-conformance('data and metadata round-trip', async (t, log, p) => {
+conformance('data and schema version round-trip', async (t, log, p) => {
   const s = `${p}meta`;
-  const event: NewEvent = {
-    id: randomUUID(),
-    type: 'WithMetadata',
-    data: { text: 'héllo %% ünïcode', n: 1.5, nested: { list: [1, null, 'x'] } },
-    metadata: { correlationId: 'abc', publisher: 'CESNET-MCC' },
-  };
+  const data = { text: 'héllo %% ünïcode', n: 1.5, nested: { list: [1, null, 'x'] } };
+  const event = rawEvent('WithSchemaVersion', data, randomUUID(), 3);
   await log.append(s, [event]);
   const [stored] = await collect(log.readStream(s));
   t.is(stored!.id, event.id);
-  t.is(stored!.type, 'WithMetadata');
-  t.deepEqual(stored!.data, event.data);
-  t.like(stored!.metadata, { correlationId: 'abc', publisher: 'CESNET-MCC' });
+  t.is(stored!.type, 'WithSchemaVersion');
+  t.deepEqual(stored!.data, data);
+  t.is(schemaVersionOf(stored!), 3);
   t.true(stored!.created instanceof Date);
 });
 
@@ -296,7 +293,7 @@ conformance('stream names with unusual characters', async (t, log, p) => {
 
 conformance('an event id that is not a UUID is refused, and nothing of the append is written', async (t, log, p) => {
   const s = `${p}bad-id`;
-  const error = await t.throwsAsync(log.append(s, [...events(1), { id: 'record-17', type: 'TestHappened', data: {} }]));
+  const error = await t.throwsAsync(log.append(s, [...events(1), rawEvent('TestHappened', {}, 'record-17')]));
   t.like(error, { code: 'INVALID_EVENT_ID' });
   t.regex(error!.message, /"record-17" is not a UUID/);
   await t.throwsAsync(collect(log.readStream(s)), { instanceOf: StreamNotFoundError });

@@ -11,19 +11,15 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { EventStoreDBClient, MaxAppendSizeExceededError, jsonEvent } from '@eventstore/db-client';
 import { EsdbEventLog, type EsdbRetryOptions } from '../../src/eventlog/esdb.ts';
-import {
-  EventLogUnavailableError,
-  type NewEvent,
-  type RecordedEvent,
-  WrongExpectedVersionError,
-} from '../../src/eventlog/port.ts';
+import { EventLogUnavailableError, type RecordedEvent, WrongExpectedVersionError } from '../../src/eventlog/port.ts';
 import { ANY, NO_STREAM, StandInLog } from '../support/esdb-standin/log.ts';
+import { rawEvent } from '../support/raw-events.ts';
 import { startStandIn } from '../support/esdb-standin/index.ts';
 
 const quick: EsdbRetryOptions = { retries: 40, initialBackoffMs: 20, maxBackoffMs: 100 };
 
-function events(n: number, type = 'TestHappened'): NewEvent[] {
-  return Array.from({ length: n }, (_, i) => ({ id: randomUUID(), type, data: { i } }));
+function events(n: number, type = 'TestHappened') {
+  return Array.from({ length: n }, (_, i) => rawEvent(type, { i }));
 }
 
 async function collect(iterable: AsyncIterable<RecordedEvent>): Promise<RecordedEvent[]> {
@@ -176,11 +172,7 @@ test.serial('servers without BatchAppend: the adapter works over Append', async 
     t.is((await log.append('plain', batch, 'no_stream')).written, 0);
     const wrong = await t.throwsAsync(log.append('plain', events(1), 0n), { instanceOf: WrongExpectedVersionError });
     t.is(wrong?.actual, 1n);
-    const big = Array.from({ length: 1500 }, (_, i) => ({
-      id: randomUUID(),
-      type: 'Big',
-      data: { i, pad: 'x'.repeat(1000) },
-    }));
+    const big = Array.from({ length: 1500 }, (_, i) => rawEvent('Big', { i, pad: 'x'.repeat(1000) }));
     t.is((await log.append('plain-big', big, 'no_stream')).nextRevision, 1499n);
   } finally {
     await log.close();

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { SqliteEventLog } from '../../src/eventlog/sqlite.ts';
 import type { RecordedEvent } from '../../src/eventlog/port.ts';
+import { rawEvent } from '../support/raw-events.ts';
 import { tempDir } from '../support/tmp.ts';
 
 async function all(log: SqliteEventLog): Promise<RecordedEvent[]> {
@@ -49,10 +50,10 @@ test('a store in the first format (text ids and stream names) is migrated in pla
       data: JSON.parse(r.data) as unknown,
     })),
   );
-  const next = await log.append('vm-b', [{ id: randomUUID(), type: 'TestHappened', data: { i: 3 } }], 1n);
+  const next = await log.append('vm-b', [rawEvent('TestHappened', { i: 3 })], 1n);
   t.is(next.nextRevision, 2n);
   t.true(next.position > 20n);
-  const again = await log.append('vm-a', [{ id: rows[1]!.id, type: 'TestHappened', data: { i: 1 } }]);
+  const again = await log.append('vm-a', [rawEvent('TestHappened', { i: 1 }, rows[1]!.id)]);
   t.deepEqual(again, { nextRevision: 0n, position: 15n, written: 0 }, 'a migrated id is still recognised');
 });
 
@@ -67,7 +68,7 @@ test('a new store is made with 16 KiB pages; one made with 4 KiB pages keeps the
   };
   const fresh = path.join(tmp.dir, 'fresh.sqlite');
   const freshLog = new SqliteEventLog(fresh);
-  await freshLog.append('vm-a', [{ id: randomUUID(), type: 'TestHappened', data: { i: 0 } }]);
+  await freshLog.append('vm-a', [rawEvent('TestHappened', { i: 0 })]);
   await freshLog.close();
   t.is(pageSize(fresh), 16_384);
 
@@ -77,11 +78,11 @@ test('a new store is made with 16 KiB pages; one made with 4 KiB pages keeps the
   made.pragma('journal_mode = WAL');
   made.close();
   const first = new SqliteEventLog(older);
-  await first.append('vm-a', [{ id: randomUUID(), type: 'TestHappened', data: { i: 0 } }]);
+  await first.append('vm-a', [rawEvent('TestHappened', { i: 0 })]);
   await first.close();
   const reopened = new SqliteEventLog(older);
   t.teardown(() => reopened.close());
-  await reopened.append('vm-a', [{ id: randomUUID(), type: 'TestHappened', data: { i: 1 } }], 0n);
+  await reopened.append('vm-a', [rawEvent('TestHappened', { i: 1 })], 0n);
   t.deepEqual(
     (await all(reopened)).map((e) => e.data),
     [{ i: 0 }, { i: 1 }],

@@ -3,14 +3,13 @@
  * transaction, and each call's appends stand or fall together.
  */
 import test from 'ava';
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { type NewEvent, WrongExpectedVersionError } from '../../src/eventlog/port.ts';
+import { WrongExpectedVersionError } from '../../src/eventlog/port.ts';
 import { SqliteEventLog } from '../../src/eventlog/sqlite.ts';
+import { rawEvent } from '../support/raw-events.ts';
 import { tempDir } from '../support/tmp.ts';
 
-const events = (n: number): NewEvent[] =>
-  Array.from({ length: n }, (_, i) => ({ id: randomUUID(), type: 'TestHappened', data: { i } }));
+const events = (n: number) => Array.from({ length: n }, (_, i) => rawEvent('TestHappened', { i }));
 
 async function streamLength(log: SqliteEventLog, stream: string): Promise<number> {
   let n = 0;

@@ -3,8 +3,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../src/errors.ts';
 import { SqliteEventLog } from '../../src/eventlog/sqlite.ts';
-import { MESSAGES_PER_BATCH, prepareOnThread, prepareOnThreadRunning } from '../../src/ingest/apel-parse-worker.ts';
-import { type IngestResult, ingestMany, prepareHere } from '../../src/ingest/apel-service.ts';
+import type { IngestResult, PreparedMessage } from '../../src/ingest/apel-service.ts';
+import { ingestMany, type MessagePreparer } from '../../src/ingest/ingest-many.ts';
+import { prepareInThread } from '../../src/ingest/preparers/in-thread.ts';
+import {
+  MESSAGES_PER_BATCH,
+  prepareOnThreadRunning,
+  prepareOnWorkerThread,
+} from '../../src/ingest/preparers/worker-thread.ts';
 import { tempDir } from '../support/tmp.ts';
 
 const fromDir = (dir: string) =>
@@ -30,8 +36,8 @@ test('messages parsed on the parser thread store exactly the events parsing on t
   const results: Record<string, IngestResult> = {};
   const names: Record<string, string[]> = {};
   for (const [label, prepare] of [
-    ['here', prepareHere],
-    ['thread', prepareOnThread],
+    ['here', prepareInThread],
+    ['thread', prepareOnWorkerThread],
   ] as const) {
     const log = new SqliteEventLog(path.join(tmp.dir, `${label}.sqlite`));
     names[label] = [];
@@ -68,7 +74,7 @@ test('an error raised on the parser thread stops the ingest at its message, with
     ingestMany(log, [...own, other, ...own], {
       ...options,
       allowedSite: 'CESGA',
-      prepare: prepareOnThread,
+      prepare: prepareOnWorkerThread,
       onIngested: (name) => ingested.push(name),
     }),
   );
@@ -103,4 +109,33 @@ test('a parser thread that dies fails the ingest with its exit, after the messag
     ingested,
     MESSAGES.slice(0, ingested.length).map((m) => m.name),
   );
+});
+
+test('a message comes back from the parser thread as it is prepared here, whatever its text holds', async (t) => {
+  const header = 'APEL-cloud-message: v0.4\n';
+  const tricky = [
+    { name: 'empty', text: header },
+    { name: 'unicode', text: `${header}VMUUID: vm-é\nSiteName: SITÉ/1%\nMachineName: a%%b "q" \\ 💡\n%%\n` },
+    {
+      name: 'long',
+      text: `${header}VMUUID: vm-long\nSiteName: S\nMachineName: ${'x'.repeat(5000)}\n%%\nVMUUID: ok\nSiteName: S\n`,
+    },
+    { name: 'bytes', text: Buffer.from(`${header}VMUUID: vm-b\nSiteName: S\n`) },
+  ];
+  const prepared = async (prepare: MessagePreparer) => {
+    const out: PreparedMessage[] = [];
+    for await (const p of prepare(tricky, options)) out.push(p);
+    return out;
+  };
+  const here = await prepared(prepareInThread);
+  t.deepEqual(
+    here.map((p) => [p.appends.length, p.quarantined.length]),
+    [
+      [0, 0],
+      [1, 0],
+      [1, 2],
+      [1, 0],
+    ],
+  );
+  t.deepEqual(await prepared(prepareOnWorkerThread), here);
 });

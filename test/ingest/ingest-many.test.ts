@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AppendRequest, EventLog } from '../../src/eventlog/port.ts';
 import { SqliteEventLog } from '../../src/eventlog/sqlite.ts';
-import { ingestMany } from '../../src/ingest/apel-service.ts';
+import { ingestMany } from '../../src/ingest/ingest-many.ts';
 import { tempDir } from '../support/tmp.ts';
 
 const DIR = 'fixtures/demo/apel';

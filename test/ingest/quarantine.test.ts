@@ -1,5 +1,6 @@
 import test from 'ava';
-import { decodeEvent, EVENT_VERSIONS, streams } from '../../src/events/catalogue.ts';
+import { EVENT_VERSIONS, streams } from '../../src/events/catalogue.ts';
+import { decode } from '../../src/events/codec.ts';
 import { queryQuarantine } from '../../projections/accounting.ts';
 import { prepareApelMessage } from '../../src/ingest/apel-service.ts';
 import { quarantinedMessageText, recordTextOf } from '../../src/ingest/quarantine.ts';
@@ -80,13 +81,13 @@ test('a rejected record written by an earlier build (version 1, both texts insid
     {
       id: '00000000-0000-4000-8000-000000000001',
       type: 'CloudRecordRejected',
-      data: v1,
-      metadata: { schemaVersion: 1 },
+      schemaVersion: 1,
+      dataJson: JSON.stringify(v1),
     },
   ]);
   t.is(EVENT_VERSIONS.CloudRecordRejected, 2);
   let decoded;
-  for await (const e of l.log.readStream(streams.quarantine('abc'))) decoded = decodeEvent(e);
+  for await (const e of l.log.readStream(streams.quarantine('abc'))) decoded = decode(e);
   t.like(decoded!.data, {
     recordIndex: 1,
     line: 2,

@@ -10,7 +10,7 @@ import { tallyProjection } from '../support/tally-projection.ts';
 import { tempDir } from '../support/tmp.ts';
 import { until } from '../support/until.ts';
 import { streams, vmStateEvents } from '../support/vm-events.ts';
-import { newEvent } from '../../src/events/catalogue.ts';
+import { encode } from '../../src/events/codec.ts';
 
 function tally(db: Database.Database): Record<string, number> {
   const rows = db.prepare('SELECT stream, events FROM tally ORDER BY stream').all() as {
@@ -226,7 +226,7 @@ test("a catch-up asks for the whole log's head, reads past other projections' ev
   await seed(real, 1, 3);
   const ownLast = await real.headPosition();
   const others = Array.from({ length: 3000 }, (_, i) =>
-    newEvent(
+    encode(
       'ProbeResultRecorded',
       {
         timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString().replace('.000Z', 'Z'),

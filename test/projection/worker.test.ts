@@ -5,7 +5,7 @@ import path from 'node:path';
 import { querySummaries } from '../../projections/accounting.ts';
 import { arReport } from '../../src/availability/queries.ts';
 import { openEventLog } from '../../src/eventlog/open.ts';
-import { ingestMany } from '../../src/ingest/apel-service.ts';
+import { ingestMany } from '../../src/ingest/ingest-many.ts';
 import { ingestGocdb, ingestProbeResults } from '../../src/ingest/availability-service.ts';
 import { upToDate } from '../../src/projection/registry.ts';
 import { ProjectionWorker, projectingAlongside } from '../../src/projection/worker.ts';

@@ -1,7 +1,7 @@
 /** A data directory as the CLI leaves it, made in-process (faster than spawning `ingest`). */
 import { readFileSync } from 'node:fs';
 import { openEventLog } from '../../src/eventlog/open.ts';
-import { ingestMany } from '../../src/ingest/apel-service.ts';
+import { ingestMany } from '../../src/ingest/ingest-many.ts';
 import { ingestProbeLines } from '../../src/ingest/availability-service.ts';
 import { upToDate } from '../../src/projection/registry.ts';
 import { tempDir } from './tmp.ts';

@@ -1,12 +1,12 @@
-import { newEvent, streams as catalogueStreams } from '../../src/events/catalogue.ts';
-import type { NewEvent } from '../../src/eventlog/port.ts';
+import { streams as catalogueStreams } from '../../src/events/catalogue.ts';
+import { type EncodedEvent, encode } from '../../src/events/codec.ts';
 
 /** `n` distinct VmStateChanged events for one VM; `from` keeps ids distinct across calls. */
-export function vmStateEvents(vmUuid: string, n: number, from = 0): NewEvent[] {
+export function vmStateEvents(vmUuid: string, n: number, from = 0): EncodedEvent[] {
   return Array.from({ length: n }, (_, k) => {
     const i = from + k;
     const at = new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString();
-    return newEvent(
+    return encode(
       'VmStateChanged',
       {
         vmUuid,

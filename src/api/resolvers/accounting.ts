@@ -2,7 +2,8 @@
 import { GraphQLError } from 'graphql';
 import { formatYearMonth, measurementTime, yearMonthOf } from '../../accounting/measurement.ts';
 import { FedledgerError } from '../../errors.ts';
-import { decodeEvent, streams } from '../../events/catalogue.ts';
+import { streams } from '../../events/catalogue.ts';
+import { decode } from '../../events/codec.ts';
 import {
   findQuarantined,
   type QuarantineKey,
@@ -245,7 +246,7 @@ export const accountingResolvers: Resolvers = {
     records: async (m, _, ctx) => {
       const rows = [];
       for (const stored of await vmEvents(ctx, m.site_name, m.vm_uuid)) {
-        const event = decodeEvent(stored);
+        const event = decode(stored);
         if (event.type !== 'CloudUsageRecorded') continue;
         const measured = measurementTime(event.data.record);
         if (measured === null || yearMonthOf(measured) !== m.ym) continue;

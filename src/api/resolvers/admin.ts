@@ -1,6 +1,6 @@
 /** The caller's identity, projection status and report runs. */
 import type { Resolvers } from '../generated/graphql.ts';
-import { decodeEvent } from '../../events/catalogue.ts';
+import { decode } from '../../events/codec.ts';
 import { requireRole } from '../policy.ts';
 
 export const adminResolvers: Resolvers = {
@@ -20,7 +20,7 @@ export const adminResolvers: Resolvers = {
       requireRole(ctx.principal, 'staff');
       const runs = [];
       for await (const stored of ctx.services.log.readAll({ filter: { eventTypes: ['ReportGenerated'] } })) {
-        const event = decodeEvent(stored);
+        const event = decode(stored);
         if (event.type !== 'ReportGenerated' || (period && event.data.period !== period)) continue;
         runs.push({ ...event.data, position: event.data.position });
       }

@@ -11,7 +11,8 @@ import { Option } from 'commander';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../errors.ts';
-import type { IncomingMessage, IngestResult } from '../../ingest/apel-service.ts';
+import type { IngestResult } from '../../ingest/apel-service.ts';
+import type { IncomingMessage } from '../../ingest/ingest-many.ts';
 import type { EventLog } from '../../eventlog/port.ts';
 import type { IngestedFiles } from '../../ingest/ingested-files.ts';
 import { type CliApp, EXIT_REJECTED } from '../app.ts';
@@ -113,12 +114,16 @@ interface IngestOutcome extends IngestResult {
  */
 async function ingestPaths(log: EventLog, paths: readonly string[], markDone: boolean): Promise<IngestOutcome> {
   const [
-    { addResults, EMPTY_RESULT, ingestMany, prepareHere },
-    { MESSAGES_PER_BATCH, prepareOnThread },
+    { addResults, EMPTY_RESULT },
+    { ingestMany },
+    { prepareInThread },
+    { MESSAGES_PER_BATCH, prepareOnWorkerThread },
     { contentHashOf, fileIngestedAppend, loadIngestedFiles },
   ] = await Promise.all([
     import('../../ingest/apel-service.ts'),
-    import('../../ingest/apel-parse-worker.ts'),
+    import('../../ingest/ingest-many.ts'),
+    import('../../ingest/preparers/in-thread.ts'),
+    import('../../ingest/preparers/worker-thread.ts'),
     import('../../ingest/ingested-files.ts'),
   ]);
   let total = EMPTY_RESULT;
@@ -127,7 +132,7 @@ async function ingestPaths(log: EventLog, paths: readonly string[], markDone: bo
     if (!existsSync(p)) throw new UserError('UNREADABLE_FILE', `no such file or directory: ${p}`, { message: p });
     const options = { publisher: `cli:${path.basename(path.resolve(p))}` };
     if (!statSync(p).isDirectory()) {
-      total = addResults(total, await ingestMany(log, messagesOf([p]), { ...options, prepare: prepareHere }));
+      total = addResults(total, await ingestMany(log, messagesOf([p]), { ...options, prepare: prepareInThread }));
       continue;
     }
     const files = messageFiles(p);
@@ -135,7 +140,7 @@ async function ingestPaths(log: EventLog, paths: readonly string[], markDone: bo
     const at = new Date();
     const result = await ingestMany(log, newMessagesOf(files, run), {
       ...options,
-      prepare: files.length > MESSAGES_PER_BATCH ? prepareOnThread : prepareHere,
+      prepare: files.length > MESSAGES_PER_BATCH ? prepareOnWorkerThread : prepareInThread,
       alongside: (name) => [fileIngestedAppend(name, run.hashes.get(name)!, at)],
       ...(markDone ? { onIngested: (name: string) => writeFileSync(name + DONE_SUFFIX, '') } : {}),
     });
