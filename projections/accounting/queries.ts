@@ -9,7 +9,7 @@ import type Database from 'better-sqlite3';
 import { formatYearMonth, parseYearMonth, type YearMonth } from '../../src/accounting/measurement.ts';
 import { type Figures, sortSummaries, type SummaryRow } from '../../src/accounting/summary.ts';
 import type { RecordError } from '../../src/events/catalogue.ts';
-import { diffsOf, figuresOf, type FlagRow, type VmMonthRow } from './schema.ts';
+import { diffsOf, figuresOf, type FlagRow, type SummaryTableRow, type VmMonthRow } from './schema.ts';
 
 /** Prepared statements per read-model connection: filters produce a handful of distinct SQL texts, each prepared once. */
 const statements = new WeakMap<Database.Database, Map<string, Database.Statement>>();
@@ -27,37 +27,6 @@ export interface SummaryFilter {
   site?: string;
 }
 
-interface SummaryDbRow {
-  site_name: string;
-  cloud_compute_service: string | null;
-  ym: number;
-  global_user_name: string | null;
-  vo: string | null;
-  vo_group: string | null;
-  vo_role: string | null;
-  status: string | null;
-  image_id: string | null;
-  cpu_count: number | null;
-  benchmark_type: string | null;
-  benchmark: number;
-  cloud_type: string | null;
-  earliest_start: number | null;
-  latest_start: number | null;
-  wall: number;
-  wall_n: number;
-  cpu: number;
-  cpu_n: number;
-  net_in: number;
-  net_in_n: number;
-  net_out: number;
-  net_out_n: number;
-  memory: number;
-  memory_n: number;
-  disk: number;
-  disk_n: number;
-  vms: number;
-}
-
 const sumOrNull = (sum: number, n: number) => (n > 0 ? sum : null);
 
 /** Summary rows in the given month range (inclusive) and site, in `sortSummaries` order. */
@@ -65,7 +34,7 @@ export function querySummaries(db: Database.Database, filter: SummaryFilter = {}
   const rows = prepared(
     db,
     'SELECT * FROM acc_summaries WHERE ym >= @from AND ym <= @to AND (@site IS NULL OR site_name = @site)',
-  ).all({ from: filter.from ?? 0, to: filter.to ?? 999_999, site: filter.site ?? null }) as SummaryDbRow[];
+  ).all({ from: filter.from ?? 0, to: filter.to ?? 999_999, site: filter.site ?? null }) as SummaryTableRow[];
   return sortSummaries(
     rows.map((r) => ({
       siteName: r.site_name,

@@ -98,14 +98,8 @@ CREATE TABLE acc_quarantine (
 CREATE INDEX acc_quarantine_listing ON acc_quarantine (received_at, source_message_id, record_index);
 `;
 
-/** A row of acc_vm_months, as queries read it. */
-export interface VmMonthRow {
-  vm_uuid: string;
-  ym: number;
-  kept_position: number;
-  kept_event_id: string;
-  received_at: number;
-  group_key: string;
+/** APEL's grouping columns (but month and benchmark), as acc_vm_months and acc_summaries hold them. */
+interface GroupingColumns {
   site_name: string;
   cloud_compute_service: string | null;
   global_user_name: string | null;
@@ -116,6 +110,16 @@ export interface VmMonthRow {
   image_id: string | null;
   cpu_count: number | null;
   benchmark_type: string | null;
+}
+
+/** A row of acc_vm_months, as queries read it. */
+export interface VmMonthRow extends GroupingColumns {
+  vm_uuid: string;
+  ym: number;
+  kept_position: number;
+  kept_event_id: string;
+  received_at: number;
+  group_key: string;
   benchmark: number | null;
   cloud_type: string | null;
   start_time: number | null;
@@ -130,6 +134,32 @@ export interface VmMonthRow {
   d_cpu: number | null;
   d_net_in: number | null;
   d_net_out: number | null;
+}
+
+/** The summed measures of a summary group: per measure its sum and its count of non-null terms. */
+export interface SummedMeasures {
+  wall: number;
+  wall_n: number;
+  cpu: number;
+  cpu_n: number;
+  net_in: number;
+  net_in_n: number;
+  net_out: number;
+  net_out_n: number;
+  memory: number;
+  memory_n: number;
+  disk: number;
+  disk_n: number;
+}
+
+/** A row of acc_summaries, as queries read it. */
+export interface SummaryTableRow extends GroupingColumns, SummedMeasures {
+  ym: number;
+  benchmark: number;
+  cloud_type: string | null;
+  earliest_start: number | null;
+  latest_start: number | null;
+  vms: number;
 }
 
 /** A row of acc_flags, as queries read it. */

@@ -24,7 +24,7 @@ import {
   monthlyDifferences,
   vmMonthOf,
 } from '../../src/accounting/summary.ts';
-import { diffsOf, figuresOf, type VmMonthRow } from './schema.ts';
+import { diffsOf, figuresOf, type SummedMeasures, type VmMonthRow } from './schema.ts';
 
 /** A record waiting to be settled into its VM-month at the end of the batch. */
 export interface Pending {
@@ -61,20 +61,7 @@ const sameFigures = (a: Figures, b: Figures) => CUMULATIVE.every((f) => a[f] ===
  * What one VM-month adds to its summary group: per summed measure its sum and its count of non-null terms, named
  * as acc_summaries' columns (a measure whose every term is null reads as null).
  */
-interface Contribution {
-  wall: number;
-  wall_n: number;
-  cpu: number;
-  cpu_n: number;
-  net_in: number;
-  net_in_n: number;
-  net_out: number;
-  net_out_n: number;
-  memory: number;
-  memory_n: number;
-  disk: number;
-  disk_n: number;
-}
+type Contribution = SummedMeasures;
 const MEASURES = ['wall', 'cpu', 'net_in', 'net_out', 'memory', 'disk'] as const;
 const zero = (): Contribution => ({
   wall: 0,
@@ -358,21 +345,7 @@ export class Settlement {
 
       if (!late) {
         this.latest.set(vmKey(p.siteName, p.vmUuid), {
-          row: {
-            ym: p.ym,
-            group_key: key,
-            start_time: r.startTime,
-            memory: r.memory,
-            disk: r.disk,
-            wall: r.wallDuration,
-            cpu: r.cpuDuration,
-            net_in: r.networkInbound,
-            net_out: r.networkOutbound,
-            d_wall: diff.wallDuration,
-            d_cpu: diff.cpuDuration,
-            d_net_in: diff.networkInbound,
-            d_net_out: diff.networkOutbound,
-          },
+          row: { ...kept, group_key: key },
           prev,
         });
         continue;
