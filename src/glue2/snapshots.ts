@@ -17,6 +17,19 @@ export async function latestSnapshots(log: EventLog): Promise<Map<string, Collec
   return latest;
 }
 
+/** Every collector snapshot per site, oldest first (the integration status dates the site's GLUE documents). */
+export async function snapshotHistory(log: EventLog): Promise<Map<string, CollectorSnapshot[]>> {
+  const out = new Map<string, CollectorSnapshot[]>();
+  for await (const e of log.readAll({ filter: { eventTypes: ['CollectorSnapshotTaken'] } })) {
+    const s = e.data as CollectorSnapshot;
+    const list = out.get(s.siteName);
+    if (list) list.push(s);
+    else out.set(s.siteName, [s]);
+  }
+  for (const list of out.values()) list.sort((a, b) => (a.takenAt < b.takenAt ? -1 : a.takenAt > b.takenAt ? 1 : 0));
+  return out;
+}
+
 async function gocdbIds(log: EventLog): Promise<Map<string, string>> {
   const ids = new Map<string, string>();
   for await (const e of log.readAll({ filter: { eventTypes: ['ServiceEndpointRegistered'] } })) {
