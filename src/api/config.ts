@@ -61,6 +61,8 @@ const schema = z
     collectors: z.string().min(1).optional(),
     /** Writes the technical board's monthly and quarterly reports under `<dataDir>/reports/` on their schedule. */
     reportSchedule: z.preprocess((v) => (v === 'false' || v === '0' ? false : v), z.coerce.boolean()).default(true),
+    /** A site's integration status: accounting silent for longer than this many days fails its check. */
+    integrationSilentAfterDays: z.coerce.number().int().min(1).default(7),
   })
   .strict()
   .refine((c) => c.defaultPageSize <= c.maxPageSize, {
@@ -90,6 +92,7 @@ const ENV: Record<string, keyof ServeConfig> = {
   FEDLEDGER_GOCDB_CRON: 'gocdbCron',
   FEDLEDGER_COLLECTORS: 'collectors',
   FEDLEDGER_REPORT_SCHEDULE: 'reportSchedule',
+  FEDLEDGER_INTEGRATION_SILENT_AFTER_DAYS: 'integrationSilentAfterDays',
 };
 
 function readFileConfig(file: string): Record<string, unknown> {

@@ -5,6 +5,7 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ProjectionRunner } from '../projection/runner.ts';
+import { INTEGRATION_STATES, type IntegrationState } from '../integration/status.ts';
 
 export class ApiMetrics {
   readonly registry = new Registry();
@@ -61,6 +62,20 @@ export class ApiMetrics {
       collect() {
         this.reset();
         for (const [name, runner] of runners) this.inc({ projection: name }, runner.failures);
+      },
+    });
+  }
+
+  /** fedledger_sites_integration{state}: how many sites are in each integration state, computed at scrape time. */
+  countIntegrationStates(states: () => Promise<ReadonlyArray<{ state: IntegrationState }>>): void {
+    new Gauge({
+      name: 'fedledger_sites_integration',
+      help: 'Sites per integration state (not started, partial, integrated, lapsed; see docs/onboarding.md)',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      async collect() {
+        const sites = await states();
+        for (const state of INTEGRATION_STATES) this.set({ state }, sites.filter((s) => s.state === state).length);
       },
     });
   }

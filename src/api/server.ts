@@ -34,6 +34,7 @@ import { concurrencyPlugin } from './plugins/concurrency.ts';
 import { RequestDeadline } from './plugins/deadline.ts';
 import { ResponseCache } from './plugins/response-cache.ts';
 import { pushRoutes } from './push.ts';
+import { siteStatuses } from './integration-status.ts';
 import { requestCostPlugin } from './request-cost.ts';
 import { buildSchema } from './resolvers/index.ts';
 import type { Principal, TokenStore } from './tokens.ts';
@@ -77,6 +78,7 @@ export class ApiServer {
       glue2: new LatestGlue2(options.log),
       now: options.now ?? (() => new Date()),
     };
+    this.metrics.countIntegrationStates(() => siteStatuses(this.services));
     this.access = new Access(options.tokens, config);
     const cache = new ResponseCache({ runners, config, now: this.services.now });
     const deadline = new RequestDeadline(config.requestTimeoutMs);

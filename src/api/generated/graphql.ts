@@ -22,6 +22,20 @@ export type Scalars = {
   BigInt: { input: string; output: string | bigint | number; }
 };
 
+/** Usage records over the last 30 days. */
+export type AccountingEvidence = {
+  __typename?: 'AccountingEvidence';
+  lastReceived: Maybe<Scalars['String']['output']>;
+  /** VM-months whose kept (latest) record arrived in the last 30 days. */
+  recordsReceived: Scalars['Int']['output'];
+  /** Records rejected into quarantine in the last 30 days. */
+  rejected: Scalars['Int']['output'];
+  /** rejected / (recordsReceived + rejected); null when both are 0. */
+  rejectedShare: Maybe<Scalars['Float']['output']>;
+  /** Distinct VMs with a record received in the last 30 days. */
+  vmsAccounted: Scalars['Int']['output'];
+};
+
 /** Month range bounds are YYYY-MM, inclusive. */
 export type AccountingFilter = {
   from?: InputMaybe<Scalars['String']['input']>;
@@ -116,10 +130,46 @@ export type Endpoint = {
   site: Maybe<Scalars['String']['output']>;
 };
 
+export type EndpointEvidence = {
+  __typename?: 'EndpointEvidence';
+  /** In production and monitored per GOCDB: only such endpoints count towards the site. */
+  counted: Scalars['Boolean']['output'];
+  hostname: Scalars['String']['output'];
+  /** Its service type is in the aggregation profile in force. */
+  inProfile: Scalars['Boolean']['output'];
+  /** The metrics the metric profile expects for its service type (those it reported, when not in the profile). */
+  metrics: Array<MetricEvidence>;
+  service: Scalars['String']['output'];
+};
+
 export type Granularity =
   | 'daily'
   | 'monthly'
   | 'range';
+
+/** The site's GLUE 2.1 document, as its latest collector snapshot gives it. */
+export type InformationEvidence = {
+  __typename?: 'InformationEvidence';
+  flavours: Scalars['Int']['output'];
+  images: Scalars['Int']['output'];
+  publishedAt: Maybe<Scalars['String']['output']>;
+};
+
+export type IntegrationCheck = {
+  __typename?: 'IntegrationCheck';
+  /** accounting, monitoring or information */
+  name: Scalars['String']['output'];
+  passed: Scalars['Boolean']['output'];
+  /** Why it fails; empty when it passes. */
+  reasons: Array<Scalars['String']['output']>;
+};
+
+/** A resource centre's integration into the federation (docs/onboarding.md, Checking the result). */
+export type IntegrationState =
+  | 'integrated'
+  | 'lapsed'
+  | 'not_started'
+  | 'partial';
 
 export type LatestStatus = {
   __typename?: 'LatestStatus';
@@ -134,6 +184,33 @@ export type LatestStatuses = {
   __typename?: 'LatestStatuses';
   endpoints: Array<LatestStatus>;
   sites: Array<LatestStatus>;
+};
+
+export type MetricEvidence = {
+  __typename?: 'MetricEvidence';
+  lastResult: Maybe<Scalars['String']['output']>;
+  metric: Scalars['String']['output'];
+  /** A result within the last 24 hours. */
+  reporting: Scalars['Boolean']['output'];
+};
+
+export type MonitoringEvidence = {
+  __typename?: 'MonitoringEvidence';
+  endpoints: Array<EndpointEvidence>;
+  lastMonth: MonthAvailability;
+};
+
+export type MonthAvailability = {
+  __typename?: 'MonthAvailability';
+  /** False when the site was not monitored from the month's first day: a new site is not judged on it. */
+  assessed: Scalars['Boolean']['output'];
+  /** Percent; null when undefined. */
+  availability: Maybe<Scalars['Float']['output']>;
+  /** YYYY-MM, the calendar month before now. */
+  month: Scalars['String']['output'];
+  reliability: Maybe<Scalars['Float']['output']>;
+  /** Percent of the month with UNKNOWN or MISSING status. */
+  unknown: Maybe<Scalars['Float']['output']>;
 };
 
 export type Mutation = {
@@ -250,6 +327,10 @@ export type Query = {
   quarantinedMessage: QuarantinedMessage;
   /** Technical-board report runs, newest first (staff only). */
   reportRuns: Array<ReportRun>;
+  /** One site's integration status (staff: any site; a site token: its own); null for a site fedledger does not know. */
+  siteIntegration: Maybe<SiteIntegration>;
+  /** Every site's integration status, or those in one state (staff: all sites; a site token: its own site only). */
+  siteIntegrations: Array<SiteIntegration>;
   sites: Array<Site>;
   statusTimelines: Array<StatusTimeline>;
   /**
@@ -311,6 +392,16 @@ export type QueryQuarantinedMessageArgs = {
 
 export type QueryReportRunsArgs = {
   period?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type QuerySiteIntegrationArgs = {
+  site: Scalars['String']['input'];
+};
+
+
+export type QuerySiteIntegrationsArgs = {
+  state?: InputMaybe<IntegrationState>;
 };
 
 
@@ -396,6 +487,18 @@ export type Site = {
   glue2: Maybe<Scalars['String']['output']>;
   name: Scalars['String']['output'];
   ngi: Maybe<Scalars['String']['output']>;
+};
+
+export type SiteIntegration = {
+  __typename?: 'SiteIntegration';
+  accounting: AccountingEvidence;
+  checks: Array<IntegrationCheck>;
+  information: InformationEvidence;
+  monitoring: MonitoringEvidence;
+  /** The UTC day (YYYY-MM-DD) the site entered its state; null for a site nothing dates. */
+  since: Maybe<Scalars['String']['output']>;
+  site: Scalars['String']['output'];
+  state: IntegrationState;
 };
 
 export type SourceRecord = {
@@ -638,6 +741,7 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  AccountingEvidence: ResolverTypeWrapper<AccountingEvidence>;
   AccountingFilter: AccountingFilter;
   AccountingSummary: ResolverTypeWrapper<Omit<AccountingSummary, 'rows' | 'total'> & { rows: Array<ResolversTypes['SummaryRow']>, total: ResolversTypes['UsageFigures'] }>;
   ArLevel: ArLevel;
@@ -648,11 +752,18 @@ export type ResolversTypes = {
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Downtime: ResolverTypeWrapper<Downtime>;
   Endpoint: ResolverTypeWrapper<Endpoint>;
+  EndpointEvidence: ResolverTypeWrapper<EndpointEvidence>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Granularity: Granularity;
+  InformationEvidence: ResolverTypeWrapper<InformationEvidence>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  IntegrationCheck: ResolverTypeWrapper<IntegrationCheck>;
+  IntegrationState: IntegrationState;
   LatestStatus: ResolverTypeWrapper<LatestStatus>;
   LatestStatuses: ResolverTypeWrapper<LatestStatuses>;
+  MetricEvidence: ResolverTypeWrapper<MetricEvidence>;
+  MonitoringEvidence: ResolverTypeWrapper<MonitoringEvidence>;
+  MonthAvailability: ResolverTypeWrapper<MonthAvailability>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Principal: ResolverTypeWrapper<Principal>;
@@ -669,6 +780,7 @@ export type ResolversTypes = {
   ResubmitResult: ResolverTypeWrapper<ResubmitResult>;
   Role: Role;
   Site: ResolverTypeWrapper<SiteModel>;
+  SiteIntegration: ResolverTypeWrapper<SiteIntegration>;
   SourceRecord: ResolverTypeWrapper<SourceRecord>;
   StatusPoint: ResolverTypeWrapper<StatusPoint>;
   StatusTimeline: ResolverTypeWrapper<StatusTimeline>;
@@ -688,6 +800,7 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  AccountingEvidence: AccountingEvidence;
   AccountingFilter: AccountingFilter;
   AccountingSummary: Omit<AccountingSummary, 'rows' | 'total'> & { rows: Array<ResolversParentTypes['SummaryRow']>, total: ResolversParentTypes['UsageFigures'] };
   ArRow: ArRow;
@@ -697,10 +810,16 @@ export type ResolversParentTypes = {
   Boolean: Scalars['Boolean']['output'];
   Downtime: Downtime;
   Endpoint: Endpoint;
+  EndpointEvidence: EndpointEvidence;
   Float: Scalars['Float']['output'];
+  InformationEvidence: InformationEvidence;
   Int: Scalars['Int']['output'];
+  IntegrationCheck: IntegrationCheck;
   LatestStatus: LatestStatus;
   LatestStatuses: LatestStatuses;
+  MetricEvidence: MetricEvidence;
+  MonitoringEvidence: MonitoringEvidence;
+  MonthAvailability: MonthAvailability;
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Principal: Principal;
@@ -716,6 +835,7 @@ export type ResolversParentTypes = {
   ReportRun: ReportRun;
   ResubmitResult: ResubmitResult;
   Site: SiteModel;
+  SiteIntegration: SiteIntegration;
   SourceRecord: SourceRecord;
   StatusPoint: StatusPoint;
   StatusTimeline: StatusTimeline;
@@ -729,6 +849,14 @@ export type ResolversParentTypes = {
   VmMonth: VmMonthModel;
   VmMonthConnection: Omit<VmMonthConnection, 'edges'> & { edges: Array<ResolversParentTypes['VmMonthEdge']> };
   VmMonthEdge: Omit<VmMonthEdge, 'node'> & { node: ResolversParentTypes['VmMonth'] };
+};
+
+export type AccountingEvidenceResolvers<ContextType = ApiContext, ParentType extends ResolversParentTypes['AccountingEvidence'] = ResolversParentTypes['AccountingEvidence']> = {
+  lastReceived?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  recordsReceived?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rejected?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rejectedShare?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  vmsAccounted?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type AccountingSummaryResolvers<ContextType = ApiContext, ParentType extends ResolversParentTypes['AccountingSummary'] = ResolversParentTypes['AccountingSummary']> = {
@@ -789,6 +917,26 @@ export type EndpointResolvers<ContextType = ApiContext, ParentType extends Resol
   site?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type EndpointEvidenceResolvers<ContextType = ApiContext, ParentType extends ResolversParentTypes['EndpointEvidence'] = ResolversParentTypes['EndpointEvidence']> = {
+  counted?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  hostname?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  inProfile?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  metrics?: Resolver<Array<ResolversTypes['MetricEvidence']>, ParentType, ContextType>;
+  service?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type InformationEvidenceResolvers<ContextType = ApiContext, ParentType extends ResolversParentTypes['InformationEvidence'] = ResolversParentTypes['InformationEvidence']> = {
+  flavours?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  images?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  publishedAt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type IntegrationCheckResolvers<ContextType = ApiContext, ParentType extends ResolversParentTypes['IntegrationCheck'] = ResolversParentTypes['IntegrationCheck']> = {
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  passed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  reasons?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
 export type LatestStatusResolvers<ContextType = ApiContext, ParentType extends ResolversParentTypes['LatestStatus'] = ResolversParentTypes['LatestStatus']> = {
   hostname?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   service?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -800,6 +948,25 @@ export type LatestStatusResolvers<ContextType = ApiContext, ParentType extends R
 export type LatestStatusesResolvers<ContextType = ApiContext, ParentType extends ResolversParentTypes['LatestStatuses'] = ResolversParentTypes['LatestStatuses']> = {
   endpoints?: Resolver<Array<ResolversTypes['LatestStatus']>, ParentType, ContextType>;
   sites?: Resolver<Array<ResolversTypes['LatestStatus']>, ParentType, ContextType>;
+};
+
+export type MetricEvidenceResolvers<ContextType = ApiContext, ParentType extends ResolversParentTypes['MetricEvidence'] = ResolversParentTypes['MetricEvidence']> = {
+  lastResult?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  metric?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reporting?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
+export type MonitoringEvidenceResolvers<ContextType = ApiContext, ParentType extends ResolversParentTypes['MonitoringEvidence'] = ResolversParentTypes['MonitoringEvidence']> = {
+  endpoints?: Resolver<Array<ResolversTypes['EndpointEvidence']>, ParentType, ContextType>;
+  lastMonth?: Resolver<ResolversTypes['MonthAvailability'], ParentType, ContextType>;
+};
+
+export type MonthAvailabilityResolvers<ContextType = ApiContext, ParentType extends ResolversParentTypes['MonthAvailability'] = ResolversParentTypes['MonthAvailability']> = {
+  assessed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  availability?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  month?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reliability?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  unknown?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
 };
 
 export type MutationResolvers<ContextType = ApiContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
@@ -876,6 +1043,8 @@ export type QueryResolvers<ContextType = ApiContext, ParentType extends Resolver
   quarantine?: Resolver<ResolversTypes['QuarantineConnection'], ParentType, ContextType, Partial<QueryQuarantineArgs>>;
   quarantinedMessage?: Resolver<ResolversTypes['QuarantinedMessage'], ParentType, ContextType, RequireFields<QueryQuarantinedMessageArgs, 'sourceMessageId'>>;
   reportRuns?: Resolver<Array<ResolversTypes['ReportRun']>, ParentType, ContextType, Partial<QueryReportRunsArgs>>;
+  siteIntegration?: Resolver<Maybe<ResolversTypes['SiteIntegration']>, ParentType, ContextType, RequireFields<QuerySiteIntegrationArgs, 'site'>>;
+  siteIntegrations?: Resolver<Array<ResolversTypes['SiteIntegration']>, ParentType, ContextType, Partial<QuerySiteIntegrationsArgs>>;
   sites?: Resolver<Array<ResolversTypes['Site']>, ParentType, ContextType, Partial<QuerySitesArgs>>;
   statusTimelines?: Resolver<Array<ResolversTypes['StatusTimeline']>, ParentType, ContextType, RequireFields<QueryStatusTimelinesArgs, 'from' | 'level' | 'to'>>;
   vmHistory?: Resolver<Array<ResolversTypes['VmEvent']>, ParentType, ContextType, RequireFields<QueryVmHistoryArgs, 'vmUuid'>>;
@@ -919,6 +1088,16 @@ export type SiteResolvers<ContextType = ApiContext, ParentType extends Resolvers
   glue2?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   ngi?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type SiteIntegrationResolvers<ContextType = ApiContext, ParentType extends ResolversParentTypes['SiteIntegration'] = ResolversParentTypes['SiteIntegration']> = {
+  accounting?: Resolver<ResolversTypes['AccountingEvidence'], ParentType, ContextType>;
+  checks?: Resolver<Array<ResolversTypes['IntegrationCheck']>, ParentType, ContextType>;
+  information?: Resolver<ResolversTypes['InformationEvidence'], ParentType, ContextType>;
+  monitoring?: Resolver<ResolversTypes['MonitoringEvidence'], ParentType, ContextType>;
+  since?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  site?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['IntegrationState'], ParentType, ContextType>;
 };
 
 export type SourceRecordResolvers<ContextType = ApiContext, ParentType extends ResolversParentTypes['SourceRecord'] = ResolversParentTypes['SourceRecord']> = {
@@ -1030,6 +1209,7 @@ export type VmMonthEdgeResolvers<ContextType = ApiContext, ParentType extends Re
 };
 
 export type Resolvers<ContextType = ApiContext> = {
+  AccountingEvidence?: AccountingEvidenceResolvers<ContextType>;
   AccountingSummary?: AccountingSummaryResolvers<ContextType>;
   ArRow?: ArRowResolvers<ContextType>;
   ArSeconds?: ArSecondsResolvers<ContextType>;
@@ -1037,8 +1217,14 @@ export type Resolvers<ContextType = ApiContext> = {
   BigInt?: GraphQLScalarType;
   Downtime?: DowntimeResolvers<ContextType>;
   Endpoint?: EndpointResolvers<ContextType>;
+  EndpointEvidence?: EndpointEvidenceResolvers<ContextType>;
+  InformationEvidence?: InformationEvidenceResolvers<ContextType>;
+  IntegrationCheck?: IntegrationCheckResolvers<ContextType>;
   LatestStatus?: LatestStatusResolvers<ContextType>;
   LatestStatuses?: LatestStatusesResolvers<ContextType>;
+  MetricEvidence?: MetricEvidenceResolvers<ContextType>;
+  MonitoringEvidence?: MonitoringEvidenceResolvers<ContextType>;
+  MonthAvailability?: MonthAvailabilityResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Principal?: PrincipalResolvers<ContextType>;
@@ -1054,6 +1240,7 @@ export type Resolvers<ContextType = ApiContext> = {
   ReportRun?: ReportRunResolvers<ContextType>;
   ResubmitResult?: ResubmitResultResolvers<ContextType>;
   Site?: SiteResolvers<ContextType>;
+  SiteIntegration?: SiteIntegrationResolvers<ContextType>;
   SourceRecord?: SourceRecordResolvers<ContextType>;
   StatusPoint?: StatusPointResolvers<ContextType>;
   StatusTimeline?: StatusTimelineResolvers<ContextType>;

@@ -9,6 +9,7 @@ import type { Resolvers } from '../generated/graphql.ts';
 import { accountingResolvers } from './accounting.ts';
 import { adminResolvers } from './admin.ts';
 import { availabilityResolvers } from './availability.ts';
+import { integrationResolvers } from './integration.ts';
 
 export const SCHEMA_DIR = packagePath('graphql');
 
@@ -78,7 +79,7 @@ export function buildSchema() {
   return createSchema<ApiContext>({
     typeDefs: schemaSource(),
     resolvers: [
-      queued(merge(adminResolvers, accountingResolvers, availabilityResolvers)),
+      queued(merge(adminResolvers, accountingResolvers, availabilityResolvers, integrationResolvers)),
       { BigInt: BigIntScalar },
     ] as never,
   });
