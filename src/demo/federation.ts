@@ -6,8 +6,11 @@
  * it is generated for, up to that hour (the current month so far, probes in
  * each of the last 24 hours), so every view of a freshly loaded demo is
  * alive. Pure: the same seed and end give the same files, byte for byte.
+ * Collector snapshots (the sites' GLUE 2.1 documents) and a candidate site
+ * that has only registered put every integration state on show.
  */
 import { OPENNEBULA_SERVICE, OPENSTACK_SERVICE } from '../availability/service-types.ts';
+import type { EventData } from '../events/catalogue.ts';
 import { DateTime } from 'luxon';
 
 export interface DemoSite {
@@ -105,6 +108,9 @@ export const DEMO_SITES: readonly DemoSite[] = [
     outagesPerMonth: 3,
   },
 ];
+
+/** Registered in GOCDB and nothing else yet: its site's integration has not started. */
+export const DEMO_CANDIDATE_SITE = { name: 'PSNC-CLOUD', ngi: 'NGI_PL', country: 'Poland' } as const;
 
 export const DEMO_VOS: readonly string[] = [
   'vo.access.egi.eu',
@@ -349,11 +355,13 @@ function probes(rand: () => number, end: DateTime): string {
 const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
 
 function gocdb(rand: () => number, end: DateTime): DemoFiles {
-  const sites = DEMO_SITES.map(
-    (s, i) =>
-      `  <SITE ID="${100 + i}" PRIMARY_KEY="${100 + i}G0" NAME="${s.name}" COUNTRY="${s.country}" COUNTRY_CODE="" ROC="${s.ngi}" SUBGRID="" GIIS_URL="">\n` +
-      `    <CERTIFICATION_STATUS>Certified</CERTIFICATION_STATUS>\n    <PRODUCTION_INFRASTRUCTURE>Production</PRODUCTION_INFRASTRUCTURE>\n  </SITE>`,
-  );
+  const site = (i: number, s: { name: string; country: string; ngi: string }, status: string) =>
+    `  <SITE ID="${100 + i}" PRIMARY_KEY="${100 + i}G0" NAME="${s.name}" COUNTRY="${s.country}" COUNTRY_CODE="" ROC="${s.ngi}" SUBGRID="" GIIS_URL="">\n` +
+    `    <CERTIFICATION_STATUS>${status}</CERTIFICATION_STATUS>\n    <PRODUCTION_INFRASTRUCTURE>Production</PRODUCTION_INFRASTRUCTURE>\n  </SITE>`;
+  const sites = [
+    ...DEMO_SITES.map((s, i) => site(i, s, 'Certified')),
+    site(DEMO_SITES.length, DEMO_CANDIDATE_SITE, 'Candidate'),
+  ];
   const endpoints = DEMO_SITES.map(
     (s, i) =>
       `  <SERVICE_ENDPOINT PRIMARY_KEY="${900 + i}G0">\n    <PRIMARY_KEY>${900 + i}G0</PRIMARY_KEY>\n    <HOSTNAME>${s.host}</HOSTNAME>\n` +
@@ -393,10 +401,54 @@ function gocdb(rand: () => number, end: DateTime): DemoFiles {
   };
 }
 
+/**
+ * What each site's collector saw, once, on the demo's first day: images and flavours for OpenStack; images only for
+ * OpenNebula, whose collector reads no templates. A collector records a snapshot only when what it sees changes.
+ */
+function snapshots(end: DateTime): Array<EventData<'CollectorSnapshotTaken'>> {
+  const takenAt = demoFirstMonth(end).plus({ hours: 1 }).toISO({ suppressMilliseconds: true })!;
+  return DEMO_SITES.map((site) => ({
+    source: `${site.name.toLowerCase()}-${site.middleware}`,
+    siteName: site.name,
+    takenAt,
+    middleware: site.middleware,
+    endpoints: [
+      site.middleware === 'openstack'
+        ? { url: `https://${site.host}:5000/v3`, type: 'identity', interface: 'public', region: null }
+        : { url: `https://${site.host}:2633/RPC2`, type: 'opennebula', interface: 'public', region: null },
+    ],
+    images: IMAGES.map((name) => ({
+      id: `${site.name}-${name}`,
+      name,
+      osName: name.split('-')[0]!,
+      osVersion: name.split('-')[1] ?? null,
+      architecture: 'x86_64',
+      marketplaceUrl: null,
+      description: null,
+    })),
+    flavors:
+      site.middleware === 'openstack'
+        ? FLAVORS.map((f) => ({
+            id: `${f.cores}c${f.memory / 1024}g`,
+            name: `m1.${f.cores}c${f.memory / 1024}g`,
+            vcpus: f.cores,
+            ramMb: f.memory,
+            diskGb: f.disk,
+            isPublic: true,
+            benchmarkType: 'HEPSPEC',
+            benchmark: 10.5,
+          }))
+        : [],
+    shares: [],
+  }));
+}
+
 export interface DemoFederation {
   files: DemoFiles;
   /** When each APEL message was published (its path → instant): the demo receives it then. */
   published: Record<string, DateTime>;
+  /** The collectors' snapshots (events, not files: no input format carries them). */
+  snapshots: Array<EventData<'CollectorSnapshotTaken'>>;
 }
 
 /** The demo federation up to `end`, taken to the hour (so a demo loaded within one hour is the same). */
@@ -409,5 +461,5 @@ export function demoFederation(end: DateTime, seed = 20_260_501): DemoFederation
     ...usage(rand, until, published),
     'probes/results.jsonl': probes(rand, until),
   };
-  return { files, published };
+  return { files, published, snapshots: snapshots(until) };
 }

@@ -8,6 +8,7 @@ import type { EventLog } from '../eventlog/port.ts';
 import { packagePath } from '../package-files.ts';
 import { ingestApelMessage } from '../ingest/apel-service.ts';
 import { ingestGocdb, ingestProbeResults } from '../ingest/availability-service.ts';
+import { snapshotEvent } from '../collectors/emit.ts';
 import { demoFederation } from './federation.ts';
 
 /** The committed snapshot of the demo federation (`npm run demo:fixtures`), sample input for tests and benchmarks. */
@@ -21,7 +22,7 @@ export interface DemoLoaded {
 }
 
 export async function loadDemo(log: EventLog, now = new Date()): Promise<DemoLoaded> {
-  const { files, published } = demoFederation(DateTime.fromJSDate(now, { zone: 'utc' }));
+  const { files, published, snapshots } = demoFederation(DateTime.fromJSDate(now, { zone: 'utc' }));
   const out: DemoLoaded = { records: 0, rejected: 0, probeResults: 0, topology: 0 };
   for (const file of ['get_site_list.xml', 'get_service_endpoint.xml', 'get_downtime.xml']) {
     const r = await ingestGocdb(log, files[`gocdb/${file}`]!, {
@@ -47,5 +48,9 @@ export async function loadDemo(log: EventLog, now = new Date()): Promise<DemoLoa
     receivedAt: now,
   });
   out.probeResults = probes.accepted + probes.unchanged;
+  for (const snapshot of snapshots) {
+    const { stream, event } = snapshotEvent(snapshot);
+    await log.append(stream, [event]);
+  }
   return out;
 }

@@ -2,7 +2,13 @@ import test from 'ava';
 import { DateTime } from 'luxon';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DEMO_FIXTURE_END, DEMO_SITES, DEMO_VOS, demoFederation } from '../../src/demo/federation.ts';
+import {
+  DEMO_CANDIDATE_SITE,
+  DEMO_FIXTURE_END,
+  DEMO_SITES,
+  DEMO_VOS,
+  demoFederation,
+} from '../../src/demo/federation.ts';
 import { DEMO_DIR, loadDemo } from '../../src/demo/load.ts';
 import { composeReport } from '../../src/reports/compose.ts';
 import { gatherInput, readModelDbs } from '../../src/reports/generate.ts';
@@ -117,4 +123,29 @@ test('a demo loaded today is alive: current statuses, and last month reported wi
   );
   t.true(report.totals.current.wallHours > 0 && report.totals.previous.wallHours > 0);
   t.true(report.sites.filter((s) => s.shortfalls.length > 0).length < DEMO_SITES.length / 2);
+});
+
+test('the demo federation shows every integration state: integrated, partial with why, lapsed, not started', async (t) => {
+  const h = await startHarness({ seed: false, now: LOADED });
+  t.teardown(() => h.close());
+  await loadDemo(h.log, LOADED);
+  for (const r of h.runners.values()) await r.catchUp();
+  const r = await h.gql<{ siteIntegrations: Array<{ site: string; state: string; since: string | null }> }>(
+    h.token('staff'),
+    '{ siteIntegrations { site state since } }',
+  );
+  const byState = new Map<string, string[]>();
+  for (const s of r.data!.siteIntegrations) byState.set(s.state, [...(byState.get(s.state) ?? []), s.site]);
+  t.deepEqual(Object.fromEntries(byState), {
+    // OpenNebula's collector reads no templates: their GLUE documents list no flavours.
+    partial: ['CESGA', 'IISAS-FedCloud', 'UPV-GRyCAP'],
+    integrated: ['CESNET-MCC', 'CYFRONET-CLOUD', 'GRNET-OPENSTACK', 'IFCA-LCG2', 'INFN-CLOUD-BARI'],
+    not_started: [DEMO_CANDIDATE_SITE.name],
+    // Integrated at the end of its first month, when June's A/R was not yet judged; under target every month since.
+    lapsed: ['SCAI'],
+  });
+  t.deepEqual(
+    r.data!.siteIntegrations.find((s) => s.site === 'SCAI'),
+    { site: 'SCAI', state: 'lapsed', since: '2026-07-01' },
+  );
 });
