@@ -59,3 +59,13 @@ export function keptInWindow(
 export function accountedSites(db: Database.Database): string[] {
   return db.prepare('SELECT site_name FROM acc_sites ORDER BY site_name').pluck().all() as string[];
 }
+
+/** Per VO: the first and last month (YYYYMM) with VM-months, up to `to` (YYYYMM): the report's user communities. */
+export function voUsageSpans(db: Database.Database, to: number): Array<{ vo: string; first: number; last: number }> {
+  return db
+    .prepare(
+      `SELECT vo, min(ym) AS first, max(ym) AS last FROM acc_summaries
+       WHERE vo IS NOT NULL AND vms > 0 AND ym <= ? GROUP BY vo ORDER BY vo`,
+    )
+    .all(to) as Array<{ vo: string; first: number; last: number }>;
+}

@@ -33,7 +33,7 @@ export interface IntegrationSources {
 }
 
 /** The metrics the profiles in force on a day expect, per service type of the aggregation profile. */
-function expectedMetrics(db: Database.Database): ExpectedMetrics {
+export function expectedMetrics(db: Database.Database): ExpectedMetrics {
   const resolve = profileResolver(db);
   const cache = new Map<number, ReadonlyMap<string, readonly string[]> | null>();
   return (day) => {

@@ -281,6 +281,17 @@ function firstFact(f: SiteFacts): number | null {
   return candidates.length ? Math.min(...candidates) : null;
 }
 
+/** Epoch seconds of the site's last usage receipt or probe result before `end`; null if none. */
+export function lastActivity(f: SiteFacts, end: number): number | null {
+  let last = lastAtOrBefore(f.receipts, end - 1) ?? null;
+  for (const e of f.endpoints)
+    for (const days of e.results.values()) {
+      const t = lastAtOrBefore(days, end - 1);
+      if (t !== undefined && (last === null || t > last)) last = t;
+    }
+  return last;
+}
+
 export interface StateChange {
   day: string;
   state: IntegrationState;

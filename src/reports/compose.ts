@@ -6,11 +6,13 @@
 import { DateTime } from 'luxon';
 import { formatYearMonth, parseYearMonth } from '../accounting/measurement.ts';
 import type { SummaryRow } from '../accounting/summary.ts';
+import { stateOn, type StateChange } from '../integration/status.ts';
 import type { Period } from './period.ts';
 import { monthsOf, periodDays, previousPeriod, trailingMonths } from './period.ts';
 import {
   DEFAULT_TARGETS,
   type Membership,
+  type Participant,
   type ReportContent,
   type ResourceCentre,
   type SiteReport,
@@ -51,6 +53,57 @@ export interface ComposeInput {
     errors: ReadonlyArray<{ message: string }>;
   }>;
   flags: ReadonlyArray<{ kind: string; siteName: string; vmUuid: string; ym: number | null; detail: string }>;
+  /** Per site: its integration states up to the period's last day, and its last usage receipt or probe result. */
+  integration: readonly SiteParticipationInput[];
+  /** Per VO: the first and last month with VM-months, up to the period's last month. */
+  voUsageSpans: ReadonlyArray<{ vo: string; first: number; last: number }>;
+}
+
+export interface SiteParticipationInput {
+  site: string;
+  history: readonly StateChange[];
+  /** Epoch seconds of its last usage receipt or probe result before the period's end; null if none. */
+  lastActivity: number | null;
+}
+
+/**
+ * What changed for a resource centre between the previous period's end and this one's: it left when it had begun and
+ * sent neither usage nor probe results in the period; otherwise the state's move.
+ */
+export function participationChange(
+  previous: Participant['state'] | null,
+  current: Participant['state'],
+  activeInPeriod: boolean,
+): string {
+  const before = previous ?? 'not started';
+  if (before !== 'not started' && !activeInPeriod) return 'left';
+  if (current === 'integrated' && before !== 'integrated')
+    return before === 'not started' ? 'joined, completed integration' : 'completed integration';
+  if (before === 'not started' && current !== 'not started') return 'joined';
+  if (current === 'lapsed' && before === 'integrated') return 'lapsed';
+  return '';
+}
+
+function participants(input: ComposeInput, previous: Period): Participant[] {
+  const lastDay = input.period.end.minus({ days: 1 }).toISODate()!;
+  const previousLastDay = previous.end.minus({ days: 1 }).toISODate()!;
+  const start = input.period.start.toSeconds();
+  return input.integration
+    .map((s) => {
+      const state = stateOn(s.history, lastDay) ?? 'not started';
+      const entered = s.history.filter((h) => h.day <= lastDay).at(-1);
+      return {
+        site: s.site,
+        state,
+        since: s.lastActivity === null && state === 'not started' ? null : (entered?.day ?? null),
+        change: participationChange(
+          stateOn(s.history, previousLastDay),
+          state,
+          s.lastActivity !== null && s.lastActivity >= start,
+        ),
+      };
+    })
+    .sort((a, b) => byName(a.site, b.site));
 }
 
 const HOUR = 3600;
@@ -240,6 +293,18 @@ export function composeReport(input: ComposeInput): ReportContent {
       previouslyActive,
     ),
     activeCommunities: membership(communities.current, communities.previous),
+    participants: participants(input, previous),
+    userCommunities: sorted(communities.current).map((vo) => {
+      const span = input.voUsageSpans.find((v) => v.vo === vo);
+      const usage = voUsage.get(vo)!;
+      return {
+        vo,
+        firstUsage: span ? formatYearMonth(span.first) : '',
+        lastUsage: span ? formatYearMonth(span.last) : '',
+        sites: sorted(usage.sites),
+        vmHours: usage.usage.wallHours,
+      };
+    }),
     dataQuality: {
       silentPublishers,
       quarantine: [...quarantine].map(([site, c]) => ({ site, ...c })).sort((a, b) => byName(a.site, b.site)),

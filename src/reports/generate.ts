@@ -28,6 +28,11 @@ import { renderHtml } from './render-html.ts';
 import { renderMarkdown } from './render-markdown.ts';
 import { reportTables, tableCsv, tableJson } from './render-tables.ts';
 import { isoInstant } from '../instant.ts';
+import { voUsageSpans } from '../../projections/accounting/integration-queries.ts';
+import type { CollectorSnapshot } from '../glue2/cloud-info.ts';
+import { snapshotHistory } from '../glue2/snapshots.ts';
+import { expectedMetrics, gatherSiteFacts } from '../integration/site-facts.ts';
+import { DEFAULT_RULES, lastActivity, stateHistory } from '../integration/status.ts';
 
 /** The silent-site rule: a site whose last record was received more than this long before the period's end. */
 export const SILENT_AFTER_SECONDS = 7 * 86_400;
@@ -64,8 +69,32 @@ function siteAvailability(db: Database.Database, p: Period): SiteAvailability[] 
   }));
 }
 
-/** Queries the read models for everything the report of `period` needs. */
-export function gatherInput(models: ReadModelDbs, period: Period, targets: Targets = DEFAULT_TARGETS): ComposeInput {
+/** Every site's integration states up to the period's last second (docs/onboarding.md). */
+function integration(
+  models: ReadModelDbs,
+  snapshots: ReadonlyMap<string, readonly CollectorSnapshot[]>,
+  end: number,
+): ComposeInput['integration'] {
+  const sources = { accounting: models.accounting, availability: models.availability, snapshots };
+  const facts = gatherSiteFacts(sources, new Date((end - 1) * 1000), DEFAULT_RULES);
+  const expected = expectedMetrics(models.availability);
+  return [...facts.values()].map((f) => ({
+    site: f.site,
+    history: stateHistory(f, end - 1, expected),
+    lastActivity: lastActivity(f, end),
+  }));
+}
+
+/**
+ * Queries the read models for everything the report of `period` needs; `snapshots` are the collectors'
+ * (`snapshotHistory`), which the sites' integration states judge their GLUE documents by.
+ */
+export function gatherInput(
+  models: ReadModelDbs,
+  period: Period,
+  snapshots: ReadonlyMap<string, readonly CollectorSnapshot[]>,
+  targets: Targets = DEFAULT_TARGETS,
+): ComposeInput {
   const previous = previousPeriod(period);
   const first = [trailingMonths(period, 12)[0]!, monthsOf(previous)[0]!].sort()[0]!;
   const lastMonth = monthsOf(period).at(-1)!;
@@ -95,6 +124,8 @@ export function gatherInput(models: ReadModelDbs, period: Period, targets: Targe
       to: isoInstant(period.end.toMillis()),
     }),
     flags: queryQualityFlags(models.accounting),
+    integration: integration(models, snapshots, end),
+    voUsageSpans: voUsageSpans(models.accounting, parseYearMonth(lastMonth)!),
   };
 }
 
@@ -152,7 +183,7 @@ export async function generateReport(o: GenerateOptions): Promise<EventData<'Rep
     );
   }
   const models = readModelDbs(await o.readModels());
-  const content = composeReport(gatherInput(models, o.period));
+  const content = composeReport(gatherInput(models, o.period, await snapshotHistory(o.log)));
   const files = writeReportFiles(o.dir, renderReportFiles(content));
   const data: EventData<'ReportGenerated'> = {
     period: o.period.name,

@@ -3,6 +3,7 @@
  * format. Figures are exact (hours as fractions, percentages unrounded);
  * renderers round them with the column formats of `tables`.
  */
+import type { IntegrationState } from '../integration/status.ts';
 import type { PeriodKind } from './period.ts';
 
 /** EGI resource centre OLA targets, in percent (DOMAIN §3). */
@@ -57,6 +58,28 @@ export interface Membership {
   left: string[];
 }
 
+/** A resource centre's integration state at the period's end (docs/onboarding.md) and what changed in the period. */
+export interface Participant {
+  site: string;
+  state: IntegrationState;
+  /** The UTC day it entered that state; null when nothing dates it. */
+  since: string | null;
+  /** joined, completed integration, lapsed, left, or empty. */
+  change: string;
+}
+
+/** A community that ran VMs in the period. */
+export interface UserCommunity {
+  vo: string;
+  /** YYYY-MM: the first and last month with VM-months, up to the period's end. */
+  firstUsage: string;
+  lastUsage: string;
+  /** The sites it ran VMs at in the period. */
+  sites: string[];
+  /** Wall hours in the period. */
+  vmHours: number;
+}
+
 export interface ReportContent {
   period: { name: string; kind: PeriodKind; from: string; to: string; months: string[] };
   previousPeriod: string;
@@ -73,6 +96,8 @@ export interface ReportContent {
   resourceCentres: ResourceCentre[];
   activeSites: Membership;
   activeCommunities: Membership;
+  participants: Participant[];
+  userCommunities: UserCommunity[];
   dataQuality: {
     silentPublishers: Array<{ site: string; lastReceived: string | null }>;
     quarantine: Array<{ site: string; rejected: number; unresolved: number }>;

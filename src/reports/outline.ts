@@ -87,6 +87,14 @@ export function reportOutline(c: ReportContent): Block[] {
     { kind: 'heading', level: 3, text: 'Active user communities' },
     { kind: 'paragraph', text: participation(c.activeCommunities, 'user communities', c.previousPeriod) },
     table('active-communities'),
+    { kind: 'heading', level: 3, text: 'Integration of the resource centres' },
+    {
+      kind: 'paragraph',
+      text: "Each resource centre's integration state at the end of the period (docs/onboarding.md): integrated when its accounting, monitoring and information-system checks all pass, partial while some fail, lapsed when it was integrated and a check fails now, not started when nothing has begun; since is the day it entered that state. Joined: begun in the period; completed integration: integrated in the period; lapsed: integrated at the previous period's end, lapsed now; left: begun before, and neither usage nor probe results in the period.",
+    },
+    table('participating-resource-centres'),
+    { kind: 'heading', level: 3, text: 'User communities' },
+    table('user-communities'),
     { kind: 'heading', level: 2, text: 'Data quality' },
     { kind: 'heading', level: 3, text: 'Silent publishers' },
     {

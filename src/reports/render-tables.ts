@@ -195,6 +195,29 @@ export function reportTables(c: ReportContent): Table[] {
       rows: membershipRows(c.activeCommunities, 'vo'),
     },
     {
+      name: 'participating-resource-centres',
+      title: `Resource centres' integration at the end of the period, and changes since ${c.previousPeriod}`,
+      columns: [
+        col('site', 'Resource centre', 'text'),
+        col('state', 'State', 'text'),
+        col('since', 'Since', 'text'),
+        col('change', 'Change', 'text'),
+      ],
+      rows: c.participants.map((p) => ({ ...p })),
+    },
+    {
+      name: 'user-communities',
+      title: 'Active user communities: first and last usage, sites used and VM hours in the period',
+      columns: [
+        col('vo', 'VO', 'text'),
+        col('firstUsage', 'First usage', 'text'),
+        col('lastUsage', 'Last usage', 'text'),
+        col('sites', 'Sites used', 'text'),
+        col('vmHours', 'VM hours', 'hours'),
+      ],
+      rows: c.userCommunities.map((v) => ({ ...v, sites: v.sites.join(', ') })),
+    },
+    {
       name: 'silent-publishers',
       title: 'Silent publishers',
       columns: [

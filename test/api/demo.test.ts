@@ -10,6 +10,7 @@ import {
   demoFederation,
 } from '../../src/demo/federation.ts';
 import { DEMO_DIR, loadDemo } from '../../src/demo/load.ts';
+import { snapshotHistory } from '../../src/glue2/snapshots.ts';
 import { composeReport } from '../../src/reports/compose.ts';
 import { gatherInput, readModelDbs } from '../../src/reports/generate.ts';
 import { parsePeriod } from '../../src/reports/period.ts';
@@ -115,7 +116,9 @@ test('a demo loaded today is alive: current statuses, and last month reported wi
     [],
   );
 
-  const report = composeReport(gatherInput(readModelDbs(h.runners), parsePeriod('2026-11')));
+  const report = composeReport(
+    gatherInput(readModelDbs(h.runners), parsePeriod('2026-11'), await snapshotHistory(h.log)),
+  );
   t.deepEqual(report.dataQuality.silentPublishers, []);
   t.deepEqual(
     report.resourceCentres.filter((c) => !c.active),

@@ -12,6 +12,7 @@ import { parseGocdb } from '../../src/ingest/gocdb.ts';
 import { ProjectionRunner } from '../../src/projection/runner.ts';
 import { composeReport } from '../../src/reports/compose.ts';
 import { gatherInput, readModelDbs } from '../../src/reports/generate.ts';
+import { snapshotHistory } from '../../src/glue2/snapshots.ts';
 import { parsePeriod } from '../../src/reports/period.ts';
 import { reportTables } from '../../src/reports/render-tables.ts';
 import { tempDir } from '../support/tmp.ts';
@@ -122,7 +123,7 @@ test('rejected probe lines and GOCDB elements and documents are quarantined, pro
   );
   t.deepEqual(rejectedInputs(db, { from: '2026-11-01T00:00:00Z' }), []);
 
-  const content = composeReport(gatherInput(readModelDbs(runners), parsePeriod('2026-10')));
+  const content = composeReport(gatherInput(readModelDbs(runners), parsePeriod('2026-10'), await snapshotHistory(log)));
   t.deepEqual(reportTables(content).find((x) => x.name === 'rejected-inputs')!.rows, [
     {
       input: 'gocdb',

@@ -3,7 +3,7 @@
  */
 import test from 'ava';
 import type { SummaryRow } from '../../src/accounting/summary.ts';
-import { composeReport, type ComposeInput, shortfalls } from '../../src/reports/compose.ts';
+import { composeReport, type ComposeInput, participationChange, shortfalls } from '../../src/reports/compose.ts';
 import { DEFAULT_TARGETS } from '../../src/reports/model.ts';
 import { parsePeriod } from '../../src/reports/period.ts';
 import { renderHtml } from '../../src/reports/render-html.ts';
@@ -63,6 +63,8 @@ const input = (over: Partial<ComposeInput> = {}): ComposeInput => ({
   quarantine: [],
   rejectedInputs: [],
   flags: [],
+  integration: [],
+  voUsageSpans: [],
   ...over,
 });
 
@@ -226,4 +228,72 @@ test('CSV quotes commas, quotes and line breaks; HTML escapes names', (t) => {
   t.true(html.includes('&lt;vo&gt;'));
   t.false(html.includes('<vo>'));
   t.false(/<(script|link|img)\b/i.test(html));
+});
+
+test("participation: what changed between the periods' ends, and left for a site silent all the period", (t) => {
+  t.is(participationChange(null, 'partial', true), 'joined');
+  t.is(participationChange('not started', 'integrated', true), 'joined, completed integration');
+  t.is(participationChange('partial', 'integrated', true), 'completed integration');
+  t.is(participationChange('lapsed', 'integrated', true), 'completed integration');
+  t.is(participationChange('integrated', 'lapsed', true), 'lapsed');
+  t.is(participationChange('integrated', 'lapsed', false), 'left');
+  t.is(participationChange('partial', 'partial', false), 'left');
+  t.is(participationChange('integrated', 'integrated', true), '');
+  t.is(participationChange(null, 'not started', false), '', 'a candidate that has not begun has not left');
+
+  const nov = Date.UTC(2026, 10, 1) / 1000;
+  const c = composeReport(
+    input({
+      period: parsePeriod('2026-11'),
+      integration: [
+        {
+          site: 'LAPSING',
+          history: [
+            { day: '2026-09-02', state: 'partial' },
+            { day: '2026-09-20', state: 'integrated' },
+            { day: '2026-11-12', state: 'lapsed' },
+          ],
+          lastActivity: nov + 86_400,
+        },
+        {
+          site: 'NEW',
+          history: [
+            { day: '2026-11-03', state: 'partial' },
+            { day: '2026-11-25', state: 'integrated' },
+            { day: '2026-12-02', state: 'lapsed' },
+          ],
+          lastActivity: nov + 20 * 86_400,
+        },
+        { site: 'GONE', history: [{ day: '2026-08-01', state: 'integrated' }], lastActivity: nov - 86_400 },
+        { site: 'CANDIDATE', history: [{ day: '2026-11-30', state: 'not started' }], lastActivity: null },
+      ],
+    }),
+  );
+  t.deepEqual(c.participants, [
+    { site: 'CANDIDATE', state: 'not started', since: null, change: '' },
+    { site: 'GONE', state: 'integrated', since: '2026-08-01', change: 'left' },
+    { site: 'LAPSING', state: 'lapsed', since: '2026-11-12', change: 'lapsed' },
+    // States after the period's end do not count.
+    { site: 'NEW', state: 'integrated', since: '2026-11-25', change: 'joined, completed integration' },
+  ]);
+});
+
+test('user communities: active VOs with their first and last usage, sites used and VM hours in the period', (t) => {
+  const c = composeReport(
+    input({
+      period: parsePeriod('2026-11'),
+      summaries: [
+        row('S1', '2026-11', 'v', 2, 7200, 1),
+        row('S2', '2026-11', 'v', 1, 3600, 4),
+        row('S1', '2026-10', 'w', 1, 3600, 1),
+      ],
+      voUsageSpans: [
+        { vo: 'v', first: 202603, last: 202611 },
+        { vo: 'w', first: 202610, last: 202610 },
+      ],
+    }),
+  );
+  t.deepEqual(c.userCommunities, [
+    { vo: 'v', firstUsage: '2026-03', lastUsage: '2026-11', sites: ['S1', 'S2'], vmHours: 3 },
+  ]);
 });

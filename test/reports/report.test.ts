@@ -161,6 +161,25 @@ test.serial('the October 2026 report of the fixture federation has the hand-comp
     { vo: 'vo.gamma', active: false, change: 'left' },
   ]);
 
+  // Integration (docs/onboarding.md) at Oct 31. SITE-A: GLUE from Sep 1, probes daily from Aug 1, records received
+  // Sep 30 12:00: integrated that day; silent > 7 days by the end of Oct 7 (lapsed), integrated again on Oct 29; it
+  // was integrated at the end of September too, so no change. SITE-B: no GLUE document, and September's availability
+  // 66.67 % is under target: partial from its first probe result (Aug 1). SITE-C: integrated on Sep 6 (its record;
+  // August is not judged, monitored only from Sep 1), silent > 7 days by the end of Sep 13: lapsed since, as at the
+  // end of September; still sending probe results in October, so it has not left. SITE-D: first record Oct 4 and
+  // nothing else: partial, joined.
+  t.deepEqual(table(out, 'participating-resource-centres'), [
+    { site: 'SITE-A', state: 'integrated', since: '2026-10-29', change: '' },
+    { site: 'SITE-B', state: 'partial', since: '2026-08-01', change: '' },
+    { site: 'SITE-C', state: 'lapsed', since: '2026-09-13', change: '' },
+    { site: 'SITE-D', state: 'partial', since: '2026-10-04', change: 'joined' },
+  ]);
+  // VOs that ran VMs in October; first and last month with VM-months up to October; wall hours as in communities.
+  t.deepEqual(table(out, 'user-communities'), [
+    { vo: 'vo.alpha', firstUsage: '2026-09', lastUsage: '2026-10', sites: 'SITE-A, SITE-D', vmHours: 29 },
+    { vo: 'vo.beta', firstUsage: '2026-10', lastUsage: '2026-10', sites: 'SITE-A, SITE-B', vmHours: 34 },
+  ]);
+
   // Silent: candidates are the registered sites A, B, C (and September's publishers A, C). Last received before
   // Nov 1: A Oct 29, B Oct 28 (both within the last 7 days), C Sep 6 → C only.
   t.deepEqual(table(out, 'silent-publishers'), [{ site: 'SITE-C', lastReceived: '2026-09-06T00:00:00Z' }]);
