@@ -6,20 +6,24 @@ import { startHarness, type Harness } from './harness.ts';
 /** The harness federation on 2026-03-01 at 18:00, when SITE-A has published again and its collector has run. */
 const NOW = new Date('2026-03-01T18:00:00Z');
 
-async function federation(): Promise<Harness> {
-  const h = await startHarness({ now: NOW });
+/** One record of a VM started on Feb 20, received at `receivedAt`. */
+function publish(h: Harness, site: string, vm: string, receivedAt: string) {
   const start = Date.UTC(2026, 1, 20) / 1000;
-  await ingestApelMessage(
+  return ingestApelMessage(
     h.log,
-    `APEL-cloud-message: v0.4\nVMUUID: vm-9\nSiteName: SITE-A\nFQAN: alpha\nStatus: started\nStartTime: ${start}\nWallDuration: 3600\nRecordCreateTime: ${start + 3600}\n`,
-    { publisher: 'test', receivedAt: new Date('2026-03-01T06:00:00Z') },
+    `APEL-cloud-message: v0.4\nVMUUID: ${vm}\nSiteName: ${site}\nFQAN: alpha\nStatus: started\nStartTime: ${start}\nWallDuration: 3600\nRecordCreateTime: ${start + 3600}\n`,
+    { publisher: 'test', receivedAt: new Date(receivedAt) },
   );
+}
+
+/** The site's collector saw one image and one flavour. */
+function snapshot(h: Harness, site: string, takenAt: string) {
   const { stream, event } = snapshotEvent({
-    source: 'site-a-openstack',
-    siteName: 'SITE-A',
-    takenAt: '2026-03-01T06:00:00Z',
+    source: `${site.toLowerCase()}-openstack`,
+    siteName: site,
+    takenAt,
     middleware: 'openstack',
-    endpoints: [{ url: 'https://host-a.example.org:5000/v3', type: 'identity', interface: 'public', region: null }],
+    endpoints: [{ url: 'https://host.example.org:5000/v3', type: 'identity', interface: 'public', region: null }],
     images: [
       {
         id: 'img-u',
@@ -45,7 +49,13 @@ async function federation(): Promise<Harness> {
     ],
     shares: [],
   });
-  await h.log.append(stream, [event]);
+  return h.log.append(stream, [event]);
+}
+
+async function federation(): Promise<Harness> {
+  const h = await startHarness({ now: NOW });
+  await publish(h, 'SITE-A', 'vm-9', '2026-03-01T06:00:00Z');
+  await snapshot(h, 'SITE-A', '2026-03-01T06:00:00Z');
   for (const r of h.runners.values()) await r.catchUp();
   return h;
 }
@@ -141,4 +151,22 @@ test('/metrics has a gauge of sites per integration state', async (t) => {
     [...text.matchAll(/^fedledger_sites_integration\{state="([^"]+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])]),
   );
   t.deepEqual(gauge, { 'not started': 0, partial: 1, integrated: 1, lapsed: 0 });
+});
+
+test('a new record and a collector snapshot show in the next answer: SITE-B completes its integration', async (t) => {
+  const h = await federation();
+  t.teardown(() => h.close());
+  const staff = h.token('staff');
+  const ask = async () =>
+    (
+      await h.gql<{ siteIntegration: { state: string; since: string } }>(
+        staff,
+        '{ siteIntegration(site: "SITE-B") { state since } }',
+      )
+    ).data!.siteIntegration;
+  t.deepEqual(await ask(), { state: 'partial', since: '2026-02-05' });
+  await publish(h, 'SITE-B', 'vm-10', '2026-03-01T12:00:00Z');
+  await snapshot(h, 'SITE-B', '2026-03-01T12:00:00Z');
+  for (const r of h.runners.values()) await r.catchUp();
+  t.deepEqual(await ask(), { state: 'integrated', since: '2026-03-01' });
 });
