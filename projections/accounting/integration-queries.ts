@@ -5,13 +5,9 @@
  */
 import type Database from 'better-sqlite3';
 
-/** Per site: the epoch seconds of every receipt of accepted records, ascending. */
-export function receiptTimes(db: Database.Database): Map<string, number[]> {
+/** Rows of (site, epoch seconds) in order, as a list per site. */
+function bySite(rows: ReadonlyArray<readonly [string, number]>): Map<string, number[]> {
   const out = new Map<string, number[]>();
-  const rows = db
-    .prepare('SELECT site_name, received_at FROM acc_receipts ORDER BY site_name, received_at')
-    .raw()
-    .all() as Array<[string, number]>;
   for (const [site, at] of rows) {
     const list = out.get(site);
     if (list) list.push(at);
@@ -20,20 +16,22 @@ export function receiptTimes(db: Database.Database): Map<string, number[]> {
   return out;
 }
 
+/** Per site: the epoch seconds of every receipt of accepted records, ascending. */
+export function receiptTimes(db: Database.Database): Map<string, number[]> {
+  return bySite(
+    db.prepare('SELECT site_name, received_at FROM acc_receipts ORDER BY site_name, received_at').raw().all() as Array<
+      [string, number]
+    >,
+  );
+}
+
 /** Per site named in the record: the epoch seconds each rejected record was received, ascending. */
 export function rejectionTimes(db: Database.Database): Map<string, number[]> {
-  const out = new Map<string, number[]>();
   const rows = db
     .prepare('SELECT site_name, received_at FROM acc_quarantine WHERE site_name IS NOT NULL ORDER BY received_at')
     .raw()
     .all() as Array<[string, string]>;
-  for (const [site, iso] of rows) {
-    const at = Math.floor(Date.parse(iso) / 1000);
-    const list = out.get(site);
-    if (list) list.push(at);
-    else out.set(site, [at]);
-  }
-  return out;
+  return bySite(rows.map(([site, iso]) => [site, Math.floor(Date.parse(iso) / 1000)] as const));
 }
 
 /**

@@ -1,6 +1,6 @@
 import test from 'ava';
-import { snapshotEvent } from '../../src/collectors/emit.ts';
 import { ingestApelMessage } from '../../src/ingest/apel-service.ts';
+import { appendSnapshot } from '../support/snapshots.ts';
 import { startHarness, type Harness } from './harness.ts';
 
 /** The harness federation on 2026-03-01 at 18:00, when SITE-A has published again and its collector has run. */
@@ -16,46 +16,10 @@ function publish(h: Harness, site: string, vm: string, receivedAt: string) {
   );
 }
 
-/** The site's collector saw one image and one flavour. */
-function snapshot(h: Harness, site: string, takenAt: string) {
-  const { stream, event } = snapshotEvent({
-    source: `${site.toLowerCase()}-openstack`,
-    siteName: site,
-    takenAt,
-    middleware: 'openstack',
-    endpoints: [{ url: 'https://host.example.org:5000/v3', type: 'identity', interface: 'public', region: null }],
-    images: [
-      {
-        id: 'img-u',
-        name: 'Ubuntu 24.04',
-        osName: 'ubuntu',
-        osVersion: '24.04',
-        architecture: 'x86_64',
-        marketplaceUrl: null,
-        description: null,
-      },
-    ],
-    flavors: [
-      {
-        id: 'm1',
-        name: 'm1.small',
-        vcpus: 1,
-        ramMb: 2048,
-        diskGb: 20,
-        isPublic: true,
-        benchmarkType: null,
-        benchmark: null,
-      },
-    ],
-    shares: [],
-  });
-  return h.log.append(stream, [event]);
-}
-
 async function federation(): Promise<Harness> {
   const h = await startHarness({ now: NOW });
   await publish(h, 'SITE-A', 'vm-9', '2026-03-01T06:00:00Z');
-  await snapshot(h, 'SITE-A', '2026-03-01T06:00:00Z');
+  await appendSnapshot(h.log, 'SITE-A', '2026-03-01T06:00:00Z');
   for (const r of h.runners.values()) await r.catchUp();
   return h;
 }
@@ -166,7 +130,7 @@ test('a new record and a collector snapshot show in the next answer: SITE-B comp
     ).data!.siteIntegration;
   t.deepEqual(await ask(), { state: 'partial', since: '2026-02-05' });
   await publish(h, 'SITE-B', 'vm-10', '2026-03-01T12:00:00Z');
-  await snapshot(h, 'SITE-B', '2026-03-01T12:00:00Z');
+  await appendSnapshot(h.log, 'SITE-B', '2026-03-01T12:00:00Z');
   for (const r of h.runners.values()) await r.catchUp();
   t.deepEqual(await ask(), { state: 'integrated', since: '2026-03-01' });
 });

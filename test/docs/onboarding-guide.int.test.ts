@@ -8,10 +8,10 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
+import { startServer } from '../../scripts/bench/serve-child.ts';
 import { parseCollectorConfig } from '../../src/collectors/config.ts';
 import { startFakeOpenStack } from '../support/fake-openstack.ts';
 import { tempDir } from '../support/tmp.ts';
@@ -26,14 +26,6 @@ function blocks(markdown: string): Array<{ info: string; body: string }> {
 
 const steps = blocks(GUIDE).filter((b) => b.info === 'sh step');
 const marker = (i: number) => `@@ onboarding step ${i + 1} @@`;
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 test('the guide names the variables its steps use, and its collector configurations are valid', (t) => {
   const variables = blocks(GUIDE).find((b) => b.info === 'sh' && b.body.includes('export SITE='));
@@ -86,28 +78,11 @@ test('docs/onboarding.md, every step in order, ends with the new site integrated
 
   const openstack = await startFakeOpenStack();
   t.teardown(() => openstack.close());
-  const port = await freePort();
-  const serve = spawn(
-    process.execPath,
-    ['bin/fedledger.js', '--data-dir', dataDir, 'serve', '--port', String(port), '--host', '127.0.0.1'],
-    {
-      cwd: ROOT,
-      env: { ...process.env, EVENTSTORE_URL: '', FEDLEDGER_LOG_LEVEL: 'warn', FEDLEDGER_REPORT_SCHEDULE: 'false' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  let serveErrors = '';
-  serve.stderr.on('data', (chunk: Buffer) => (serveErrors += chunk.toString()));
-  t.teardown(() => serve.kill('SIGKILL'));
-  const url = `http://127.0.0.1:${port}`;
-  for (let ready = false; !ready;) {
-    if (serve.exitCode !== null) t.fail(`serve exited with ${serve.exitCode}: ${serveErrors}`);
-    ready = await fetch(`${url}/readyz`).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (!ready) await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  // Its request log goes to <data dir>/serve.log.
+  mkdirSync(dataDir);
+  const server = await startServer(dataDir, 'warn');
+  t.teardown(server.stop);
+  const { url } = server;
 
   const script = [
     'set -euo pipefail',

@@ -15,7 +15,7 @@ import { DateTime } from 'luxon';
 import type { EventLog } from '../../src/eventlog/port.ts';
 import { ingestApelMessage } from '../../src/ingest/apel-service.ts';
 import { ingestGocdb, ingestProbeResults } from '../../src/ingest/availability-service.ts';
-import { snapshotEvent } from '../../src/collectors/emit.ts';
+import { appendSnapshot } from '../support/snapshots.ts';
 
 const endpoint = (host: string, site: string) =>
   `<SERVICE_ENDPOINT><HOSTNAME>${host}</HOSTNAME><SERVICE_TYPE>org.openstack.nova</SERVICE_TYPE><IN_PRODUCTION>Y</IN_PRODUCTION><NODE_MONITORED>Y</NODE_MONITORED><SITENAME>${site}</SITENAME><ROC_NAME>NGI_X</ROC_NAME></SERVICE_ENDPOINT>`;
@@ -174,41 +174,6 @@ export async function buildFederation(log: EventLog): Promise<void> {
   await ingestProbeResults(log, probes.join('\n'), { publisher: 'fixture' });
   for (const [receivedAt, text] of MESSAGES)
     await ingestApelMessage(log, text, { publisher: 'fixture', receivedAt: new Date(receivedAt) });
-  for (const [site, host] of [
-    ['SITE-A', 'a.example.org'],
-    ['SITE-C', 'c.example.org'],
-  ] as const) {
-    const { stream, event } = snapshotEvent({
-      source: `${site.toLowerCase()}-openstack`,
-      siteName: site,
-      takenAt: '2026-09-01T00:00:00Z',
-      middleware: 'openstack',
-      endpoints: [{ url: `https://${host}:5000/v3`, type: 'identity', interface: 'public', region: null }],
-      images: [
-        {
-          id: 'img-u',
-          name: 'ubuntu-24.04',
-          osName: 'ubuntu',
-          osVersion: '24.04',
-          architecture: 'x86_64',
-          marketplaceUrl: null,
-          description: null,
-        },
-      ],
-      flavors: [
-        {
-          id: 'm1',
-          name: 'm1.small',
-          vcpus: 1,
-          ramMb: 2048,
-          diskGb: 20,
-          isPublic: true,
-          benchmarkType: null,
-          benchmark: null,
-        },
-      ],
-      shares: [],
-    });
-    await log.append(stream, [event]);
-  }
+  await appendSnapshot(log, 'SITE-A', '2026-09-01T00:00:00Z', 'a.example.org');
+  await appendSnapshot(log, 'SITE-C', '2026-09-01T00:00:00Z', 'c.example.org');
 }
