@@ -34,6 +34,10 @@ test('fedledger sites status on the demo: a table with a site in each of the fou
     ['SCAI', 'lapsed', ['accounting', 'monitoring', 'information']],
   );
 
+  const zero = fedledgerIn(tmp.dir, ['sites', 'status', '--silent-after-days', '0']);
+  t.is(zero.code, 1);
+  t.regex(zero.stderr, /--silent-after-days must be a whole number of days, got 0 \[INVALID_OPTION\]/);
+
   const unknown = fedledgerIn(tmp.dir, ['sites', 'status', '--site', 'NO-SUCH-SITE']);
   t.is(unknown.code, 1);
   t.regex(unknown.stderr, /\[UNKNOWN_SITE\]/);
