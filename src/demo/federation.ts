@@ -401,13 +401,26 @@ function gocdb(rand: () => number, end: DateTime): DemoFiles {
   };
 }
 
+/** The site whose image list came back empty ten days before the end: its GLUE document lapses. */
+export const DEMO_LAPSING_SITE = 'GRNET-OPENSTACK';
+
 /**
- * What each site's collector saw, once, on the demo's first day: images and flavours for OpenStack; images only for
- * OpenNebula, whose collector reads no templates. A collector records a snapshot only when what it sees changes.
+ * What each site's collector saw on the demo's first day: images and flavours for OpenStack; images only for
+ * OpenNebula, whose collector reads no templates. A collector records a snapshot only when what it sees changes: so
+ * one per site, and a second for DEMO_LAPSING_SITE, without its images.
  */
 function snapshots(end: DateTime): Array<EventData<'CollectorSnapshotTaken'>> {
+  const first = DEMO_SITES.map((site) => firstSnapshot(site, end));
+  const lapsing = first.find((s) => s.siteName === DEMO_LAPSING_SITE)!;
+  return [
+    ...first,
+    { ...lapsing, takenAt: end.minus({ days: 10 }).toISO({ suppressMilliseconds: true })!, images: [] },
+  ];
+}
+
+function firstSnapshot(site: DemoSite, end: DateTime): EventData<'CollectorSnapshotTaken'> {
   const takenAt = demoFirstMonth(end).plus({ hours: 1 }).toISO({ suppressMilliseconds: true })!;
-  return DEMO_SITES.map((site) => ({
+  return {
     source: `${site.name.toLowerCase()}-${site.middleware}`,
     siteName: site.name,
     takenAt,
@@ -440,7 +453,7 @@ function snapshots(end: DateTime): Array<EventData<'CollectorSnapshotTaken'>> {
           }))
         : [],
     shares: [],
-  }));
+  };
 }
 
 export interface DemoFederation {
