@@ -1,5 +1,6 @@
 import test from 'ava';
 import { ingestApelMessage } from '../../src/ingest/apel-service.ts';
+import type { ServeConfig } from '../../src/api/config.ts';
 import { appendSnapshot } from '../support/snapshots.ts';
 import { startHarness, type Harness } from './harness.ts';
 
@@ -16,8 +17,8 @@ function publish(h: Harness, site: string, vm: string, receivedAt: string) {
   );
 }
 
-async function federation(): Promise<Harness> {
-  const h = await startHarness({ now: NOW });
+async function federation(config: Partial<ServeConfig> = {}): Promise<Harness> {
+  const h = await startHarness({ now: NOW, config });
   await publish(h, 'SITE-A', 'vm-9', '2026-03-01T06:00:00Z');
   await appendSnapshot(h.log, 'SITE-A', '2026-03-01T06:00:00Z');
   for (const r of h.runners.values()) await r.catchUp();
@@ -133,4 +134,18 @@ test('a new record and a collector snapshot show in the next answer: SITE-B comp
   await appendSnapshot(h.log, 'SITE-B', '2026-03-01T12:00:00Z');
   for (const r of h.runners.values()) await r.catchUp();
   t.deepEqual(await ask(), { state: 'integrated', since: '2026-03-01' });
+});
+
+test("serve's integrationSilentAfterDays sets how long accounting may be silent", async (t) => {
+  const h = await federation({ integrationSilentAfterDays: 30 });
+  t.teardown(() => h.close());
+  const r = await h.gql<{ siteIntegration: { checks: Array<{ name: string; passed: boolean }> } }>(
+    h.token('staff'),
+    '{ siteIntegration(site: "SITE-B") { checks { name passed } } }',
+  );
+  // SITE-B's last record arrived 24 days before: within 30.
+  t.deepEqual(
+    r.data!.siteIntegration.checks.find((c) => c.name === 'accounting'),
+    { name: 'accounting', passed: true },
+  );
 });
