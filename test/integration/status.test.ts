@@ -4,6 +4,7 @@ import {
   DEFAULT_RULES,
   type ExpectedMetrics,
   informationCheck,
+  lastActivity,
   monitoringCheck,
   nextState,
   type SiteFacts,
@@ -238,4 +239,15 @@ test('the share rejected counts the rejections of the last 30 days against the r
     expected,
   );
   t.deepEqual([s.accounting.rejected, s.accounting.rejectedShare], [1, 0.25]);
+});
+
+test("a site's last activity is its last usage receipt or probe result before the end, whichever is later", (t) => {
+  const f = facts({
+    receipts: [at('2026-10-03T00:00:00Z'), at('2026-11-05T00:00:00Z')],
+    endpoints: [endpoint([at('2026-10-20T00:30:00Z'), at('2026-11-02T00:30:00Z')])],
+    snapshots: [{ takenAt: at('2026-10-25T00:00:00Z'), images: 1, flavours: 1 }],
+  });
+  t.is(lastActivity(f, at('2026-11-01T00:00:00Z')), at('2026-10-20T00:30:00Z'), 'a snapshot is not activity');
+  t.is(lastActivity(f, at('2026-12-01T00:00:00Z')), at('2026-11-05T00:00:00Z'));
+  t.is(lastActivity(f, at('2026-10-01T00:00:00Z')), null);
 });
