@@ -11,7 +11,8 @@ import {
 } from '../../projections/accounting/integration-queries.ts';
 import { dailyLastResults, siteEndpoints, topologySites } from '../../projections/availability/integration-queries.ts';
 import { DAY, dayName, dayOf } from '../availability/days.ts';
-import { arReport, profileResolver } from '../availability/queries.ts';
+import { profileResolver } from '../../projections/availability/profiles.ts';
+import { arReport } from '../../projections/availability/queries.ts';
 import { CLOUD_SERVICE_TYPES } from '../availability/service-types.ts';
 import type { CollectorSnapshot } from '../glue2/cloud-info.ts';
 import {
