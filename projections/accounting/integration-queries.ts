@@ -55,7 +55,7 @@ export function keptInWindow(
 
 /** Every site that has had records accepted. */
 export function accountedSites(db: Database.Database): string[] {
-  return db.prepare('SELECT site_name FROM acc_sites ORDER BY site_name').pluck().all() as string[];
+  return db.prepare('SELECT DISTINCT site_name FROM acc_receipts ORDER BY site_name').pluck().all() as string[];
 }
 
 /** Per VO: the first and last month (YYYYMM) with VM-months, up to `to` (YYYYMM): the report's user communities. */
