@@ -9,6 +9,7 @@ import path from 'node:path';
 import yaml from 'js-yaml';
 import { z } from 'zod';
 import { UserError } from '../errors.ts';
+import { amsConfigSchema } from '../integrations/ams/config.ts';
 
 const schema = z
   .object({
@@ -61,6 +62,8 @@ const schema = z
     collectors: z.string().min(1).optional(),
     /** Writes the technical board's monthly and quarterly reports under `<dataDir>/reports/` on their schedule. */
     reportSchedule: z.preprocess((v) => (v === 'false' || v === '0' ? false : v), z.coerce.boolean()).default(true),
+    /** The ARGO Messaging Service: SSM receive, summaries to the portal, GLUE 2.1 (docs/integrations.md). */
+    ams: amsConfigSchema.optional(),
   })
   .strict()
   .refine((c) => c.defaultPageSize <= c.maxPageSize, {
@@ -148,7 +151,9 @@ export function loadServeConfig(
     const key = String(issue.path[0] ?? (issue.code === 'unrecognized_keys' ? issue.keys[0] : ''));
     const where = origin[key] ?? 'configuration';
     const detail =
-      issue.code === 'unrecognized_keys' ? `unknown setting ${issue.keys.join(', ')}` : `${key}: ${issue.message}`;
+      issue.code === 'unrecognized_keys'
+        ? `unknown setting ${[...issue.path, issue.keys.join(', ')].join('.')}`
+        : `${issue.path.join('.') || key}: ${issue.message}`;
     throw new UserError('CONFIG_INVALID', `invalid configuration (${where}): ${detail}`, {
       ...(file ? { message: file } : {}),
       field: key,

@@ -1,0 +1,109 @@
+/**
+ * An ARGO Messaging Service stand-in on nock, answering as AMS's API
+ * documentation shows: `:pull` returns `receivedMessages` with ack ids
+ * `projects/{p}/subscriptions/{s}:{offset}` and base64 data, `:acknowledge`
+ * moves the subscription's offset past the highest ack id (`{}`), and
+ * `:publish` answers `messageIds`. Messages not acknowledged are delivered
+ * again by the next pull, as AMS does once the ack deadline passes.
+ * Requests without the right `x-api-key` get AMS's 401 body.
+ */
+import nock from './nock.ts';
+
+export const AMS_URL = 'https://msg.ams.example.org';
+export const AMS_TOKEN = 'test-ams-token';
+
+interface Stored {
+  data: string;
+  attributes: Record<string, string>;
+}
+
+export interface FakeAms {
+  /** Adds a message to the subscription, as a publisher's `:publish` would. */
+  enqueue(project: string, subscription: string, data: string, attributes?: Record<string, string>): void;
+  /** The subscription's acknowledged offset (messages before it are done). */
+  offset(project: string, subscription: string): number;
+  /** Messages published to a topic, data decoded. */
+  published(project: string, topic: string): Array<{ data: string; attributes: Record<string, string> }>;
+  pulls: number;
+  done(): void;
+}
+
+const unauthorized = [401, { error: { code: 401, message: 'Unauthorized', status: 'UNAUTHORIZED' } }] as const;
+
+export function fakeAms(): FakeAms {
+  const queues = new Map<string, { messages: Stored[]; offset: number }>();
+  const topics = new Map<string, Stored[]>();
+  const queue = (p: string, s: string) => {
+    const key = `${p}/${s}`;
+    let q = queues.get(key);
+    if (!q) queues.set(key, (q = { messages: [], offset: 0 }));
+    return q;
+  };
+  const fake: FakeAms = {
+    pulls: 0,
+    enqueue(project, subscription, data, attributes = {}) {
+      queue(project, subscription).messages.push({ data: Buffer.from(data, 'utf8').toString('base64'), attributes });
+    },
+    offset: (project, subscription) => queue(project, subscription).offset,
+    published: (project, topic) =>
+      (topics.get(`${project}/${topic}`) ?? []).map((m) => ({
+        data: Buffer.from(m.data, 'base64').toString('utf8'),
+        attributes: m.attributes,
+      })),
+    done: () => nock.cleanAll(),
+  };
+  const authorized = (request: Request) => request.headers.get('x-api-key') === AMS_TOKEN;
+  const read = async (request: Request) => ({
+    uri: new URL(request.url).pathname,
+    body: (await request.json()) as unknown,
+  });
+  nock(AMS_URL)
+    .persist()
+    .post(/^\/v1\/projects\/[^/]+\/subscriptions\/[^/]+:pull$/)
+    .reply(async (request) => {
+      if (!authorized(request)) return unauthorized;
+      const { uri, body } = await read(request);
+      const [, project, subscription] = /projects\/([^/]+)\/subscriptions\/([^/:]+)/.exec(uri)!;
+      const max = Number((body as { maxMessages?: string }).maxMessages);
+      if (!Number.isInteger(max) || max < 1)
+        return [400, { error: { code: 400, message: 'Invalid pull parameters', status: 'INVALID_ARGUMENT' } }];
+      fake.pulls += 1;
+      const q = queue(project!, subscription!);
+      const receivedMessages = q.messages.slice(q.offset, q.offset + max).map((m, i) => ({
+        ackId: `projects/${project}/subscriptions/${subscription}:${q.offset + i}`,
+        message: {
+          attributes: m.attributes,
+          data: m.data,
+          messageId: String(q.offset + i),
+          publishTime: '2026-03-02T10:00:00.000000000Z',
+        },
+      }));
+      return [200, { receivedMessages }];
+    })
+    .post(/^\/v1\/projects\/[^/]+\/subscriptions\/[^/]+:acknowledge$/)
+    .reply(async (request) => {
+      if (!authorized(request)) return unauthorized;
+      const { uri, body } = await read(request);
+      const [, project, subscription] = /projects\/([^/]+)\/subscriptions\/([^/:]+)/.exec(uri)!;
+      const ids = (body as { ackIds?: unknown }).ackIds;
+      const prefix = `projects/${project}/subscriptions/${subscription}:`;
+      if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string' || !id.startsWith(prefix)))
+        return [400, { error: { code: 400, message: 'Invalid ack id', status: 'INVALID_ARGUMENT' } }];
+      const q = queue(project!, subscription!);
+      q.offset = Math.max(q.offset, ...ids.map((id: string) => Number(id.slice(prefix.length)) + 1));
+      return [200, {}];
+    })
+    .post(/^\/v1\/projects\/[^/]+\/topics\/[^/]+:publish$/)
+    .reply(async (request) => {
+      if (!authorized(request)) return unauthorized;
+      const { uri, body } = await read(request);
+      const [, project, topic] = /projects\/([^/]+)\/topics\/([^/:]+)/.exec(uri)!;
+      const messages = (body as { messages?: Stored[] }).messages ?? [];
+      const list = topics.get(`${project}/${topic}`) ?? [];
+      topics.set(`${project}/${topic}`, list);
+      const first = list.length;
+      list.push(...messages.map((m) => ({ data: m.data, attributes: m.attributes ?? {} })));
+      return [200, { messageIds: messages.map((_, i) => String(first + i)) }];
+    });
+  return fake;
+}
