@@ -13,6 +13,7 @@ import { gocdbPullJob } from '../ingest/availability-service.ts';
 import { openRunner, projections } from '../projection/registry.ts';
 import type { ProjectionRunner } from '../projection/runner.ts';
 import { startJobs } from '../schedule.ts';
+import { amsJobs } from '../integrations/ams/run.ts';
 import { loadCollectorConfig } from '../collectors/config.ts';
 import { collectorJobs, startCollectorJobs } from '../collectors/schedule.ts';
 import { defaultReportDir, generateReport, READ_MODELS } from '../reports/generate.ts';
@@ -73,7 +74,14 @@ export async function startService(
   })();
   caughtUp.catch((err: unknown) => logger.error({ err }, 'catch-up failed'));
   const stopJobs = startJobs(
-    config.gocdbUrl ? [gocdbPullJob({ gocdbUrl: config.gocdbUrl, cron: config.gocdbCron })] : [],
+    [
+      ...(config.gocdbUrl ? [gocdbPullJob({ gocdbUrl: config.gocdbUrl, cron: config.gocdbCron })] : []),
+      ...amsJobs(config.ams, async () => {
+        const accounting = runners.get('accounting')!;
+        await accounting.catchUp();
+        return accounting.db;
+      }),
+    ],
     log,
     logger,
   );

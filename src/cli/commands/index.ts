@@ -16,6 +16,7 @@ import { registerServe } from './serve.ts';
 import { registerToken } from './token.ts';
 import { registerReport } from './report.ts';
 import { registerCheck } from './check.ts';
+import { registerAms } from './ams.ts';
 
 export type RegisterCommand = (program: Command, app: () => CliApp) => void;
 
@@ -32,6 +33,7 @@ export const commands: RegisterCommand[] = [
   registerToken,
   registerDemo,
   registerCheck,
+  registerAms,
 ];
 
 /** The shared parent command (`ingest`, `export`, ...), created on first use. */
