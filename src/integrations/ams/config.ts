@@ -57,6 +57,8 @@ export const amsConfigSchema = z
         /** Topic per site; `{site}` and `{gocdbId}` are replaced. */
         topic: z.string().min(1).default('SITE_{site}_ENDPOINT_{gocdbId}'),
         cron: cron.default('15 * * * *'),
+        /** The endpoint's Authentication (cloud-info-provider's `--os-auth-type`). */
+        authentication: z.string().min(1).default('oidc'),
       })
       .strict()
       .optional(),

@@ -32,6 +32,7 @@ export interface GluePublication {
 
 export interface GluePublishOptions {
   topic: string;
+  authentication?: string;
   site?: string;
   dryRun?: boolean;
   now?: () => Date;
@@ -43,7 +44,10 @@ export async function publishGlue(
   options: GluePublishOptions,
 ): Promise<GluePublication[]> {
   const creationTime = (options.now ?? (() => new Date()))().toISOString();
-  const documents = await glue2Documents(log, options.site, { creationTime });
+  const documents = await glue2Documents(log, options.site, {
+    creationTime,
+    ...(options.authentication ? { authentication: options.authentication } : {}),
+  });
   const published: GluePublication[] = [];
   for (const [siteName, doc] of documents) {
     const topic = glueTopic(options.topic, siteName, gocdbIdOf(doc));

@@ -66,6 +66,7 @@ export async function publishGlueConfigured(
   const client = options.dryRun ? null : new AmsClient(amsEndpoint(config!, 'glue', options.env));
   return publishGlue(log, client, {
     topic: glue.topic,
+    authentication: glue.authentication,
     ...(options.site === undefined ? {} : { site: options.site }),
     ...(options.dryRun ? { dryRun: true } : {}),
     ...(options.now ? { now: options.now } : {}),
