@@ -228,6 +228,16 @@ test.serial("rejected: a record for a site the signer's DN may not publish for",
     t.is(r!.publisher, `ssm:${SITE_A_DN}`);
     t.regex(r!.errors[0]!.reason, /may publish for SITE-A, not for SiteName "SITE-B"/);
     t.deepEqual(await figures(w.h), []);
+    for (const runner of w.h.runners.values()) await runner.catchUp();
+    const listed = await w.h.gql<{
+      quarantine: { edges: Array<{ node: { site: string; publisher: string; errors: Array<{ reason: string }> } }> };
+    }>(
+      w.h.token('staff'),
+      '{ quarantine(site: "SITE-B") { edges { node { site publisher errors { reason } } } } }',
+      {},
+      'GET',
+    );
+    t.like(listed.data!.quarantine.edges[0]!.node, { site: 'SITE-B', publisher: `ssm:${SITE_A_DN}` });
   } finally {
     await close(w);
   }

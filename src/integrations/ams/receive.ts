@@ -65,7 +65,7 @@ const describe = (m: PulledMessage) =>
   `AMS message ${m.messageId}${m.attributes['empaid'] ? ` (empaid ${m.attributes['empaid']})` : ''}`;
 
 /** Decrypts, verifies and checks the signer of one message: no I/O beyond openssl. */
-export async function checkMessage(
+async function checkMessage(
   message: PulledMessage,
   settings: Pick<ReceiveSettings, 'trustedCaDir' | 'own' | 'signerSites'>,
 ): Promise<Outcome> {
