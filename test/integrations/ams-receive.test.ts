@@ -96,9 +96,15 @@ async function world(): Promise<World> {
   };
 }
 
-async function close(w: World) {
-  w.ams.done();
-  await w.h.close();
+/** Runs `body` in a fresh world, closed after whatever happens. */
+async function inWorld(body: (w: World) => Promise<void>): Promise<void> {
+  const w = await world();
+  try {
+    await body(w);
+  } finally {
+    w.ams.done();
+    await w.h.close();
+  }
 }
 
 const SUMMARY = `{ accountingSummary(groupBy: [site]) { rows { key { site } figures { vms wallHours coreHours } } } }`;
@@ -119,9 +125,8 @@ async function rejections(log: EventLog) {
   return found;
 }
 
-test.serial('a signed message pulled from AMS ends in the GraphQL figures and is acknowledged', async (t) => {
-  const w = await world();
-  try {
+test.serial('a signed message pulled from AMS ends in the GraphQL figures and is acknowledged', (t) =>
+  inWorld(async (w) => {
     w.ams.enqueue(PROJECT, SUB, await signSmime(message(), siteA), { empaid: '20260205/abc' });
     const summary = await receiveFromAms(w.h.log, w.client, await w.settings());
     t.like(summary, { pulled: 1, ingested: 1, acknowledged: 1, records: { accepted: 1, rejected: 0 } });
@@ -132,26 +137,20 @@ test.serial('a signed message pulled from AMS ends in the GraphQL figures and is
     for await (const e of w.h.log.readAll({ filter: { eventTypes: ['CloudUsageRecorded'] } }))
       publisher = (e.data as EventData<'CloudUsageRecorded'>).publisher;
     t.is(publisher, `ssm:${SITE_A_DN}`, 'the signer is the provenance');
-  } finally {
-    await close(w);
-  }
-});
+  }),
+);
 
-test.serial('a message encrypted to fedledger is decrypted, verified and ingested', async (t) => {
-  const w = await world();
-  try {
+test.serial('a message encrypted to fedledger is decrypted, verified and ingested', (t) =>
+  inWorld(async (w) => {
     w.ams.enqueue(PROJECT, SUB, await encryptSmime(await signSmime(message(), siteA), own.certificate));
     const summary = await receiveFromAms(w.h.log, w.client, await w.settings());
     t.like(summary, { ingested: 1, acknowledged: 1, records: { accepted: 1 } });
     t.deepEqual(await figures(w.h), [['SITE-A', 1, 20]]);
-  } finally {
-    await close(w);
-  }
-});
+  }),
+);
 
-test.serial('a crash before the acknowledgement: AMS delivers again, and nothing is counted twice', async (t) => {
-  const w = await world();
-  try {
+test.serial('a crash before the acknowledgement: AMS delivers again, and nothing is counted twice', (t) =>
+  inWorld(async (w) => {
     w.ams.enqueue(PROJECT, SUB, await signSmime(message(), siteA));
     w.ams.enqueue(PROJECT, SUB, await signSmime(message('SITE-B', 'vm-ams-2'), siteB));
     const crashing = Object.create(w.client) as AmsClient;
@@ -168,14 +167,11 @@ test.serial('a crash before the acknowledgement: AMS delivers again, and nothing
       ['SITE-A', 1, 20],
       ['SITE-B', 1, 20],
     ]);
-  } finally {
-    await close(w);
-  }
-});
+  }),
+);
 
-test.serial('rejected: a signature that does not verify against the trusted CAs (with the DN it claims)', async (t) => {
-  const w = await world();
-  try {
+test.serial('rejected: a signature that does not verify against the trusted CAs (with the DN it claims)', (t) =>
+  inWorld(async (w) => {
     const rogue = pki.issueUntrusted('rogue-a', SITE_A_DN);
     w.ams.enqueue(PROJECT, SUB, await signSmime(message(), rogue));
     const tampered = (await signSmime(message(), siteA)).replace('WallDuration: 36000', 'WallDuration: 99000');
@@ -189,14 +185,11 @@ test.serial('rejected: a signature that does not verify against the trusted CAs 
     t.is(altered!.errors[0]!.code, 'AMS_BAD_SIGNATURE');
     t.is(untrusted!.publisher, 'ssm:unverified');
     t.deepEqual(await figures(w.h), []);
-  } finally {
-    await close(w);
-  }
-});
+  }),
+);
 
-test.serial('rejected: a signer whose DN is no HOSTDN in GOCDB nor configured', async (t) => {
-  const w = await world();
-  try {
+test.serial('rejected: a signer whose DN is no HOSTDN in GOCDB nor configured', (t) =>
+  inWorld(async (w) => {
     const stranger = pki.issue('stranger', '/DC=org/DC=example/CN=somewhere.else.example.org');
     w.ams.enqueue(PROJECT, SUB, await signSmime(message(), stranger));
     const summary = await receiveFromAms(w.h.log, w.client, await w.settings());
@@ -211,14 +204,11 @@ test.serial('rejected: a signer whose DN is no HOSTDN in GOCDB nor configured', 
     const configured = { ...(await w.settings()), signerSites: signerSites([], { [stranger.dn]: ['SITE-A'] }) };
     w.ams.enqueue(PROJECT, SUB, await signSmime(message(), stranger));
     t.like(await receiveFromAms(w.h.log, w.client, configured), { ingested: 1, records: { accepted: 1 } });
-  } finally {
-    await close(w);
-  }
-});
+  }),
+);
 
-test.serial("rejected: a record for a site the signer's DN may not publish for", async (t) => {
-  const w = await world();
-  try {
+test.serial("rejected: a record for a site the signer's DN may not publish for", (t) =>
+  inWorld(async (w) => {
     w.ams.enqueue(PROJECT, SUB, await signSmime(message('SITE-B'), siteA));
     const summary = await receiveFromAms(w.h.log, w.client, await w.settings());
     t.like(summary, { ingested: 0, acknowledged: 1, rejected: { 'wrong-site': 1 } });
@@ -238,24 +228,19 @@ test.serial("rejected: a record for a site the signer's DN may not publish for",
       'GET',
     );
     t.like(listed.data!.quarantine.edges[0]!.node, { site: 'SITE-B', publisher: `ssm:${SITE_A_DN}` });
-  } finally {
-    await close(w);
-  }
-});
+  }),
+);
 
-test.serial('rejected: a message encrypted to another certificate cannot be decrypted', async (t) => {
-  const w = await world();
-  try {
+test.serial('rejected: a message encrypted to another certificate cannot be decrypted', (t) =>
+  inWorld(async (w) => {
     w.ams.enqueue(PROJECT, SUB, await encryptSmime(await signSmime(message(), siteA), siteB.certificate));
     const summary = await receiveFromAms(w.h.log, w.client, await w.settings());
     t.like(summary, { ingested: 0, acknowledged: 1, rejected: { undecryptable: 1 } });
     const [r] = await rejections(w.h.log);
     t.is(r!.errors[0]!.code, 'AMS_UNDECRYPTABLE');
     t.regex(r!.errors[0]!.reason, /cannot decrypt it/);
-  } finally {
-    await close(w);
-  }
-});
+  }),
+);
 
 test('signers: the latest registration of an endpoint counts, configured DNs are added', (t) => {
   const ep = (hostDn: string | undefined) => ({

@@ -46,6 +46,34 @@ function opensslVerify(signed: string): string {
   ).replaceAll('\r\n', '\n');
 }
 
+/** A summary row of SITE-A in January 2026, with `over` changed. */
+const summaryRow = (over: Partial<SummaryRow>): SummaryRow => ({
+  siteName: 'SITE-A',
+  cloudComputeService: null,
+  year: 2026,
+  month: 1,
+  globalUserName: null,
+  vo: null,
+  voGroup: null,
+  voRole: null,
+  status: 'completed',
+  cloudType: 'OpenStack',
+  imageId: null,
+  earliestStartTime: 0,
+  latestStartTime: 0,
+  wallDuration: 3600,
+  cpuDuration: 3600,
+  cpuCount: 1,
+  networkInbound: null,
+  networkOutbound: null,
+  memory: null,
+  disk: null,
+  benchmarkType: null,
+  benchmark: 0,
+  numberOfVms: 1,
+  ...over,
+});
+
 async function sentEvents(h: Harness) {
   const found: Array<EventData<'SummariesSent'>> = [];
   for await (const e of h.log.readAll({ filter: { eventTypes: ['SummariesSent'] } }))
@@ -111,31 +139,7 @@ test.serial(
 test('at most 1,000 records a message; every record of the changed months goes', async (t) => {
   const h = await startHarness({ seed: false });
   try {
-    const row = (i: number): SummaryRow => ({
-      siteName: 'SITE-A',
-      cloudComputeService: null,
-      year: 2026,
-      month: 1 + (i % 2),
-      globalUserName: `user-${i}`,
-      vo: 'alpha',
-      voGroup: null,
-      voRole: null,
-      status: 'completed',
-      cloudType: 'OpenStack',
-      imageId: null,
-      earliestStartTime: 0,
-      latestStartTime: 0,
-      wallDuration: 3600,
-      cpuDuration: 3600,
-      cpuCount: 1,
-      networkInbound: null,
-      networkOutbound: null,
-      memory: null,
-      disk: null,
-      benchmarkType: null,
-      benchmark: 0,
-      numberOfVms: 1,
-    });
+    const row = (i: number) => summaryRow({ month: 1 + (i % 2), globalUserName: `user-${i}`, vo: 'alpha' });
     const plan = await planSend(
       h.log,
       Array.from({ length: 2001 }, (_, i) => row(i)),
@@ -157,33 +161,7 @@ test('at most 1,000 records a message; every record of the changed months goes',
 });
 
 test("a month's hash is of its records: the same rows hash the same, a changed figure does not", (t) => {
-  const base = siteMonths([
-    {
-      siteName: 'S',
-      cloudComputeService: null,
-      year: 2026,
-      month: 3,
-      globalUserName: null,
-      vo: null,
-      voGroup: null,
-      voRole: null,
-      status: null,
-      cloudType: null,
-      imageId: null,
-      earliestStartTime: null,
-      latestStartTime: null,
-      wallDuration: 10,
-      cpuDuration: null,
-      cpuCount: null,
-      networkInbound: null,
-      networkOutbound: null,
-      memory: null,
-      disk: null,
-      benchmarkType: null,
-      benchmark: 0,
-      numberOfVms: 1,
-    },
-  ]);
+  const base = siteMonths([summaryRow({ siteName: 'S', month: 3, wallDuration: 10 })]);
   const again = siteMonths(base[0]!.rows.map((r) => ({ ...r })));
   const changed = siteMonths(base[0]!.rows.map((r) => ({ ...r, wallDuration: 11 })));
   t.is(base[0]!.month, '2026-03');

@@ -7,14 +7,13 @@ import { glueTopic } from '../../src/integrations/ams/glue-publish.ts';
  * (EGI-Federation/cloud-info-provider: cloud_info_provider/formatters/glue.py, providers/base.py, providers/openstack.py).
  * Manager fields the provider leaves unset (ProductName, HypervisorName, TotalCPUs, ...) are not written by it either.
  */
+/** Every GLUE object's own fields in cloud-info-provider's JSON. */
+const BASE = ['ID', 'Validity', 'CreationTime', 'Associations'];
 const CLOUD_INFO_PROVIDER_FIELDS: Record<string, string[]> = {
   CloudComputingService: [
-    'ID',
-    'Validity',
-    'CreationTime',
+    ...BASE,
     'Name',
     'OtherInfo',
-    'Associations',
     'Type',
     'QualityLevel',
     'StatusInfo',
@@ -26,22 +25,10 @@ const CLOUD_INFO_PROVIDER_FIELDS: Record<string, string[]> = {
     'SuspendedVM',
     'HaltedVM',
   ],
-  CloudComputingManager: [
-    'ID',
-    'Validity',
-    'CreationTime',
-    'Associations',
-    'InstanceMaxCPU',
-    'InstanceMinCPU',
-    'InstanceMaxRAM',
-    'InstanceMinRAM',
-  ],
+  CloudComputingManager: [...BASE, 'InstanceMaxCPU', 'InstanceMinCPU', 'InstanceMaxRAM', 'InstanceMinRAM'],
   CloudComputingEndpoint: [
-    'ID',
-    'Validity',
-    'CreationTime',
+    ...BASE,
     'Name',
-    'Associations',
     'Capability',
     'QualityLevel',
     'InterfaceName',
@@ -61,12 +48,9 @@ const CLOUD_INFO_PROVIDER_FIELDS: Record<string, string[]> = {
     'URL',
   ],
   CloudComputingImage: [
-    'ID',
-    'Validity',
-    'CreationTime',
+    ...BASE,
     'Name',
     'OtherInfo',
-    'Associations',
     'MarketplaceURL',
     'OSPlatform',
     'OSName',
@@ -74,26 +58,11 @@ const CLOUD_INFO_PROVIDER_FIELDS: Record<string, string[]> = {
     'Description',
     'AccessInfo',
   ],
-  CloudComputingInstanceType: [
-    'ID',
-    'Validity',
-    'CreationTime',
-    'Name',
-    'Associations',
-    'Platform',
-    'CPU',
-    'RAM',
-    'Disk',
-    'NetworkIn',
-    'NetworkOut',
-  ],
+  CloudComputingInstanceType: [...BASE, 'Name', 'Platform', 'CPU', 'RAM', 'Disk', 'NetworkIn', 'NetworkOut'],
   Share: [
-    'ID',
-    'Validity',
-    'CreationTime',
+    ...BASE,
     'Name',
     'OtherInfo',
-    'Associations',
     'InstanceMaxCPU',
     'InstanceMaxRAM',
     'TotalVM',
@@ -103,8 +72,8 @@ const CLOUD_INFO_PROVIDER_FIELDS: Record<string, string[]> = {
     'MaxVM',
     'ProjectID',
   ],
-  MappingPolicy: ['ID', 'Validity', 'CreationTime', 'Associations', 'Rule', 'Scheme'],
-  AccessPolicy: ['ID', 'Validity', 'CreationTime', 'Associations', 'Rule', 'Scheme'],
+  MappingPolicy: [...BASE, 'Rule', 'Scheme'],
+  AccessPolicy: [...BASE, 'Rule', 'Scheme'],
 };
 
 const snapshot: CollectorSnapshot = {
