@@ -156,7 +156,7 @@ export function loadServeConfig(
         : `${issue.path.join('.') || key}: ${issue.message}`;
     throw new UserError('CONFIG_INVALID', `invalid configuration (${where}): ${detail}`, {
       ...(file ? { message: file } : {}),
-      field: key,
+      field: issue.path.join('.') || key,
     });
   }
   return { ...result.data, dataDir: path.resolve(result.data.dataDir) };

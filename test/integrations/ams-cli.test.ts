@@ -4,6 +4,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { CliApp } from '../../src/cli/app.ts';
 import { buildProgram } from '../../src/cli.ts';
+import { loadServeConfig } from '../../src/api/config.ts';
 import { loadConfig } from '../../src/config.ts';
 import { signSmime } from '../../src/integrations/ams/smime.ts';
 import { MESSAGE_B } from '../api/harness.ts';
@@ -110,6 +111,28 @@ test.serial('receive without --once, or without an ams section, says what to do'
     writeFileSync(file, 'port: 4000\n');
     const none = await fedledger(dir, ['receive', '--once', '--config', file]);
     t.regex(none.error!.message, /no ams\.receive section is configured/);
+  } finally {
+    cleanup();
+  }
+});
+
+test('the ams block is read from the serve configuration file; a bad value names its nested field', (t) => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const file = path.join(dir, 'fedledger.yaml');
+    writeFileSync(file, `ams:\n  url: ${AMS_URL}\n  project: accounting\n  receive:\n    subscription: incoming\n`);
+    t.throws(() => loadServeConfig({ config: file }, {}), {
+      message: new RegExp(
+        `invalid configuration \\(config file ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}\\): ams\\.receive\\.trustedCaDir: `,
+      ),
+    });
+    writeFileSync(file, `ams:\n  url: ${AMS_URL}\n  project: accounting\n  glue:\n    topics: x\n`);
+    t.throws(() => loadServeConfig({ config: file }, {}), { message: /unknown setting ams\.glue\.topics/ });
+    writeFileSync(file, `ams:\n  url: ${AMS_URL}\n  project: accounting\n  glue: {}\n`);
+    t.like(loadServeConfig({ config: file }, {}).ams, {
+      auth: 'header',
+      glue: { topic: 'SITE_{site}_ENDPOINT_{gocdbId}' },
+    });
   } finally {
     cleanup();
   }
