@@ -2,6 +2,8 @@ import test from 'ava';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import pino from 'pino';
+import { startService } from '../../src/api/service.ts';
 import { CliApp } from '../../src/cli/app.ts';
 import { buildProgram } from '../../src/cli.ts';
 import { loadServeConfig } from '../../src/api/config.ts';
@@ -11,6 +13,7 @@ import { MESSAGE_B } from '../api/harness.ts';
 import { AMS_TOKEN, AMS_URL, fakeAms } from '../support/fake-ams.ts';
 import { makeTestPki, type TestPki } from '../support/pki.ts';
 import { tempDir } from '../support/tmp.ts';
+import { until } from '../support/until.ts';
 
 const SITE_B_DN = '/DC=org/DC=example/CN=cloud.site-b.example.org';
 
@@ -137,3 +140,34 @@ test('the ams block is read from the serve configuration file; a bad value names
     cleanup();
   }
 });
+
+test.serial(
+  'serve pulls on the ams.receive schedule: a signed message ends in the log and is acknowledged',
+  async (t) => {
+    const { dir, cleanup } = tempDir('fedledger-serve-');
+    const ams = fakeAms();
+    const site = pki.issue('site-b-serve', SITE_B_DN);
+    ams.enqueue('accounting', 'incoming', await signSmime(MESSAGE_B, site));
+    const config = loadServeConfig({ config: configFile(dir, site), port: 0, host: '127.0.0.1', dataDir: dir }, {});
+    const service = await startService(
+      {
+        ...config,
+        logLevel: 'silent',
+        reportSchedule: false,
+        ams: { ...config.ams!, receive: { ...config.ams!.receive!, cron: '* * * * * *' } },
+      },
+      { logger: pino({ level: 'silent' }) },
+    );
+    try {
+      await until(() => (ams.offset('accounting', 'incoming') === 1 ? true : undefined));
+      let records = 0;
+      for await (const e of service.log.readAll({ filter: { eventTypes: ['CloudUsageRecorded'] } }))
+        if ((e.data as { publisher: string }).publisher === `ssm:${SITE_B_DN}`) records += 1;
+      t.is(records, 1);
+    } finally {
+      await service.close();
+      ams.done();
+      cleanup();
+    }
+  },
+);
