@@ -2,7 +2,8 @@ import test from 'ava';
 import { AmsClient } from '../../src/integrations/ams/client.ts';
 import { receiveFromAms, type ReceiveSettings } from '../../src/integrations/ams/receive.ts';
 import { loadSignerSites, signerSites } from '../../src/integrations/ams/signers.ts';
-import { encryptSmime, signSmime } from '../../src/integrations/ams/smime.ts';
+import { encryptSmime, signSmime, slashDn, verifySmime } from '../../src/integrations/ams/smime.ts';
+import { readFileSync } from 'node:fs';
 import type { EventLog } from '../../src/eventlog/port.ts';
 import { decodeEvent, newEvent, streams, type EventData } from '../../src/events/catalogue.ts';
 import { parseGocdb } from '../../src/ingest/gocdb.ts';
@@ -271,4 +272,12 @@ test("GOCDB's HOSTDN is kept on the endpoint's registration, and omitted when ab
 </results>`;
   t.is(parseGocdb(doc(SITE_A_DN), 'test').endpoints[0]!.hostDn, SITE_A_DN);
   t.false('hostDn' in parseGocdb(doc(''), 'test').endpoints[0]!);
+});
+
+test("a signer's DN is in GOCDB's slash form, its values as written (a comma is not escaped)", async (t) => {
+  const dn = '/C=ES/O=Consejo Superior de Investigaciones Cientificas, CSIC/CN=api.cloud.example.es';
+  const signer = pki.issue('comma', dn);
+  const verified = await verifySmime(await signSmime('APEL-cloud-message: v0.4\n', signer), pki.trustedCaDir);
+  t.is(verified.signerDn, dn);
+  t.is(slashDn(readFileSync(signer.certificate, 'utf8')), dn);
 });

@@ -117,8 +117,8 @@ async function checkMessage(
       detail: `signer ${dn} is not the HOSTDN of any site's endpoint in GOCDB, nor a configured signer`,
     });
   const sites = [...parsed.records.map((r) => r.record.siteName), ...parsed.rejected.map((r) => r.siteName)];
-  const foreign = sites.find((s) => s !== null && !allowed.has(s));
-  if (foreign !== undefined && foreign !== null)
+  const foreign = sites.find((s): s is string => s !== null && !allowed.has(s));
+  if (foreign !== undefined)
     return reject({
       reason: 'wrong-site',
       text: content,

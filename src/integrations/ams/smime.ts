@@ -111,12 +111,15 @@ export async function decryptSmime(text: string, own: Credentials): Promise<stri
   return out.toString('utf8');
 }
 
-/** A certificate's subject as `/C=../O=../CN=..`, the form SSM and GOCDB's HOSTDN use. */
+/**
+ * A certificate's subject as `/C=../O=../CN=..`, the form SSM and GOCDB's HOSTDN use: values as they are, without
+ * the RFC 2253 escapes (`\,`) Node's one-entry-a-line form puts in.
+ */
 export function slashDn(pem: string): string {
   return new X509Certificate(pem).subject
     .split('\n')
     .filter((rdn) => rdn !== '')
-    .map((rdn) => `/${rdn}`)
+    .map((rdn) => `/${rdn.replace(/\\(.)/g, '$1')}`)
     .join('');
 }
 
