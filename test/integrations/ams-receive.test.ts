@@ -281,3 +281,23 @@ test("a signer's DN is in GOCDB's slash form, its values as written (a comma is 
   t.is(verified.signerDn, dn);
   t.is(slashDn(readFileSync(signer.certificate, 'utf8')), dn);
 });
+
+test.serial("with checkCrls, a signer revoked by its CA's CRL is rejected; without, it is not looked at", async (t) => {
+  const crlPki = makeTestPki();
+  try {
+    const revoked = crlPki.issue('revoked', SITE_A_DN);
+    const good = crlPki.issue('good', SITE_A_DN);
+    crlPki.publishCrl([revoked]);
+    const signed = await signSmime(message(), revoked);
+    await t.throwsAsync(verifySmime(signed, crlPki.trustedCaDir, { checkCrls: true }), {
+      message: /certificate revoked/,
+    });
+    t.is((await verifySmime(signed, crlPki.trustedCaDir)).signerDn, SITE_A_DN);
+    t.is(
+      (await verifySmime(await signSmime(message(), good), crlPki.trustedCaDir, { checkCrls: true })).signerDn,
+      SITE_A_DN,
+    );
+  } finally {
+    crlPki.cleanup();
+  }
+});

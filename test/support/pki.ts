@@ -22,6 +22,8 @@ export interface TestPki {
   issue(name: string, subject: string): Issued;
   /** A certificate for `subject` issued by a CA that is not in `trustedCaDir`. */
   issueUntrusted(name: string, subject: string): Issued;
+  /** Revokes certificates of the trusted CA and puts its CRL (listing them) into `trustedCaDir`, as fetch-crl does. */
+  publishCrl(revoked: readonly Issued[]): void;
   cleanup(): void;
 }
 
@@ -86,6 +88,21 @@ export function makeTestPki(): TestPki {
     trustedCaDir,
     issue: (name, subject) => issueWith(dir, ca, name, subject),
     issueUntrusted: (name, subject) => issueWith(dir, rogue, name, subject),
+    publishCrl(revoked) {
+      const db = path.join(dir, 'ca-db');
+      mkdirSync(db, { recursive: true });
+      writeFileSync(path.join(db, 'index.txt'), '');
+      writeFileSync(path.join(db, 'crlnumber'), '01\n');
+      const config = path.join(db, 'ca.cnf');
+      writeFileSync(
+        config,
+        `[ca]\ndefault_ca = test\n[test]\ndatabase = ${path.join(db, 'index.txt')}\ncrlnumber = ${path.join(db, 'crlnumber')}\n` +
+          `certificate = ${ca.certificate}\nprivate_key = ${ca.key}\ndefault_md = sha256\ndefault_crl_days = 2\n`,
+      );
+      for (const cert of revoked) openssl(['ca', '-config', config, '-revoke', cert.certificate]);
+      openssl(['ca', '-config', config, '-gencrl', '-out', path.join(trustedCaDir, 'test-ca.crl.pem')]);
+      openssl(['rehash', trustedCaDir]);
+    },
     cleanup,
   };
 }

@@ -35,6 +35,8 @@ export const amsConfigSchema = z
         cron: cron.default('*/10 * * * *'),
         /** Hashed directory of trusted CA certificates (`openssl rehash`), as /etc/grid-security/certificates. */
         trustedCaDir: z.string().min(1),
+        /** Refuse certificates revoked by the CRLs in trustedCaDir (kept current by fetch-crl); every CA then needs one. */
+        checkCrls: z.boolean().default(false),
         /** DN → sites it may publish for, beside GOCDB's HOSTDN of the sites' endpoints. */
         signers: z.record(z.string().min(1), z.array(z.string().min(1))).default({}),
       })

@@ -31,6 +31,8 @@ export interface ReceiveSettings {
   batchSize: number;
   maxBatches: number;
   trustedCaDir: string;
+  /** Check the CRLs in `trustedCaDir` (see smime.ts). */
+  checkCrls?: boolean;
   /** fedledger's certificate and key, for messages encrypted to it. */
   own?: Credentials;
   /** DN → sites it may publish for (see signers.ts). */
@@ -67,7 +69,7 @@ const describe = (m: PulledMessage) =>
 /** Decrypts, verifies and checks the signer of one message: no I/O beyond openssl. */
 async function checkMessage(
   message: PulledMessage,
-  settings: Pick<ReceiveSettings, 'trustedCaDir' | 'own' | 'signerSites'>,
+  settings: Pick<ReceiveSettings, 'trustedCaDir' | 'checkCrls' | 'own' | 'signerSites'>,
 ): Promise<Outcome> {
   const raw = message.data.toString('utf8');
   const reject = (r: Omit<Rejection, 'siteName' | 'messageVersion'> & Partial<Rejection>): Outcome => ({
@@ -94,7 +96,7 @@ async function checkMessage(
   }
   let verified;
   try {
-    verified = await verifySmime(signed, settings.trustedCaDir);
+    verified = await verifySmime(signed, settings.trustedCaDir, { checkCrls: settings.checkCrls ?? false });
   } catch (error) {
     if (!(error instanceof SmimeError) || error.code === 'OPENSSL_MISSING') throw error;
     const claimed = await claimedSigner(signed);

@@ -151,15 +151,35 @@ function mimeBody(output: string): string {
 /**
  * Verifies a signed message against the CAs in `trustedCaDir` (OpenSSL's hashed `-CApath` layout, as
  * /etc/grid-security/certificates) and nothing else. Any certificate purpose is accepted: SSM publishers sign
- * with host certificates, which are not S/MIME certificates.
+ * with host certificates, which are not S/MIME certificates. With `checkCrls`, a CA without a CRL in the directory
+ * fails every signature it issued, as in SSM.
  */
-export async function verifySmime(text: string, trustedCaDir: string): Promise<VerifiedMessage> {
+export async function verifySmime(
+  text: string,
+  trustedCaDir: string,
+  options: { checkCrls?: boolean } = {},
+): Promise<VerifiedMessage> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fedledger-smime-'));
   try {
     const signer = path.join(dir, 'signer.pem');
     const out = await run(
       'SMIME_BAD_SIGNATURE',
-      ['smime', '-verify', '-CApath', trustedCaDir, '-no-CAfile', '-no-CAstore', '-purpose', 'any', '-signer', signer],
+      [
+        ...[
+          'smime',
+          '-verify',
+          '-CApath',
+          trustedCaDir,
+          '-no-CAfile',
+          '-no-CAstore',
+          '-purpose',
+          'any',
+          '-signer',
+          signer,
+        ],
+        // The CRLs in the same directory (fetch-crl's `<hash>.r0`), for every certificate of the chain, as SSM's check_crls.
+        ...(options.checkCrls ? ['-crl_check_all'] : []),
+      ],
       `${text}\n\n`,
     );
     return { content: mimeBody(out.toString('utf8')), signerDn: slashDn(readFileSync(signer, 'utf8')) };
