@@ -5,7 +5,7 @@
  * moves the subscription's offset past the highest ack id (`{}`), and
  * `:publish` answers `messageIds`. Messages not acknowledged are delivered
  * again by the next pull, as AMS does once the ack deadline passes.
- * Requests without the right `x-api-key` get AMS's 401 body.
+ * Requests without the right token (`x-api-key`, or `?key=`) get AMS's 401 body.
  */
 import nock from './nock.ts';
 
@@ -52,7 +52,9 @@ export function fakeAms(): FakeAms {
       })),
     done: () => nock.cleanAll(),
   };
-  const authorized = (request: Request) => request.headers.get('x-api-key') === AMS_TOKEN;
+  // AMS's `both` authentication mode: the x-api-key header or the older ?key= parameter.
+  const authorized = (request: Request) =>
+    (request.headers.get('x-api-key') ?? new URL(request.url).searchParams.get('key')) === AMS_TOKEN;
   const read = async (request: Request) => ({
     uri: new URL(request.url).pathname,
     body: (await request.json()) as unknown,
@@ -60,6 +62,7 @@ export function fakeAms(): FakeAms {
   nock(AMS_URL)
     .persist()
     .post(/^\/v1\/projects\/[^/]+\/subscriptions\/[^/]+:pull$/)
+    .query(true)
     .reply(async (request) => {
       if (!authorized(request)) return unauthorized;
       const { uri, body } = await read(request);
@@ -81,6 +84,7 @@ export function fakeAms(): FakeAms {
       return [200, { receivedMessages }];
     })
     .post(/^\/v1\/projects\/[^/]+\/subscriptions\/[^/]+:acknowledge$/)
+    .query(true)
     .reply(async (request) => {
       if (!authorized(request)) return unauthorized;
       const { uri, body } = await read(request);
@@ -94,6 +98,7 @@ export function fakeAms(): FakeAms {
       return [200, {}];
     })
     .post(/^\/v1\/projects\/[^/]+\/topics\/[^/]+:publish$/)
+    .query(true)
     .reply(async (request) => {
       if (!authorized(request)) return unauthorized;
       const { uri, body } = await read(request);

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { FedledgerError } from '../../errors.ts';
-import { httpRequest, redactUrl, type HttpPolicy } from '../../collectors/http.ts';
+import { HttpError, httpRequest, redactUrl, type HttpPolicy } from '../../collectors/http.ts';
 
 export interface AmsEndpoint {
   /** The service's base URL, e.g. https://msg.argo.grnet.gr. */
@@ -33,8 +33,10 @@ export interface OutgoingMessage {
 }
 
 export class AmsError extends FedledgerError {
+  readonly url: string;
+
   constructor(
-    readonly url: string,
+    url: string,
     readonly status: number,
     readonly amsStatus: string | null,
     detail: string,
@@ -42,6 +44,8 @@ export class AmsError extends FedledgerError {
     super(amsStatus === 'TIMEOUT' ? 'AMS_ACK_TIMEOUT' : `AMS_${status}`, `AMS ${redactUrl(url)}: ${detail}`, {
       message: redactUrl(url),
     });
+    // Logged with the error: without the query, where `auth: query` puts the token.
+    this.url = redactUrl(url);
   }
 }
 
@@ -92,7 +96,15 @@ export class AmsClient {
     const url = this.url(resource);
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     if (this.endpoint.auth === 'header') headers['x-api-key'] = this.endpoint.token;
-    const response = await httpRequest(url, { method: 'POST', headers, body: JSON.stringify(body) }, this.policy);
+    let response;
+    try {
+      response = await httpRequest(url, { method: 'POST', headers, body: JSON.stringify(body) }, this.policy);
+    } catch (error) {
+      // The error's url (which logs show) would hold the token with `auth: query`.
+      if (!(error instanceof HttpError)) throw error;
+      const redacted = redactUrl(url);
+      throw new HttpError(redacted, error.status, error.message.slice(redacted.length + 2));
+    }
     let parsed: unknown;
     try {
       parsed = response.text.trim() === '' ? {} : JSON.parse(response.text);
