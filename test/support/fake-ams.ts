@@ -55,60 +55,56 @@ export function fakeAms(): FakeAms {
   // AMS's `both` authentication mode: the x-api-key header or the older ?key= parameter.
   const authorized = (request: Request) =>
     (request.headers.get('x-api-key') ?? new URL(request.url).searchParams.get('key')) === AMS_TOKEN;
-  const read = async (request: Request) => ({
-    uri: new URL(request.url).pathname,
-    body: (await request.json()) as unknown,
+  type Answer = readonly [number, unknown];
+  /** `POST /v1/projects/{project}/{kind}/{name}:{verb}`, authenticated, with the project, the name and the JSON body. */
+  const route = (
+    scope: nock.Scope,
+    kind: 'subscriptions' | 'topics',
+    verb: string,
+    answer: (project: string, name: string, body: unknown) => Answer,
+  ) =>
+    scope
+      .post(new RegExp(`^/v1/projects/[^/]+/${kind}/[^/]+:${verb}$`))
+      .query(true)
+      .reply(async (request) => {
+        if (!authorized(request)) return unauthorized;
+        const [, project, name] = new RegExp(`projects/([^/]+)/${kind}/([^/:]+)`).exec(new URL(request.url).pathname)!;
+        return answer(project!, name!, await request.json()) as [number, nock.Body];
+      });
+  const scope = nock(AMS_URL).persist();
+  route(scope, 'subscriptions', 'pull', (project, subscription, body) => {
+    const max = Number((body as { maxMessages?: string }).maxMessages);
+    if (!Number.isInteger(max) || max < 1)
+      return [400, { error: { code: 400, message: 'Invalid pull parameters', status: 'INVALID_ARGUMENT' } }];
+    fake.pulls += 1;
+    const q = queue(project, subscription);
+    const receivedMessages = q.messages.slice(q.offset, q.offset + max).map((m, i) => ({
+      ackId: `projects/${project}/subscriptions/${subscription}:${q.offset + i}`,
+      message: {
+        attributes: m.attributes,
+        data: m.data,
+        messageId: String(q.offset + i),
+        publishTime: '2026-03-02T10:00:00.000000000Z',
+      },
+    }));
+    return [200, { receivedMessages }];
   });
-  nock(AMS_URL)
-    .persist()
-    .post(/^\/v1\/projects\/[^/]+\/subscriptions\/[^/]+:pull$/)
-    .query(true)
-    .reply(async (request) => {
-      if (!authorized(request)) return unauthorized;
-      const { uri, body } = await read(request);
-      const [, project, subscription] = /projects\/([^/]+)\/subscriptions\/([^/:]+)/.exec(uri)!;
-      const max = Number((body as { maxMessages?: string }).maxMessages);
-      if (!Number.isInteger(max) || max < 1)
-        return [400, { error: { code: 400, message: 'Invalid pull parameters', status: 'INVALID_ARGUMENT' } }];
-      fake.pulls += 1;
-      const q = queue(project!, subscription!);
-      const receivedMessages = q.messages.slice(q.offset, q.offset + max).map((m, i) => ({
-        ackId: `projects/${project}/subscriptions/${subscription}:${q.offset + i}`,
-        message: {
-          attributes: m.attributes,
-          data: m.data,
-          messageId: String(q.offset + i),
-          publishTime: '2026-03-02T10:00:00.000000000Z',
-        },
-      }));
-      return [200, { receivedMessages }];
-    })
-    .post(/^\/v1\/projects\/[^/]+\/subscriptions\/[^/]+:acknowledge$/)
-    .query(true)
-    .reply(async (request) => {
-      if (!authorized(request)) return unauthorized;
-      const { uri, body } = await read(request);
-      const [, project, subscription] = /projects\/([^/]+)\/subscriptions\/([^/:]+)/.exec(uri)!;
-      const ids = (body as { ackIds?: unknown }).ackIds;
-      const prefix = `projects/${project}/subscriptions/${subscription}:`;
-      if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string' || !id.startsWith(prefix)))
-        return [400, { error: { code: 400, message: 'Invalid ack id', status: 'INVALID_ARGUMENT' } }];
-      const q = queue(project!, subscription!);
-      q.offset = Math.max(q.offset, ...ids.map((id: string) => Number(id.slice(prefix.length)) + 1));
-      return [200, {}];
-    })
-    .post(/^\/v1\/projects\/[^/]+\/topics\/[^/]+:publish$/)
-    .query(true)
-    .reply(async (request) => {
-      if (!authorized(request)) return unauthorized;
-      const { uri, body } = await read(request);
-      const [, project, topic] = /projects\/([^/]+)\/topics\/([^/:]+)/.exec(uri)!;
-      const messages = (body as { messages?: Stored[] }).messages ?? [];
-      const list = topics.get(`${project}/${topic}`) ?? [];
-      topics.set(`${project}/${topic}`, list);
-      const first = list.length;
-      list.push(...messages.map((m) => ({ data: m.data, attributes: m.attributes ?? {} })));
-      return [200, { messageIds: messages.map((_, i) => String(first + i)) }];
-    });
+  route(scope, 'subscriptions', 'acknowledge', (project, subscription, body) => {
+    const ids = (body as { ackIds?: unknown }).ackIds;
+    const prefix = `projects/${project}/subscriptions/${subscription}:`;
+    if (!Array.isArray(ids) || ids.some((id) => typeof id !== 'string' || !id.startsWith(prefix)))
+      return [400, { error: { code: 400, message: 'Invalid ack id', status: 'INVALID_ARGUMENT' } }];
+    const q = queue(project, subscription);
+    q.offset = Math.max(q.offset, ...ids.map((id: string) => Number(id.slice(prefix.length)) + 1));
+    return [200, {}];
+  });
+  route(scope, 'topics', 'publish', (project, topic, body) => {
+    const messages = (body as { messages?: Stored[] }).messages ?? [];
+    const list = topics.get(`${project}/${topic}`) ?? [];
+    topics.set(`${project}/${topic}`, list);
+    const first = list.length;
+    list.push(...messages.map((m) => ({ data: m.data, attributes: m.attributes ?? {} })));
+    return [200, { messageIds: messages.map((_, i) => String(first + i)) }];
+  });
   return fake;
 }
