@@ -1,5 +1,6 @@
 import test from 'ava';
-import { newEvent, streams, type EventData } from '../../src/events/catalogue.ts';
+import { streams, type EventData } from '../../src/events/catalogue.ts';
+import { encode } from '../../src/events/codec.ts';
 import { amsConfigSchema } from '../../src/integrations/ams/config.ts';
 import { amsJobs, publishGlueConfigured } from '../../src/integrations/ams/run.ts';
 import { openEventLog } from '../../src/eventlog/open.ts';
@@ -34,9 +35,9 @@ async function seed(log: EventLog) {
   };
   for (const site of ['SITE-A', 'SITE-B']) {
     const s = snapshot(site);
-    await log.append(streams.collector(s.source), [newEvent('CollectorSnapshotTaken', s, s)]);
+    await log.append(streams.collector(s.source), [encode('CollectorSnapshotTaken', s, s)]);
   }
-  await log.append(streams.site('SITE-A'), [newEvent('ServiceEndpointRegistered', endpoint, endpoint)]);
+  await log.append(streams.site('SITE-A'), [encode('ServiceEndpointRegistered', endpoint, endpoint)]);
 }
 
 const config = amsConfigSchema.parse({

@@ -5,7 +5,8 @@ import { loadSignerSites, signerSites } from '../../src/integrations/ams/signers
 import { encryptSmime, signSmime, slashDn, verifySmime } from '../../src/integrations/ams/smime.ts';
 import { readFileSync } from 'node:fs';
 import type { EventLog } from '../../src/eventlog/port.ts';
-import { decodeEvent, newEvent, streams, type EventData } from '../../src/events/catalogue.ts';
+import { streams, type EventData } from '../../src/events/catalogue.ts';
+import { decode, encode } from '../../src/events/codec.ts';
 import { parseGocdb } from '../../src/ingest/gocdb.ts';
 import { startHarness, type Harness } from '../api/harness.ts';
 import { AMS_TOKEN, AMS_URL, fakeAms, type FakeAms } from '../support/fake-ams.ts';
@@ -62,7 +63,7 @@ async function registerHostDns(log: EventLog) {
       scopes: ['EGI', 'FedCloud'],
       hostDn,
     };
-    await log.append(streams.site(siteName), [newEvent('ServiceEndpointRegistered', endpoint, endpoint)]);
+    await log.append(streams.site(siteName), [encode('ServiceEndpointRegistered', endpoint, endpoint)]);
   }
 }
 
@@ -120,7 +121,7 @@ async function figures(h: Harness) {
 async function rejections(log: EventLog) {
   const found: Array<EventData<'CloudRecordRejected'>> = [];
   for await (const e of log.readAll({ filter: { eventTypes: ['CloudRecordRejected'] } })) {
-    const d = decodeEvent(e);
+    const d = decode(e);
     if (d.type === 'CloudRecordRejected') found.push(d.data);
   }
   return found;

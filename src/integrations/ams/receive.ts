@@ -10,7 +10,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { EventLog } from '../../eventlog/port.ts';
-import { excerpt, newEvent, RECORD_EXCERPT_CHARS, streams } from '../../events/catalogue.ts';
+import { excerpt, RECORD_EXCERPT_CHARS, streams } from '../../events/catalogue.ts';
+import { encode } from '../../events/codec.ts';
 import { parseApelCloudMessage } from '../../ingest/apel-message.ts';
 import { addResults, EMPTY_RESULT, ingestApelMessage, type IngestResult } from '../../ingest/apel-service.ts';
 import { quarantinedMessage } from '../../ingest/quarantine.ts';
@@ -141,7 +142,7 @@ async function quarantine(log: EventLog, message: PulledMessage, r: Rejection, r
   const sourceMessageId = createHash('sha256').update(r.text).digest('hex');
   const publisher = publisherOf(verifiedDn(r));
   const name = describe(message);
-  const rejected = newEvent(
+  const rejected = encode(
     'CloudRecordRejected',
     {
       sourceMessageId,

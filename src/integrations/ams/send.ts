@@ -11,7 +11,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { EventLog } from '../../eventlog/port.ts';
-import { newEvent, streams, type EventData } from '../../events/catalogue.ts';
+import { streams, type EventData } from '../../events/catalogue.ts';
+import { encode } from '../../events/codec.ts';
 import { MAX_RECORDS_PER_MESSAGE, summaryMessages } from '../../accounting/render.ts';
 import type { SummaryRow } from '../../accounting/summary.ts';
 import type { AmsClient } from './client.ts';
@@ -135,7 +136,7 @@ export async function sendPlan(
       };
       return {
         stream: streams.summariesSent(m.siteName),
-        events: [newEvent('SummariesSent', data, [m.siteName, m.month, m.contentHash, sentAt])],
+        events: [encode('SummariesSent', data, [m.siteName, m.month, m.contentHash, sentAt])],
       };
     }),
   );
