@@ -164,10 +164,13 @@ const smallTable: Projection = {
   version: 1,
   eventTypes: ['VmStateChanged'],
   setup: (db) => db.exec('CREATE TABLE states (vm TEXT NOT NULL, state TEXT NOT NULL, at TEXT NOT NULL)'),
-  prepare(db) {
+  open(db) {
     const insert = db.prepare('INSERT INTO states (vm, state, at) VALUES (?, ?, ?)');
-    return ({ event }) => {
-      if (event.type === 'VmStateChanged') insert.run(event.data.vmUuid, event.data.state, event.data.at);
+    return {
+      apply(batch) {
+        for (const { event } of batch)
+          if (event.type === 'VmStateChanged') insert.run(event.data.vmUuid, event.data.state, event.data.at);
+      },
     };
   },
 };

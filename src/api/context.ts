@@ -3,6 +3,7 @@
  * request-scoped helpers.
  */
 import type Database from 'better-sqlite3';
+import type { Request as ExpressRequest, Response as ExpressResponse } from 'express';
 import type { Logger } from 'pino';
 import { GraphQLError } from 'graphql';
 import type { EventLog } from '../eventlog/port.ts';
@@ -26,12 +27,18 @@ export interface ApiServices {
   now(): Date;
 }
 
+/** What yoga gets from express for each request: the Node request (with the caller once admitted) and response. */
+export interface HttpContext {
+  req: ExpressRequest & { principal?: Principal; requestId?: string };
+  res: ExpressResponse;
+}
+
 export interface ApiContext {
   principal: Principal;
   services: ApiServices;
-  /** The Fetch request; its signal aborts when the client goes away. */
+  /** The Fetch request; its signal aborts when the response closes: answered early (a timeout) or the client gone. */
   request: Request;
-  /** Aborts when the request times out or its client goes away: queued resolvers of the request are then dropped. */
+  /** The request's signal: once it aborts, the request's queued resolvers are dropped and execution stops. */
   signal: AbortSignal;
   /** Set by resolvers whose answer moves with the clock (today's running A/R, latest status): bounds its caching. */
   answer: { timeDependent: boolean };

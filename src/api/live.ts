@@ -4,6 +4,7 @@
  * Closing it aborts every open subscription (graceful shutdown).
  */
 import { EventEmitter } from 'node:events';
+import { endpointSites } from '../../projections/availability/topology.ts';
 import type { BatchCommitted, ProjectionRunner } from '../projection/runner.ts';
 
 export interface AvailabilityCommit {
@@ -23,7 +24,7 @@ export class LiveChanges extends EventEmitter<{ availability: [AvailabilityCommi
       this.detach = () => {};
       return;
     }
-    const siteOf = availability.db.prepare('SELECT site FROM endpoints WHERE hostname = ? AND service = ?');
+    const siteOf = endpointSites(availability.db);
     const listener = (commit: BatchCommitted) => {
       const sites = new Set<string>();
       const endpoints: AvailabilityCommit['endpoints'] = [];
@@ -32,9 +33,9 @@ export class LiveChanges extends EventEmitter<{ availability: [AvailabilityCommi
         else if (topic.startsWith('endpoint:')) {
           const key = topic.slice(9);
           const slash = key.lastIndexOf('/');
-          const row = siteOf.get(key.slice(0, slash), key.slice(slash + 1)) as { site: string | null } | undefined;
-          endpoints.push({ key, site: row?.site ?? null });
-          if (row?.site) sites.add(row.site);
+          const site = siteOf(key.slice(0, slash), key.slice(slash + 1));
+          endpoints.push({ key, site });
+          if (site) sites.add(site);
         }
       }
       if (sites.size > 0) this.emit('availability', { position: commit.position, sites: [...sites].sort(), endpoints });

@@ -1,6 +1,6 @@
 /** What resolvers pass down to their children (codegen maps these schema types to them). */
-import type { VmMonthRow } from '../../projections/accounting.ts';
-import type { SummaryKey, UsageFigures, UsageFilter } from './accounting.ts';
+import type { VmMonthRow } from '../../projections/accounting/schema.ts';
+import type { SummaryKey, UsageFigures, UsageFilter } from '../../projections/accounting/queries.ts';
 
 export interface SummaryRowModel {
   key: SummaryKey;

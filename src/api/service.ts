@@ -1,6 +1,6 @@
 /**
  * The running service, as `serve` and `demo` start it: the event log, a
- * runner per projection, tokens, the HTTP server and the schedule. It
+ * runner per projection, tokens, the HTTP server and the job scheduler. It
  * listens at once and catches projections up in the background (/readyz
  * says when they are within the configured lag), then follows the log live.
  * `close()` is the graceful shutdown: stop accepting, finish in-flight
@@ -12,12 +12,12 @@ import type { EventLog } from '../eventlog/port.ts';
 import { gocdbPullJob } from '../ingest/availability-service.ts';
 import { openRunner, projections } from '../projection/registry.ts';
 import type { ProjectionRunner } from '../projection/runner.ts';
-import { startJobs } from '../schedule.ts';
-import { amsJobs } from '../integrations/ams/run.ts';
 import { loadCollectorConfig } from '../collectors/config.ts';
-import { collectorJobs, startCollectorJobs } from '../collectors/schedule.ts';
+import { collectorJob } from '../collectors/job.ts';
+import { JobScheduler } from '../jobs/scheduler.ts';
+import { amsJobs } from '../integrations/ams/run.ts';
 import { defaultReportDir, generateReport, READ_MODELS } from '../reports/generate.ts';
-import { ReportScheduler, systemClock } from '../reports/schedule.ts';
+import { reportJobs } from '../reports/jobs.ts';
 import type { ServeConfig } from './config.ts';
 import { ApiServer } from './server.ts';
 import { TokenStore } from './tokens.ts';
@@ -73,36 +73,23 @@ export async function startService(
     }
   })();
   caughtUp.catch((err: unknown) => logger.error({ err }, 'catch-up failed'));
-  const stopJobs = startJobs(
-    [
-      ...(config.gocdbUrl ? [gocdbPullJob({ gocdbUrl: config.gocdbUrl, cron: config.gocdbCron })] : []),
-      ...amsJobs(config.ams, async () => {
-        const accounting = runners.get('accounting')!;
-        await accounting.catchUp();
-        return accounting.db;
-      }),
-    ],
-    log,
-    logger,
-  );
-  const stopCollectors = config.collectors
-    ? startCollectorJobs(
-        collectorJobs(
-          loadCollectorConfig(config.collectors),
-          log,
-          {},
-          {
-            onResult: (summary) => logger.info({ job: `collect:${summary.source}`, summary }, 'collection done'),
-            onSkipped: (source) => logger.warn({ job: `collect:${source}` }, 'collection still running; tick skipped'),
-            onError: (source, err) => logger.error({ job: `collect:${source}`, err }, 'collection failed'),
-          },
-        ),
-      )
-    : async () => {};
-  const reports = config.reportSchedule
-    ? new ReportScheduler({
+  const scheduler = new JobScheduler({ logger, registry: server.metrics.registry });
+  if (config.gocdbUrl) scheduler.add(gocdbPullJob(log, { gocdbUrl: config.gocdbUrl, cron: config.gocdbCron }));
+  if (config.collectors)
+    for (const source of loadCollectorConfig(config.collectors).sources) scheduler.add(collectorJob(source, log));
+  for (const job of amsJobs(config.ams, log, async () => {
+    const accounting = runners.get('accounting')!;
+    await accounting.catchUp();
+    return accounting.db;
+  }))
+    scheduler.add(job);
+  void scheduler.start();
+  // Reports read the projections, so their jobs join the schedule once the projections have caught up.
+  if (config.reportSchedule)
+    void caughtUp.then(() => {
+      if (closing) return;
+      for (const job of reportJobs({
         log,
-        clock: systemClock,
         run: async (period, due) => {
           const run = await generateReport({
             log,
@@ -112,20 +99,15 @@ export async function startService(
             },
             period,
             dir: defaultReportDir(config.dataDir, period),
-            now: systemClock.now(),
+            now: new Date(),
             trigger: 'schedule',
             scheduledFor: due,
           });
-          logger.info(
-            { job: 'report', period: run.period, files: run.files.length, position: run.position },
-            'report written',
-          );
+          return { files: run.files.length, position: run.position };
         },
-        onError: (job, period, err) => logger.error({ job: job.name, period: period.name, err }, 'report failed'),
-      })
-    : undefined;
-  // Reports read the projections, so the schedule starts once they have caught up.
-  void caughtUp.then(() => (closing ? undefined : reports?.start()));
+      }))
+        scheduler.add(job);
+    });
   return {
     url,
     server,
@@ -135,10 +117,8 @@ export async function startService(
     caughtUp,
     async close() {
       closing = true;
-      await stopJobs();
-      await stopCollectors();
-      reports?.stop();
-      await reports?.idle();
+      scheduler.stop();
+      await scheduler.idle();
       await server.close();
       await caughtUp.catch(() => {});
       for (const runner of runners.values()) await runner.close();

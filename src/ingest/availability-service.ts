@@ -15,6 +15,7 @@ import { GocdbDocumentError, parseGocdb, type GocdbDocument, type GocdbKind } fr
 import { parseProbeLine, probeIdentity } from './probes.ts';
 import { parseProfiles } from './profiles.ts';
 import { isoInstant } from '../instant.ts';
+import type { Job } from '../jobs/scheduler.ts';
 
 export interface IngestOptions {
   /** Who sent it: a token's subject, a CLI file, a scheduled pull. */
@@ -216,18 +217,14 @@ export async function pullGocdb(
   return out;
 }
 
-/** A cron job descriptor for `fedledger serve`'s scheduler. */
-export interface ScheduledJob {
-  name: string;
-  /** Cron expression, UTC. */
-  cron: string;
-  run(log: EventLog): Promise<unknown>;
-}
-
-export function gocdbPullJob(config: { gocdbUrl: string; cron?: string; fetchImpl?: typeof fetch }): ScheduledJob {
+/** The hourly GOCDB pull as a job for `fedledger serve`'s scheduler (src/jobs/scheduler.ts). */
+export function gocdbPullJob(
+  log: EventLog,
+  config: { gocdbUrl: string; cron?: string; fetchImpl?: typeof fetch },
+): Job<Awaited<ReturnType<typeof pullGocdb>>> {
   return {
     name: 'gocdb-pull',
     cron: config.cron ?? '17 * * * *',
-    run: (log) => pullGocdb(log, config.gocdbUrl, config.fetchImpl),
+    run: () => pullGocdb(log, config.gocdbUrl, config.fetchImpl),
   };
 }

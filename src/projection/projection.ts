@@ -1,7 +1,7 @@
 /**
  * What a read-model projection is: a name, a version, the events it reads,
- * its tables, and deterministic handlers applied inside the runner's
- * transaction. Projections live in projections/; the runner is in runner.ts.
+ * its tables, and what it makes of a batch of events, applied inside the
+ * runner's transaction. Projections live in projections/; the runner is in runner.ts.
  */
 import type Database from 'better-sqlite3';
 import type { DomainEvent, EventType } from '../events/catalogue.ts';
@@ -15,7 +15,6 @@ export interface AppliedEvent {
 }
 
 export interface ApplyContext {
-  db: Database.Database;
   /** Names a topic that changed (e.g. `site:CESNET-MCC`); published after the batch commits. */
   changed(topic: string): void;
   /**
@@ -26,6 +25,16 @@ export interface ApplyContext {
   atHead: boolean;
 }
 
+/** A projection opened on one read-model file. */
+export interface OpenedProjection {
+  /**
+   * Applies a batch (possibly empty: the runner at the head, to finish work put off) in the runner's transaction.
+   * Every event comes once and after the file's checkpoint; what the projection holds in memory may be kept from
+   * batch to batch, for the runner opens it afresh whenever a batch did not commit or another process wrote the file.
+   */
+  apply(batch: readonly AppliedEvent[], ctx: ApplyContext): void;
+}
+
 export interface Projection {
   readonly name: string;
   /** Bump when tables or handlers change: the runner rebuilds side by side and swaps. */
@@ -33,11 +42,6 @@ export interface Projection {
   readonly eventTypes: readonly EventType[];
   /** Creates the projection's tables in a fresh file. */
   setup(db: Database.Database): void;
-  /** Prepares statements once per opened file; returns the handler for one event. */
-  prepare(db: Database.Database): (applied: AppliedEvent, ctx: ApplyContext) => void;
-  /**
-   * Called once per batch, inside its transaction, after the events and before the checkpoint:
-   * lets a projection defer work that many events of a batch make stale (e.g. recomputing a day).
-   */
-  afterBatch?(db: Database.Database, ctx: ApplyContext): void;
+  /** Prepares statements and reads what it keeps in memory, once per opening of a file. */
+  open(db: Database.Database): OpenedProjection;
 }

@@ -4,8 +4,8 @@
  */
 import path from 'node:path';
 import type { EventLog } from '../eventlog/port.ts';
-import { accountingProjection } from '../../projections/accounting.ts';
-import { availabilityProjection } from '../../projections/availability.ts';
+import { accountingProjection } from '../../projections/accounting/apply.ts';
+import { availabilityProjection } from '../../projections/availability/apply.ts';
 import { setAsideIfDamaged } from './damaged.ts';
 import type { Projection } from './projection.ts';
 import { type CatchUpProgress, ProjectionRunner, readModelPath } from './runner.ts';

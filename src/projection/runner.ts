@@ -18,7 +18,7 @@ import path from 'node:path';
 import { FedledgerError } from '../errors.ts';
 import { decode } from '../events/codec.ts';
 import type { EventFilter, EventLog, RecordedEvent, Subscription } from '../eventlog/port.ts';
-import type { ApplyContext, Projection } from './projection.ts';
+import type { AppliedEvent, ApplyContext, OpenedProjection, Projection } from './projection.ts';
 
 /**
  * Events per transaction while catching up. Projections that fold many events into one row (a VM-month, an
@@ -78,10 +78,11 @@ class ReadModelMoved extends Error {
 }
 
 /**
- * One opened read-model file with its prepared handler and checkpoint. Several processes may project one file:
+ * One opened read-model file with its opened projection and checkpoint. Several processes may project one file:
  * each batch runs in an IMMEDIATE transaction that first checks that the stored checkpoint and generation are the
  * ones this process last read (compare-and-set), so an event is never applied twice, and `reload()` reads the
- * file's state again (with fresh projection caches) when they are not.
+ * file's state again (opening the projection afresh) when they are not. A batch that does not commit leaves the
+ * opened projection's memory ahead of the file: the next batch opens it afresh.
  */
 class ReadModelFile {
   readonly db: Database.Database;
@@ -95,7 +96,9 @@ class ReadModelFile {
   version = 0;
   /** Changes when a rebuild replaces the file's content, so that a process holding it open notices. */
   private generation = '';
-  private handle: ReturnType<Projection['prepare']> = () => {};
+  private opened: OpenedProjection | undefined;
+  /** A batch failed to commit since the projection was opened. */
+  private rolledBack = false;
   private readonly remember;
   private readonly saveCheckpoint;
   private readonly saveReadTo;
@@ -145,8 +148,8 @@ class ReadModelFile {
   }
 
   /**
-   * Reads the file's state and prepares the projection's handler afresh (its caches of what the file holds are
-   * dropped), in one read transaction so that both see the same commit.
+   * Reads the file's state and opens the projection afresh (what it held in memory is dropped), in one read
+   * transaction so that both see the same commit.
    */
   reload(): void {
     this.db.transaction(() => {
@@ -156,8 +159,9 @@ class ReadModelFile {
       this.generation = stored.generation;
       this.version = stored.version;
       this.settled = false;
+      this.rolledBack = false;
       // Another version's tables are not this projection's: such a file is rebuilt, never applied to (see claim).
-      if (stored.version === this.projection.version) this.handle = this.projection.prepare(this.db);
+      this.opened = stored.version === this.projection.version ? this.projection.open(this.db) : undefined;
     })();
   }
 
@@ -179,26 +183,30 @@ class ReadModelFile {
    * another process wrote the file since this one last read it.
    */
   apply(events: readonly RecordedEvent[], atHead: boolean): string[] {
+    if (this.rolledBack) this.reload();
     const topics = new Set<string>();
-    const ctx: ApplyContext = { db: this.db, changed: (topic) => topics.add(topic), atHead };
+    const ctx: ApplyContext = { changed: (topic) => topics.add(topic), atHead };
     let last = this.checkpoint;
-    this.db
-      .transaction(() => {
-        this.claim();
-        for (const event of events) {
-          if (event.position <= last) continue;
-          last = event.position;
-          if (this.dedupeIds && this.remember.run(event.id).changes === 0) continue;
-          const decoded = decode(event);
-          this.handle(
-            { event: decoded, id: event.id, stream: event.stream, position: event.position, created: event.created },
-            ctx,
-          );
-        }
-        this.projection.afterBatch?.(this.db, ctx);
-        this.saveCheckpoint.run(String(last));
-      })
-      .immediate();
+    try {
+      this.db
+        .transaction(() => {
+          this.claim();
+          const batch: AppliedEvent[] = [];
+          for (const event of events) {
+            if (event.position <= last) continue;
+            last = event.position;
+            if (this.dedupeIds && this.remember.run(event.id).changes === 0) continue;
+            const { id, stream, position, created } = event;
+            batch.push({ event: decode(event), id, stream, position, created });
+          }
+          this.opened!.apply(batch, ctx);
+          this.saveCheckpoint.run(String(last));
+        })
+        .immediate();
+    } catch (error) {
+      this.rolledBack = true;
+      throw error;
+    }
     this.checkpoint = last;
     if (last > this.readTo) this.readTo = last;
     this.settled = atHead;
@@ -252,7 +260,7 @@ export class ProjectionRunner extends EventEmitter<{ committed: [BatchCommitted]
   private subscription: Subscription | undefined;
   private live: Promise<void> | undefined;
   private stopping = false;
-  /** A batch failed: the file's state is read again before the next one. */
+  /** Following the log failed: the file's state is read again, and caught up, before following it again. */
   private stale = false;
   private wake: (() => void) | undefined;
   private readonly filter: EventFilter;
@@ -414,7 +422,7 @@ export class ProjectionRunner extends EventEmitter<{ committed: [BatchCommitted]
     while (!this.stopping) {
       try {
         if (this.stale) {
-          // A failed batch may have left the projection's caches ahead of the file.
+          // Another process may have written the file meanwhile.
           this.current.reload();
           this.stale = false;
           await this.applyUntilHead(this.current);

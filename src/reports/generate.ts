@@ -8,12 +8,13 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseYearMonth } from '../accounting/measurement.ts';
 import {
+  lastReceived,
   queryQualityFlags,
   queryQuarantine,
   querySummaries,
-  SILENT_AFTER_SECONDS,
-} from '../../projections/accounting.ts';
-import { arReport, rejectedInputs, sitesUnderThreeMonths } from '../availability/queries.ts';
+} from '../../projections/accounting/queries.ts';
+import { arReport, rejectedInputs, sitesUnderThreeMonths } from '../../projections/availability/queries.ts';
+import { registeredSites } from '../../projections/availability/topology.ts';
 import { UserError } from '../errors.ts';
 import type { EventLog } from '../eventlog/port.ts';
 import { type EventData, streams } from '../events/catalogue.ts';
@@ -26,8 +27,10 @@ import { monthsOf, type Period, periodDays, previousPeriod, trailingMonths } fro
 import { renderHtml } from './render-html.ts';
 import { renderMarkdown } from './render-markdown.ts';
 import { reportTables, tableCsv, tableJson } from './render-tables.ts';
-import { CLOUD_SERVICE_TYPES } from '../availability/service-types.ts';
 import { isoInstant } from '../instant.ts';
+
+/** The silent-site rule: a site whose last record was received more than this long before the period's end. */
+export const SILENT_AFTER_SECONDS = 7 * 86_400;
 
 export const READ_MODELS = ['accounting', 'availability'] as const;
 
@@ -67,7 +70,6 @@ export function gatherInput(models: ReadModelDbs, period: Period, targets: Targe
   const first = [trailingMonths(period, 12)[0]!, monthsOf(previous)[0]!].sort()[0]!;
   const lastMonth = monthsOf(period).at(-1)!;
   const end = period.end.toSeconds();
-  const placeholders = CLOUD_SERVICE_TYPES.map(() => '?').join(', ');
   return {
     period,
     position: models.position,
@@ -84,19 +86,8 @@ export function gatherInput(models: ReadModelDbs, period: Period, targets: Targe
       site: s.site,
       months: s.months.map((m) => ({ month: m.date, availability: m.availability })),
     })),
-    registeredSites: models.availability
-      .prepare(
-        `SELECT DISTINCT site FROM endpoints WHERE site IS NOT NULL AND counted = 1 AND service IN (${placeholders}) ORDER BY site`,
-      )
-      .pluck()
-      .all(...CLOUD_SERVICE_TYPES) as string[],
-    lastReceived: (
-      models.accounting
-        .prepare(
-          'SELECT site_name, max(received_at) AS at FROM acc_receipts WHERE received_at < ? GROUP BY site_name ORDER BY site_name',
-        )
-        .all(end) as Array<{ site_name: string; at: number }>
-    ).map((r) => ({ site: r.site_name, at: r.at })),
+    registeredSites: registeredSites(models.availability),
+    lastReceived: lastReceived(models.accounting, end),
     silentAfterSeconds: SILENT_AFTER_SECONDS,
     quarantine: queryQuarantine(models.accounting, { includeResolved: true }),
     rejectedInputs: rejectedInputs(models.availability, {

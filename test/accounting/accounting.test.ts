@@ -5,10 +5,10 @@ import { ingestMany } from '../../src/ingest/ingest-many.ts';
 import {
   queryQualityFlags,
   queryQuarantine,
-  querySilentSites,
+  lastReceived,
   querySummaries,
   queryVmMonths,
-} from '../../projections/accounting.ts';
+} from '../../projections/accounting/queries.ts';
 import { quarantinedMessageText } from '../../src/ingest/quarantine.ts';
 import { epoch, ledger, message, record } from './support.ts';
 
@@ -274,7 +274,7 @@ test('a VM-month that changes group leaves its old group, which is recomputed', 
   await l.close();
 });
 
-test('data-quality flags: future measurement, EndTime before StartTime; sites silent for more than 7 days', async (t) => {
+test('data-quality flags: future measurement, EndTime before StartTime; when each site last sent (the silent-site check)', async (t) => {
   const l = await ledger();
   const future = record({ VMUUID: 'vm-future', StartTime: JAN10, WallDuration: 10 * DAY });
   const backwards = record({ VMUUID: 'vm-back', Status: 'completed', StartTime: JAN10, EndTime: JAN10 - DAY });
@@ -286,9 +286,9 @@ test('data-quality flags: future measurement, EndTime before StartTime; sites si
       ['vm-future', 'future_measurement'],
     ],
   );
-  t.deepEqual(querySilentSites(l.runner.db, epoch('2026-01-18T23:59:59Z')), []);
-  t.deepEqual(querySilentSites(l.runner.db, epoch('2026-01-19T00:00:01Z')), [
-    { siteName: 'SITE-A', lastReceivedAt: epoch('2026-01-12T00:00:00Z'), silentForSeconds: 7 * DAY + 1 },
+  t.deepEqual(lastReceived(l.runner.db, epoch('2026-01-12T00:00:00Z')), []);
+  t.deepEqual(lastReceived(l.runner.db, epoch('2026-01-19T00:00:01Z')), [
+    { site: 'SITE-A', at: epoch('2026-01-12T00:00:00Z') },
   ]);
   await l.close();
 });

@@ -8,7 +8,7 @@ import test from 'ava';
 import { measurementTime, yearMonthOf } from '../../src/accounting/measurement.ts';
 import { summarise, type VmMonth, vmMonthOf, withMonthlyDifferences } from '../../src/accounting/summary.ts';
 import { parseApelCloudMessage } from '../../src/ingest/apel-message.ts';
-import { querySummaries } from '../../projections/accounting.ts';
+import { querySummaries } from '../../projections/accounting/queries.ts';
 import { epoch, ledger, message, record } from './support.ts';
 
 function prng(seed: number): () => number {

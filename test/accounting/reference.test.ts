@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { summaryMessages } from '../../src/accounting/render.ts';
 import { parseApelCloudMessage } from '../../src/ingest/apel-message.ts';
-import { querySummaries } from '../../projections/accounting.ts';
+import { querySummaries } from '../../projections/accounting/queries.ts';
 import { ledger } from './support.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { SqliteEventLog } from '../../src/eventlog/sqlite.ts';
 import { ingestApelMessage, type IngestOptions, type IngestResult } from '../../src/ingest/apel-service.ts';
 import { ProjectionRunner } from '../../src/projection/runner.ts';
-import { accountingProjection } from '../../projections/accounting.ts';
+import { accountingProjection } from '../../projections/accounting/apply.ts';
 import { tempDir } from '../support/tmp.ts';
 
 export interface Ledger {

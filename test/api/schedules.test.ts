@@ -11,7 +11,7 @@ import { loadServeConfig } from '../../src/api/config.ts';
 import { startService } from '../../src/api/service.ts';
 import { scheduledPeriod } from '../../src/reports/period.ts';
 import { listReportRuns } from '../../src/reports/runs.ts';
-import { lastDue, REPORT_JOBS } from '../../src/reports/schedule.ts';
+import { lastDue, REPORT_JOBS } from '../../src/reports/jobs.ts';
 import { ingestApelMessage } from '../../src/ingest/apel-service.ts';
 import { openEventLog } from '../../src/eventlog/open.ts';
 import { tempDir } from '../support/tmp.ts';

@@ -1,11 +1,11 @@
 import test from 'ava';
 import { endpointDay, siteDay } from '../../src/availability/aggregate.ts';
 import { addSeconds, ratios, secondsOf, zeroSeconds } from '../../src/availability/ar.ts';
-import { defaultProfiles } from '../../src/availability/defaults.ts';
+import { defaultProfiles } from '../../projections/availability/profiles.ts';
 import { applyDowntimes, downtimeIntervals, type Downtime } from '../../src/availability/downtimes.ts';
 import { compileOperations, type OperationsProfile, type ProfileSet } from '../../src/availability/profiles.ts';
 import { combine, constant, metricTimeline } from '../../src/availability/timeline.ts';
-import { profilesForDay } from '../../projections/availability.ts';
+import { profilesForDay } from '../../projections/availability/profiles.ts';
 
 const profiles: ProfileSet = profilesForDay([], '2026-01-01')!;
 const ops = profiles.operations;

@@ -1,7 +1,7 @@
 import test from 'ava';
 import Database from 'better-sqlite3';
 import path from 'node:path';
-import { availabilityProjection } from '../../projections/availability.ts';
+import { availabilityProjection } from '../../projections/availability/apply.ts';
 import { decode } from '../../src/events/codec.ts';
 import { openEventLog } from '../../src/eventlog/open.ts';
 import type { EventLog, RecordedEvent } from '../../src/eventlog/port.ts';
@@ -116,21 +116,24 @@ test('a batch short of the head puts off the current days (kept in deferred_days
   for await (const e of log.readAll()) events.push(e);
   const db = new Database(path.join(tmp.dir, 'direct.sqlite'));
   availabilityProjection.setup(db);
-  const handle = availabilityProjection.prepare(db);
-  const ctx = (atHead: boolean) => ({ db, changed: () => undefined, atHead });
+  const opened = availabilityProjection.open(db);
+  const ctx = (atHead: boolean) => ({ changed: () => undefined, atHead });
   const days = () => db.prepare('SELECT day FROM endpoint_days ORDER BY day').pluck().all();
   const deferred = () => db.prepare('SELECT day FROM deferred_days ORDER BY day').all();
-  db.transaction(() => {
-    for (const e of events)
-      handle({ event: decode(e), id: e.id, stream: e.stream, position: e.position, created: e.created }, ctx(false));
-    availabilityProjection.afterBatch!(db, ctx(false));
-  })();
+  const batch = events.map((e) => ({
+    event: decode(e),
+    id: e.id,
+    stream: e.stream,
+    position: e.position,
+    created: e.created,
+  }));
+  db.transaction(() => opened.apply(batch, ctx(false)))();
   const today = Math.floor(START / 86_400);
   t.deepEqual(days(), []);
   t.deepEqual(deferred(), [{ day: today }, { day: today + 1 }]);
   // A fresh opening of the file (a restart) finds them and finishes them at the head.
-  availabilityProjection.prepare(db);
-  db.transaction(() => availabilityProjection.afterBatch!(db, ctx(true)))();
+  const reopened = availabilityProjection.open(db);
+  db.transaction(() => reopened.apply([], ctx(true)))();
   t.deepEqual(days(), ['2026-03-01', '2026-03-02']);
   t.deepEqual(deferred(), []);
   db.close();

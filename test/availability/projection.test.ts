@@ -1,12 +1,12 @@
 import test from 'ava';
-import { availabilityProjection } from '../../projections/availability.ts';
+import { availabilityProjection } from '../../projections/availability/apply.ts';
 import {
   arReport,
   latestStatuses,
   sitesUnderOla,
   sitesUnderThreeMonths,
   statusTimelines,
-} from '../../src/availability/queries.ts';
+} from '../../projections/availability/queries.ts';
 import { openEventLog } from '../../src/eventlog/open.ts';
 import type { EventLog } from '../../src/eventlog/port.ts';
 import { ingestGocdb, ingestProbeResults } from '../../src/ingest/availability-service.ts';

@@ -3,9 +3,9 @@
  * model, and listed in the report's data-quality section beside the APEL rejections.
  */
 import test from 'ava';
-import { accountingProjection } from '../../projections/accounting.ts';
-import { availabilityProjection } from '../../projections/availability.ts';
-import { rejectedInputs } from '../../src/availability/queries.ts';
+import { accountingProjection } from '../../projections/accounting/apply.ts';
+import { availabilityProjection } from '../../projections/availability/apply.ts';
+import { rejectedInputs } from '../../projections/availability/queries.ts';
 import { openEventLog } from '../../src/eventlog/open.ts';
 import { ingestGocdb, ingestProbeResults } from '../../src/ingest/availability-service.ts';
 import { parseGocdb } from '../../src/ingest/gocdb.ts';

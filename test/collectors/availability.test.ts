@@ -5,8 +5,8 @@
  */
 import { appendByStream } from '../../src/eventlog/append-by-stream.ts';
 import test from 'ava';
-import { availabilityProjection } from '../../projections/availability.ts';
-import { arReport } from '../../src/availability/queries.ts';
+import { availabilityProjection } from '../../projections/availability/apply.ts';
+import { arReport } from '../../projections/availability/queries.ts';
 import { COLLECTOR_METRIC } from '../../src/availability/service-types.ts';
 import { endpointEvent, probeEvent } from '../../src/collectors/emit.ts';
 import { probeTarget } from '../../src/collectors/run.ts';

@@ -4,11 +4,13 @@ import path from 'node:path';
 import { inspect } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import nock from '../support/nock.ts';
+import { recordingLogger } from '../support/log-lines.ts';
 import { tempDir } from '../support/tmp.ts';
 import { loadCollectorConfig, parseCollectorConfig } from '../../src/collectors/config.ts';
-import { collectorJobs } from '../../src/collectors/schedule.ts';
+import { collectorJob } from '../../src/collectors/job.ts';
 import { resolveSecret } from '../../src/collectors/secrets.ts';
 import { openEventLog } from '../../src/eventlog/open.ts';
+import { JobScheduler } from '../../src/jobs/scheduler.ts';
 import { glue2ForSite, type CollectorSnapshot } from '../../src/glue2/cloud-info.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -65,21 +67,19 @@ test.serial('a job never overlaps itself, and fires on its cron expression in UT
   const log = await openEventLog({ dataDir: dir });
   t.teardown(() => log.close());
   nock('http://one.example.org:2633').post('/RPC2').delay(200).reply(500, 'busy');
-  const skipped: string[] = [];
-  const config = parseCollectorConfig({ sources: [oneSource] }, 't');
-  const [job] = collectorJobs(
-    config,
-    log,
-    { env: { P: 'pw' }, now: () => new Date('2026-03-12T10:20:00Z') },
-    { onSkipped: (s) => skipped.push(s) },
+  const { logger, lines } = recordingLogger();
+  const skipped = () => lines.filter((l) => l['msg'] === 'job still running; run skipped').map((l) => l['job']);
+  const [source] = parseCollectorConfig({ sources: [oneSource] }, 't').sources;
+  const job = new JobScheduler({ logger }).add(
+    collectorJob(source!, log, { env: { P: 'pw' }, now: () => new Date('2026-03-12T10:20:00Z') }),
   );
-  const first = job!.run();
-  t.true(job!.running);
-  t.is(await job!.run(), null);
-  t.deepEqual(skipped, ['one']);
+  const first = job.run();
+  t.true(job.running);
+  t.is(await job.run(), null);
+  t.deepEqual(skipped(), ['collect:one']);
   t.is((await first)!.reachability.status, 'CRITICAL');
-  t.false(job!.running);
-  t.is(job!.nextRun(new Date('2026-03-12T10:20:00Z')).toISOString(), '2026-03-12T11:10:00.000Z');
+  t.false(job.running);
+  t.is(job.nextRun(new Date('2026-03-12T10:20:00Z')).toISOString(), '2026-03-12T11:10:00.000Z');
 });
 
 const snapshot: CollectorSnapshot = {

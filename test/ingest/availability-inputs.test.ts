@@ -208,9 +208,12 @@ test('pullGocdb asks for the three documents and ingests them (nock)', async (t)
   nock.cleanAll();
   nock('https://goc.example.org').get('/gocdbpi/public/').query(true).reply(503, 'down');
   await withLog(async (log) => {
-    await t.throwsAsync(gocdbPullJob({ gocdbUrl: 'https://goc.example.org/gocdbpi/public/' }).run(log), {
-      message: /HTTP 503/,
-    });
+    await t.throwsAsync(
+      gocdbPullJob(log, { gocdbUrl: 'https://goc.example.org/gocdbpi/public/' }).run({ scheduledFor: new Date() }),
+      {
+        message: /HTTP 503/,
+      },
+    );
   });
   nock.cleanAll();
 });

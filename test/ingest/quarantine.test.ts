@@ -1,7 +1,7 @@
 import test from 'ava';
 import { EVENT_VERSIONS, streams } from '../../src/events/catalogue.ts';
 import { decode } from '../../src/events/codec.ts';
-import { queryQuarantine } from '../../projections/accounting.ts';
+import { queryQuarantine } from '../../projections/accounting/queries.ts';
 import { prepareApelMessage } from '../../src/ingest/apel-service.ts';
 import { quarantinedMessageText, recordTextOf } from '../../src/ingest/quarantine.ts';
 import { decodeUtf8Lines } from '../../src/ingest/utf8-lines.ts';

@@ -65,10 +65,10 @@ test.serial("each site's GLUE 2.1 document goes to its topic as cloud-info-provi
     );
     t.deepEqual(ams.published('egi_cloud_info', 'SITE_SITE-A_ENDPOINT_101G0'), [], 'a dry run publishes nothing');
 
-    const [job] = amsJobs(config, () => Promise.reject(new Error('no accounting needed')), { now });
+    const [job] = amsJobs(config, log, () => Promise.reject(new Error('no accounting needed')), { now });
     t.is(job!.name, 'ams-glue2');
     t.is(job!.cron, '15 * * * *');
-    await job!.run(log);
+    await job!.run({ scheduledFor: now() });
     const [message] = ams.published('egi_cloud_info', 'SITE_SITE-A_ENDPOINT_101G0');
     t.deepEqual(message!.attributes, {});
     const doc = JSON.parse(message!.data) as Record<string, Array<Record<string, unknown>>>;
@@ -96,15 +96,17 @@ test('serve schedules one job per configured AMS section, on its cron', (t) => {
     glue: {},
   });
   const noDb = () => Promise.reject(new Error('unused'));
+  // Listing the jobs opens nothing: the log is never touched.
+  const noLog = {} as EventLog;
   t.deepEqual(
-    amsJobs(all, noDb).map((j) => [j.name, j.cron]),
+    amsJobs(all, noLog, noDb).map((j) => [j.name, j.cron]),
     [
       ['ams-receive', '*/10 * * * *'],
       ['ams-send', '0 3 * * *'],
       ['ams-glue2', '15 * * * *'],
     ],
   );
-  t.deepEqual(amsJobs(undefined, noDb), []);
+  t.deepEqual(amsJobs(undefined, noLog, noDb), []);
   t.throws(() => amsConfigSchema.parse({ url: AMS_URL, project: 'p', certificate: 'c.pem' }), {
     message: /certificate and key go together/,
   });

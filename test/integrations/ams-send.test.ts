@@ -7,7 +7,7 @@ import { AmsClient } from '../../src/integrations/ams/client.ts';
 import { planSend, sendPlan, siteMonths } from '../../src/integrations/ams/send.ts';
 import type { EventData } from '../../src/events/catalogue.ts';
 import { ingestApelMessage } from '../../src/ingest/apel-service.ts';
-import { querySummaries } from '../../projections/accounting.ts';
+import { querySummaries } from '../../projections/accounting/queries.ts';
 import { startHarness, type Harness } from '../api/harness.ts';
 import { AMS_TOKEN, AMS_URL, fakeAms } from '../support/fake-ams.ts';
 import { makeTestPki, type Issued, type TestPki } from '../support/pki.ts';

@@ -5,6 +5,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { SqliteEventLog } from '../../src/eventlog/sqlite.ts';
 import type { EventFilter, EventLog, ReadAllOptions, RecordedEvent } from '../../src/eventlog/port.ts';
+import type { Projection } from '../../src/projection/projection.ts';
 import { BATCH_SIZE as B, ProjectionRunner, type BatchCommitted } from '../../src/projection/runner.ts';
 import { tallyProjection } from '../support/tally-projection.ts';
 import { tempDir } from '../support/tmp.ts';
@@ -369,6 +370,42 @@ test('live: a failing batch (a full disk) is reported at once and retried with b
   t.is(runner.failures, 3);
   t.is(errors.length, 3);
   t.deepEqual(tally(runner.db), { 'vm-vm-0': 3, 'vm-vm-new': 4 });
+  await runner.close();
+  await log.close();
+  tmp.cleanup();
+});
+
+test('a catch-up whose batch did not commit leaves nothing in memory: the next one opens the projection afresh', async (t) => {
+  const tmp = tempDir();
+  const log = new SqliteEventLog(path.join(tmp.dir, 'events.sqlite'));
+  await seed(log, 1, 3);
+  let opened = 0;
+  let failing = true;
+  // Counts in memory, as a projection's cache of what its file holds would, and stores the count per batch.
+  const counting: Projection = {
+    name: 'counting',
+    version: 1,
+    eventTypes: ['VmStateChanged'],
+    setup: (db) => db.exec('CREATE TABLE counted (n INTEGER NOT NULL); INSERT INTO counted VALUES (0);'),
+    open(db) {
+      opened++;
+      let n = db.prepare('SELECT n FROM counted').pluck().get() as number;
+      const save = db.prepare('UPDATE counted SET n = ?');
+      return {
+        apply(batch) {
+          n += batch.length;
+          if (failing) throw new Error('cannot apply');
+          save.run(n);
+        },
+      };
+    },
+  };
+  const runner = new ProjectionRunner(log, counting, path.join(tmp.dir, 'projections'));
+  await t.throwsAsync(runner.catchUp(), { message: 'cannot apply' });
+  failing = false;
+  await runner.catchUp();
+  t.is(runner.db.prepare('SELECT n FROM counted').pluck().get(), 3);
+  t.is(opened, 2);
   await runner.close();
   await log.close();
   tmp.cleanup();

@@ -8,8 +8,8 @@ import path from 'node:path';
 import { main } from '../../src/cli.ts';
 import { openEventLog } from '../../src/eventlog/open.ts';
 import { listReportRuns } from '../../src/reports/runs.ts';
-import { accountingProjection } from '../../projections/accounting.ts';
-import { availabilityProjection } from '../../projections/availability.ts';
+import { accountingProjection } from '../../projections/accounting/apply.ts';
+import { availabilityProjection } from '../../projections/availability/apply.ts';
 import { tempDir } from '../support/tmp.ts';
 import { buildFederation } from './fixture.ts';
 

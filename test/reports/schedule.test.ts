@@ -5,39 +5,12 @@ import { upToDate } from '../../src/projection/registry.ts';
 import type { ProjectionRunner } from '../../src/projection/runner.ts';
 import { defaultReportDir, generateReport, READ_MODELS } from '../../src/reports/generate.ts';
 import { listReportRuns } from '../../src/reports/runs.ts';
-import { type Clock, lastDue, REPORT_JOBS, ReportScheduler } from '../../src/reports/schedule.ts';
+import { JobScheduler } from '../../src/jobs/scheduler.ts';
+import { lastDue, REPORT_JOBS, reportJobs } from '../../src/reports/jobs.ts';
+import { FakeClock } from '../support/fake-clock.ts';
+import { recordingLogger } from '../support/log-lines.ts';
 import { tempDir } from '../support/tmp.ts';
 import { buildFederation } from './fixture.ts';
-
-/** A clock the test moves by hand; it refuses timers Node would overflow. */
-class FakeClock implements Clock {
-  private timers: Array<{ at: number; fn: () => void }> = [];
-  constructor(private t: number) {}
-  now(): Date {
-    return new Date(this.t);
-  }
-  setTimer(ms: number, fn: () => void): () => void {
-    if (ms > 2 ** 31 - 1) throw new Error(`timer of ${ms} ms would overflow`);
-    const timer = { at: this.t + ms, fn };
-    this.timers.push(timer);
-    return () => {
-      this.timers = this.timers.filter((x) => x !== timer);
-    };
-  }
-  /** Moves to `iso`, firing due timers in time order and letting the scheduler finish each run. */
-  async advanceTo(iso: string, scheduler: ReportScheduler): Promise<void> {
-    const target = Date.parse(iso);
-    for (;;) {
-      const next = this.timers.filter((x) => x.at <= target).sort((a, b) => a.at - b.at)[0];
-      if (!next) break;
-      this.timers = this.timers.filter((x) => x !== next);
-      this.t = next.at;
-      next.fn();
-      await scheduler.idle();
-    }
-    this.t = target;
-  }
-}
 
 const [monthly, quarterly] = REPORT_JOBS as [(typeof REPORT_JOBS)[0], (typeof REPORT_JOBS)[0]];
 
@@ -61,10 +34,13 @@ async function setup(t: { teardown(fn: () => void): void }) {
   });
   await buildFederation(log);
   const fired: string[] = [];
-  const scheduler = (clock: FakeClock) =>
-    new ReportScheduler({
+  const { logger, lines } = recordingLogger();
+  // No run may fail: each test ends by checking that none was logged as failed.
+  const failures = () => lines.filter((l) => l['msg'] === 'job failed');
+  const scheduler = (clock: FakeClock) => {
+    const s = new JobScheduler({ logger, clock });
+    for (const job of reportJobs({
       log,
-      clock,
       run: async (period, due) => {
         fired.push(`${period.name}@${due.toISOString()}`);
         await generateReport({
@@ -81,18 +57,18 @@ async function setup(t: { teardown(fn: () => void): void }) {
           scheduledFor: due,
         });
       },
-      onError: (_job, _period, error) => {
-        throw error;
-      },
-    });
-  return { log, fired, scheduler };
+    }))
+      s.add(job);
+    return s;
+  };
+  return { log, fired, scheduler, failures };
 }
 
 const scheduled = async (log: EventLog) =>
   (await listReportRuns(log)).map((r) => `${r.period}@${r.scheduledFor} ${r.trigger}`).sort();
 
 test('the monthly job fires once for the previous month, and a restart never fires it again', async (t) => {
-  const { log, fired, scheduler } = await setup(t);
+  const { log, fired, scheduler, failures } = await setup(t);
   const clock = new FakeClock(Date.parse('2026-11-02T05:00:00Z'));
   const first = scheduler(clock);
   // Starting catches up the latest due runs: October 2 06:00 covered September (monthly) and Q3 (quarterly).
@@ -124,10 +100,11 @@ test('the monthly job fires once for the previous month, and a restart never fir
     '2026-11@2026-12-02T06:00:00Z schedule',
     '2026-Q3@2026-10-02T06:00:00Z schedule',
   ]);
+  t.deepEqual(failures(), []);
 });
 
 test('on the 2nd day of a quarter both jobs fire: the previous month and the previous quarter', async (t) => {
-  const { fired, scheduler } = await setup(t);
+  const { fired, scheduler, failures } = await setup(t);
   const clock = new FakeClock(Date.parse('2027-01-02T05:00:00Z'));
   const s = scheduler(clock);
   await s.start();
@@ -135,4 +112,5 @@ test('on the 2nd day of a quarter both jobs fire: the previous month and the pre
   await clock.advanceTo('2027-01-02T07:00:00Z', s);
   s.stop();
   t.deepEqual(fired, ['2026-12@2027-01-02T06:00:00.000Z', '2026-Q4@2027-01-02T06:00:00.000Z']);
+  t.deepEqual(failures(), []);
 });

@@ -16,16 +16,20 @@ export function tallyProjection(version = 1, onEvent?: () => void): Projection {
         CREATE TABLE seen (event_id TEXT PRIMARY KEY, position INTEGER NOT NULL);
       `);
     },
-    prepare(db) {
+    open(db) {
       const bump = db.prepare(
         'INSERT INTO tally (stream, events, version) VALUES (?, 1, ?) ON CONFLICT (stream) DO UPDATE SET events = events + 1',
       );
       const see = db.prepare('INSERT INTO seen (event_id, position) VALUES (?, ?)');
-      return (applied, ctx) => {
-        bump.run(applied.stream, version);
-        see.run(applied.id, applied.position);
-        ctx.changed(`stream:${applied.stream}`);
-        onEvent?.();
+      return {
+        apply(batch, ctx) {
+          for (const applied of batch) {
+            bump.run(applied.stream, version);
+            see.run(applied.id, applied.position);
+            ctx.changed(`stream:${applied.stream}`);
+            onEvent?.();
+          }
+        },
       };
     },
   };

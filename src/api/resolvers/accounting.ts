@@ -5,23 +5,24 @@ import { FedledgerError } from '../../errors.ts';
 import { streams } from '../../events/catalogue.ts';
 import { decode } from '../../events/codec.ts';
 import {
+  type Dimension,
   findQuarantined,
+  flagsOf,
   type QuarantineKey,
   quarantineKey,
   queryQualityFlags,
   queryQuarantine,
-} from '../../../projections/accounting.ts';
-import { quarantinedMessageText, recordTextOf } from '../../ingest/quarantine.ts';
-import { resubmitCorrected, SiteMismatchError } from '../../ingest/apel-service.ts';
-import {
-  type Dimension,
-  flagsOf,
   summarise,
   type UsageFilter,
+  type VmMonthKey,
+  vmMonthKey,
   vmMonthPage,
   vmUuidSites,
   vmVos,
-} from '../accounting.ts';
+} from '../../../projections/accounting/queries.ts';
+import { quarantinedMessageText, recordTextOf } from '../../ingest/quarantine.ts';
+import { resubmitCorrected, SiteMismatchError } from '../../ingest/apel-service.ts';
+import { usageFilter } from '../accounting.ts';
 import { isoInstant, isoSeconds } from '../../instant.ts';
 import { type ApiContext, readModel } from '../context.ts';
 import type { AccountingFilter, Resolvers } from '../generated/graphql.ts';
@@ -30,14 +31,16 @@ import { messageTextsForSite } from '../quarantine-view.ts';
 import { checkRows } from '../request-cost.ts';
 import { decodeCursor, encodeCursor, pageSize } from './paging.ts';
 
-const isQuarantineKey = (v: unknown): v is QuarantineKey =>
+const isListingKey = (v: unknown): v is [string, string, number] =>
   Array.isArray(v) && v.length === 3 && typeof v[0] === 'string' && typeof v[1] === 'string' && Number.isInteger(v[2]);
+const isQuarantineKey: (v: unknown) => v is QuarantineKey = isListingKey;
+const isVmMonthKey: (v: unknown) => v is VmMonthKey = isListingKey;
 
 /** The caller's filter narrowed to its scope. */
 function scopedFilter(ctx: ApiContext, filter: AccountingFilter | null | undefined): UsageFilter {
   const f = filter ?? {};
   const scope = accountingScope(ctx.principal, { sites: f.sites, vos: f.vos });
-  return { ...f, ...scope };
+  return usageFilter({ ...f, ...scope });
 }
 
 function vmConnection(
@@ -46,11 +49,10 @@ function vmConnection(
   first: number | null | undefined,
   after: string | null | undefined,
 ) {
-  const page = vmMonthPage(readModel(ctx.services, 'accounting'), filter, pageSize(ctx, first), after);
-  return {
-    edges: page.rows.map((node, i) => ({ node, cursor: page.cursors[i]! })),
-    pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.cursors[page.cursors.length - 1] ?? null },
-  };
+  const db = readModel(ctx.services, 'accounting');
+  const page = vmMonthPage(db, filter, pageSize(ctx, first), after ? decodeCursor(after, isVmMonthKey) : undefined);
+  const edges = page.rows.map((node) => ({ node, cursor: encodeCursor(vmMonthKey(node)) }));
+  return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges[edges.length - 1]?.cursor ?? null } };
 }
 
 /**

@@ -1,7 +1,14 @@
 /** Availability, status timelines, latest status, topology, downtimes, and the live change feed. */
 import type Database from 'better-sqlite3';
 import { on } from 'node:events';
-import { arReport, latestStatuses, type Level, LEVELS, statusTimelines } from '../../availability/queries.ts';
+import {
+  arReport,
+  latestStatuses,
+  type Level,
+  LEVELS,
+  statusTimelines,
+} from '../../../projections/availability/queries.ts';
+import { entityCounts, listDowntimes, listSites, siteEndpoints } from '../../../projections/availability/topology.ts';
 import { isoSeconds } from '../../instant.ts';
 import { type ApiContext, reachesToday, readModel } from '../context.ts';
 import type { Resolvers } from '../generated/graphql.ts';
@@ -32,21 +39,12 @@ function arRowsAtMost(
   const months = (d: string) => Number(d.slice(0, 4)) * 12 + Number(d.slice(5, 7));
   const periods =
     q.granularity === 'daily' ? days : q.granularity === 'monthly' ? months(q.to) - months(q.from) + 1 : 1;
-  const counts = db
-    .prepare(
-      `SELECT COUNT(*) AS endpoint, COUNT(DISTINCT site || char(0) || service) AS service,
-       -- A function group counts at a site through one of its services there (FedCloud puts each service in one group).
-       COUNT(DISTINCT site || char(0) || service) AS function, COUNT(DISTINCT site) AS site,
-       (SELECT COUNT(DISTINCT ngi) FROM sites WHERE @group IS NULL OR ngi = @group) AS "group"
-       FROM endpoints WHERE (@site IS NULL OR site = @site) AND (@service IS NULL OR service = @service)
-       AND (@hostname IS NULL OR hostname = @hostname)`,
-    )
-    .get({
-      site: q.site ?? null,
-      service: filter.service ?? null,
-      hostname: filter.hostname ?? null,
-      group: filter.group ?? null,
-    }) as Record<Level, number>;
+  const counts = entityCounts(db, {
+    site: q.site ?? null,
+    service: filter.service ?? null,
+    hostname: filter.hostname ?? null,
+    group: filter.group ?? null,
+  });
   return periods * q.levels.reduce((n, level) => n + counts[level], 0);
 }
 
@@ -91,37 +89,16 @@ export const availabilityResolvers: Resolvers = {
     latestStatus: (_, args, ctx) => latest(ctx, availabilityScope(ctx.principal, { site: args.site }).site),
     sites: (_, args, ctx) => {
       const scope = availabilityScope(ctx.principal, { site: args.name });
-      const db = readModel(ctx.services, 'availability');
-      return db
-        .prepare(
-          `SELECT name, ngi, country FROM sites WHERE (@site IS NULL OR name = @site)
-           UNION SELECT DISTINCT site, NULL, NULL FROM endpoints WHERE site IS NOT NULL AND site NOT IN (SELECT name FROM sites) AND (@site IS NULL OR site = @site)
-           ORDER BY 1`,
-        )
-        .all({ site: scope.site ?? null }) as Array<{ name: string; ngi: string | null; country: string | null }>;
+      return listSites(readModel(ctx.services, 'availability'), scope.site);
     },
     downtimes: (_, args, ctx) => {
       const scope = availabilityScope(ctx.principal, { site: args.site });
-      const rows = readModel(ctx.services, 'availability')
-        .prepare(
-          `SELECT id, site, classification, severity, start, end, description FROM downtimes
-           WHERE (@site IS NULL OR site = @site) AND (@from IS NULL OR end >= @from) AND (@to IS NULL OR start < @to)
-           ORDER BY start, id LIMIT @limit`,
-        )
-        .all({
-          site: scope.site ?? null,
-          from: args.from ? dayStart(args.from) : null,
-          to: args.to ? dayStart(args.to) + 86_400 : null,
-          limit: ctx.services.config.maxRows + 1,
-        }) as Array<{
-        id: string;
-        site: string | null;
-        classification: string;
-        severity: string;
-        start: number;
-        end: number;
-        description: string;
-      }>;
+      const rows = listDowntimes(readModel(ctx.services, 'availability'), {
+        site: scope.site,
+        from: args.from ? dayStart(args.from) : undefined,
+        to: args.to ? dayStart(args.to) + 86_400 : undefined,
+        limit: ctx.services.config.maxRows + 1,
+      });
       checkRows('downtimes', rows.length, ctx.services.config.maxRows, 'from/to or site');
       return rows.map((r) => ({ ...r, start: isoSeconds(r.start), end: isoSeconds(r.end) }));
     },
@@ -131,17 +108,7 @@ export const availabilityResolvers: Resolvers = {
       const document = (await ctx.services.glue2.documents()).get(site.name);
       return document ? JSON.stringify(document) : null;
     },
-    endpoints: (site, _, ctx) =>
-      (
-        readModel(ctx.services, 'availability')
-          .prepare('SELECT hostname, service, site, counted FROM endpoints WHERE site = ? ORDER BY service, hostname')
-          .all(site.name) as Array<{
-          hostname: string;
-          service: string;
-          site: string | null;
-          counted: number;
-        }>
-      ).map((e) => ({ ...e, counted: e.counted === 1 })),
+    endpoints: (site, _, ctx) => siteEndpoints(readModel(ctx.services, 'availability'), site.name),
   },
   Subscription: {
     availabilityChanged: {

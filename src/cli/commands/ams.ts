@@ -55,7 +55,7 @@ export const registerAms: RegisterCommand = (program, app) => {
       const config = await amsConfig(cli, options.config);
       const [{ sendConfigured }, { querySummaries }] = await Promise.all([
         run(),
-        import('../../../projections/accounting.ts'),
+        import('../../../projections/accounting/queries.ts'),
       ]);
       const db = (await cli.readModels('accounting')).get('accounting')!.db;
       const { plan, sent } = await sendConfigured(await cli.eventLog(), config, querySummaries(db), {

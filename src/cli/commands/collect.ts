@@ -14,9 +14,9 @@ export const registerCollect: RegisterCommand = (program, app) => {
           'COLLECT_NEEDS_ONCE',
           'use `collect --once`; `serve` runs the collectors on their cron schedules',
         );
-      const [{ loadCollectorConfig }, { collectorJobs }, { SingleBar, Presets }] = await Promise.all([
+      const [{ loadCollectorConfig }, { runCollection }, { SingleBar, Presets }] = await Promise.all([
         import('../../collectors/config.ts'),
-        import('../../collectors/schedule.ts'),
+        import('../../collectors/run.ts'),
         import('cli-progress'),
       ]);
       const config = loadCollectorConfig(options.config);
@@ -31,7 +31,7 @@ export const registerCollect: RegisterCommand = (program, app) => {
           Presets.shades_classic,
         );
         let started = false;
-        const [job] = collectorJobs({ sources: [source] }, log, {
+        const summary = await runCollection(log, source, {
           progress: (done, total, label) => {
             if (!started) bar.start(total, done, { label });
             started = true;
@@ -39,7 +39,6 @@ export const registerCollect: RegisterCommand = (program, app) => {
             bar.update(done, { label });
           },
         });
-        const summary = (await job!.run())!;
         if (started) bar.stop();
         cli.stdout.write(
           `${source.name}: ${summary.records} usage records, ${summary.stateChanges} state changes, ${summary.written} new events; ${summary.reachability.status}: ${summary.reachability.detail}\n`,

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { YearMonth } from '../../accounting/measurement.ts';
 import { UserError } from '../../errors.ts';
-import type { SummaryFilter } from '../../../projections/accounting.ts';
+import type { SummaryFilter } from '../../../projections/accounting/queries.ts';
 import type { CliApp } from '../app.ts';
 import { parentCommand, type RegisterCommand } from './index.ts';
 
@@ -22,7 +22,7 @@ async function exporting() {
   const [{ parseYearMonth }, render, { querySummaries }] = await Promise.all([
     import('../../accounting/measurement.ts'),
     import('../../accounting/render.ts'),
-    import('../../../projections/accounting.ts'),
+    import('../../../projections/accounting/queries.ts'),
   ]);
   return { parseYearMonth, querySummaries, ...render };
 }

@@ -1,7 +1,6 @@
-import type Database from 'better-sqlite3';
 import { Option } from 'commander';
 import { UserError } from '../../errors.ts';
-import type { ArRow } from '../../availability/queries.ts';
+import type { ArRow } from '../../../projections/availability/queries.ts';
 import { parentCommand, type RegisterCommand } from './index.ts';
 
 const COLUMNS = [
@@ -50,15 +49,6 @@ export function arCsv(rows: readonly ArRow[]): string {
   );
 }
 
-/** A site GOCDB registered or that endpoints belong to. */
-function knownSite(db: Database.Database, site: string): boolean {
-  return (
-    db
-      .prepare('SELECT 1 FROM sites WHERE name = ? UNION ALL SELECT 1 FROM endpoints WHERE site = ? LIMIT 1')
-      .get(site, site) !== undefined
-  );
-}
-
 interface ArOptions {
   from: string;
   to: string;
@@ -80,10 +70,13 @@ export const registerExportAr: RegisterCommand = (program, app) => {
     .addOption(new Option('--format <f>', 'output format').choices(['json', 'csv']).default('json'))
     .option('--site <name>', "only this site's rows: the site and its function groups, services and endpoints")
     .action(async (o: ArOptions) => {
-      const { arReport } = await import('../../availability/queries.ts');
+      const [{ arReport }, { siteKnown }] = await Promise.all([
+        import('../../../projections/availability/queries.ts'),
+        import('../../../projections/availability/topology.ts'),
+      ]);
       const cli = app();
       const runner = (await cli.readModels('availability')).get('availability')!;
-      if (o.site !== undefined && !knownSite(runner.db, o.site))
+      if (o.site !== undefined && !siteKnown(runner.db, o.site))
         throw new UserError('UNKNOWN_SITE', `no site named ${o.site} in the availability data`, { field: 'site' });
       const rows = arReport(runner.db, {
         from: o.from,

@@ -4,11 +4,12 @@ import { parentCommand, type RegisterCommand } from './index.ts';
 
 /** Whether GOCDB's topology or the usage records name the site (GLUE 2 comes from the collectors alone). */
 async function siteKnown(cli: CliApp, site: string): Promise<boolean> {
-  const models = await cli.readModels('availability', 'accounting');
-  return (
-    models.get('availability')!.db.prepare('SELECT 1 FROM sites WHERE name = ?').get(site) !== undefined ||
-    models.get('accounting')!.db.prepare('SELECT 1 FROM acc_sites WHERE site_name = ?').get(site) !== undefined
-  );
+  const [models, { siteRegistered }, { siteReported }] = await Promise.all([
+    cli.readModels('availability', 'accounting'),
+    import('../../../projections/availability/topology.ts'),
+    import('../../../projections/accounting/queries.ts'),
+  ]);
+  return siteRegistered(models.get('availability')!.db, site) || siteReported(models.get('accounting')!.db, site);
 }
 
 export const registerExportGlue2: RegisterCommand = (program, app) => {

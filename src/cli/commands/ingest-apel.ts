@@ -183,7 +183,7 @@ export const registerIngestApel: RegisterCommand = (program, app) => {
     .option('--site <site>', 'only this SiteName')
     .option('--all', 'include resolved ones')
     .action(async (options: { site?: string; all?: boolean }) => {
-      const { queryQuarantine } = await import('../../../projections/accounting.ts');
+      const { queryQuarantine } = await import('../../../projections/accounting/queries.ts');
       const cli = app();
       const db = (await cli.readModels('accounting')).get('accounting')!.db;
       const rows = queryQuarantine(db, {

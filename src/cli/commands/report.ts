@@ -5,22 +5,21 @@ import type { RegisterCommand } from './index.ts';
 
 /** What the report command runs, loaded when it runs. */
 async function reporting() {
-  const [generating, { parsePeriod }, { ReportScheduler, systemClock }] = await Promise.all([
+  const [generating, { parsePeriod }] = await Promise.all([
     import('../../reports/generate.ts'),
     import('../../reports/period.ts'),
-    import('../../reports/schedule.ts'),
   ]);
-  return { ...generating, parsePeriod, ReportScheduler, systemClock };
+  return { ...generating, parsePeriod };
 }
 
 async function generate(cli: CliApp, period: Period, dir: string, trigger: 'cli' | 'schedule', scheduledFor?: Date) {
-  const { generateReport, READ_MODELS, systemClock } = await reporting();
+  const { generateReport, READ_MODELS } = await reporting();
   const run = await generateReport({
     log: await cli.eventLog(),
     readModels: () => cli.readModels(...READ_MODELS),
     period,
     dir,
-    now: systemClock.now(),
+    now: new Date(),
     trigger,
     ...(scheduledFor ? { scheduledFor } : {}),
   });
@@ -40,20 +39,23 @@ export const registerReport: RegisterCommand = (program, app) => {
       'run the monthly and quarterly schedule in the foreground (06:00 UTC on the 2nd) until interrupted',
     )
     .action(async (options: { period?: string; out?: string; schedule?: boolean }) => {
-      const { defaultReportDir, parsePeriod, ReportScheduler, systemClock } = await reporting();
+      const { defaultReportDir, parsePeriod } = await reporting();
       const cli = app();
       if (options.schedule) {
         if (options.period || options.out)
           throw new UserError('INVALID_ARGUMENTS', '--schedule takes neither --period nor --out');
-        const scheduler = new ReportScheduler({
+        const [{ reportJobs }, { JobScheduler }, { default: pino }] = await Promise.all([
+          import('../../reports/jobs.ts'),
+          import('../../jobs/scheduler.ts'),
+          import('pino'),
+        ]);
+        // Each run is logged as a JSON line on standard error, as `serve` logs its jobs.
+        const scheduler = new JobScheduler({ logger: pino({ base: { service: 'fedledger' } }, cli.stderr) });
+        for (const job of reportJobs({
           log: await cli.eventLog(),
-          clock: systemClock,
           run: (period, due) => generate(cli, period, defaultReportDir(cli.config.dataDir, period), 'schedule', due),
-          onError: (job, period, error) =>
-            cli.stderr.write(
-              `fedledger: ${job.name} for ${period.name} failed: ${error instanceof Error ? error.message : String(error)}\n`,
-            ),
-        });
+        }))
+          scheduler.add(job);
         await scheduler.start();
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);

@@ -6,8 +6,8 @@
 import type { EventLog } from '../../eventlog/port.ts';
 import type Database from 'better-sqlite3';
 import type { SummaryRow } from '../../accounting/summary.ts';
-import { querySummaries } from '../../../projections/accounting.ts';
-import type { ScheduledJob } from '../../ingest/availability-service.ts';
+import { querySummaries } from '../../../projections/accounting/queries.ts';
+import type { Job } from '../../jobs/scheduler.ts';
 import { AmsClient } from './client.ts';
 import { amsEndpoint, ownCredentials, section, type AmsConfig } from './config.ts';
 import { publishGlue, type GluePublication } from './glue-publish.ts';
@@ -76,22 +76,23 @@ export async function publishGlueConfigured(
 /** The scheduled jobs of the configured sections; `accounting` gives the accounting read model, caught up. */
 export function amsJobs(
   config: AmsConfig | undefined,
+  log: EventLog,
   accounting: () => Promise<Database.Database>,
   options: AmsRunOptions = {},
-): ScheduledJob[] {
+): Job[] {
   if (!config) return [];
-  const jobs: ScheduledJob[] = [];
+  const jobs: Job[] = [];
   if (config.receive)
     jobs.push({
       name: 'ams-receive',
       cron: config.receive.cron,
-      run: (log) => receiveConfigured(log, config, options),
+      run: () => receiveConfigured(log, config, options),
     });
   if (config.send)
     jobs.push({
       name: 'ams-send',
       cron: config.send.cron,
-      run: async (log) => {
+      run: async () => {
         const { plan, sent } = await sendConfigured(log, config, querySummaries(await accounting()), options);
         return sent ?? { months: plan.months.length, messages: 0 };
       },
@@ -100,7 +101,7 @@ export function amsJobs(
     jobs.push({
       name: 'ams-glue2',
       cron: config.glue.cron,
-      run: async (log) =>
+      run: async () =>
         (await publishGlueConfigured(log, config, options)).map(({ siteName, topic, messageId }) => ({
           siteName,
           topic,

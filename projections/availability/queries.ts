@@ -6,15 +6,23 @@
  */
 import type Database from 'better-sqlite3';
 import { DateTime } from 'luxon';
-import { decodeTimeline, profilesForDay } from '../../projections/availability.ts';
-import { parseProfileObject } from '../ingest/profiles.ts';
-import { UserError } from '../errors.ts';
-import type { EventData, RecordError } from '../events/catalogue.ts';
-import { type Ratios, type Seconds, addSeconds, meanDefined, ratios, secondsOf, zeroSeconds } from './ar.ts';
-import { DAY, dayName, dayOf, parseDay } from './days.ts';
-import type { ProfileSet, State } from './profiles.ts';
-import { DAY_SECONDS, stateAt } from './timeline.ts';
-import { isoSeconds } from '../instant.ts';
+import { UserError } from '../../src/errors.ts';
+import type { EventData, RecordError } from '../../src/events/catalogue.ts';
+import {
+  type Ratios,
+  type Seconds,
+  addSeconds,
+  meanDefined,
+  ratios,
+  secondsOf,
+  zeroSeconds,
+} from '../../src/availability/ar.ts';
+import { DAY, dayName, dayOf, parseDay } from '../../src/availability/days.ts';
+import type { ProfileSet, State } from '../../src/availability/profiles.ts';
+import { DAY_SECONDS, stateAt } from '../../src/availability/timeline.ts';
+import { isoSeconds } from '../../src/instant.ts';
+import { profileResolver } from './profiles.ts';
+import { decodeTimeline } from './schema.ts';
 
 /**
  * endpoint (hostname + service), service (type within a site), function (a function group of the aggregation
@@ -86,26 +94,6 @@ function daysOf(db: Database.Database, from: string, to: string, now: Date): Que
   return { days, today, elapsed: nowSeconds - today * DAY, profiles: (day) => resolve(day)! };
 }
 
-/** The profiles stored in the read model, resolved per day (cached per call). */
-function profileResolver(db: Database.Database): (day: number) => ProfileSet | null {
-  const stored = (
-    db.prepare('SELECT name, position, body FROM profiles').all() as Array<{
-      name: string;
-      position: number;
-      body: string;
-    }>
-  ).map((r) => ({
-    parsed: parseProfileObject(JSON.parse(r.body), `profile ${r.name}`),
-    position: r.position,
-  }));
-  const cache = new Map<number, ProfileSet | null>();
-  return (day) => {
-    let set = cache.get(day);
-    if (set === undefined) cache.set(day, (set = profilesForDay(stored, dayName(day))));
-    return set;
-  };
-}
-
 interface StoredDay {
   /** Null except for today (see `storedDays`). */
   timeline: string | null;
@@ -159,7 +147,6 @@ function entities(db: Database.Database, q: Pick<ArQuery, 'site' | 'group' | 'se
   );
 }
 
-/** Stored days in the range, by entity key then day name. */
 /**
  * Stored days of the period by entity key, narrowed to one site when the query names one (a dashboard polls
  * its own site). Timelines are read for today only: past days carry their seconds.

@@ -1,9 +1,8 @@
 /**
- * The `availability` read model: probe results, topology, downtimes,
+ * The `availability` projection: probe results, topology, downtimes,
  * profiles and rejected availability inputs, and per UTC day the timelines and seconds of every endpoint,
  * service, function group and site. Events only record facts and mark
- * (endpoint, day) pairs dirty; `afterBatch` recomputes each dirty day once
- * per batch, then the site levels of the days that changed. A result changes
+ * (endpoint, day) pairs dirty; the end of each batch recomputes each dirty day once, then the site levels of the days that changed. A result changes
  * its day and the next one (which starts from it); a downtime changes the
  * days it covers; a profile every day from its date on.
  *
@@ -15,142 +14,25 @@
  * results, or at the head.
  */
 import type Database from 'better-sqlite3';
-import { endpointDay, lastStatuses, siteDay, type MetricDay } from '../src/availability/aggregate.ts';
-import { secondsOf } from '../src/availability/ar.ts';
-import { DAY, dayName, dayOf } from '../src/availability/days.ts';
-import { defaultProfiles } from '../src/availability/defaults.ts';
-import { coveredUntil, downtimeIntervals, type Downtime } from '../src/availability/downtimes.ts';
-import { compileOperations, type ProfileSet } from '../src/availability/profiles.ts';
-import { constant, type Point, type Timeline } from '../src/availability/timeline.ts';
-import { parseProfileObject, type ParsedProfile } from '../src/ingest/profiles.ts';
-import type { EventData } from '../src/events/catalogue.ts';
-import type { ApplyContext, AppliedEvent, Projection } from '../src/projection/projection.ts';
+import { endpointDay, lastStatuses, siteDay, type MetricDay } from '../../src/availability/aggregate.ts';
+import { secondsOf } from '../../src/availability/ar.ts';
+import { DAY, dayName, dayOf } from '../../src/availability/days.ts';
+import { coveredUntil, downtimeIntervals, type Downtime } from '../../src/availability/downtimes.ts';
+import type { ProfileSet } from '../../src/availability/profiles.ts';
+import { constant, type Point, type Timeline } from '../../src/availability/timeline.ts';
+import { parseProfileObject } from '../../src/ingest/profiles.ts';
+import type { EventData } from '../../src/events/catalogue.ts';
+import type { ApplyContext, AppliedEvent, Projection } from '../../src/projection/projection.ts';
+import { profilesForDay, type StoredProfile, storedProfiles } from './profiles.ts';
+import { decodeTimeline, encodeTimeline, SCHEMA } from './schema.ts';
 
-const SCHEMA = `
-CREATE TABLE endpoints (
-  id INTEGER PRIMARY KEY,
-  hostname TEXT NOT NULL,
-  service TEXT NOT NULL,
-  site TEXT,
-  -- In production and monitored per GOCDB (or not in GOCDB): only those count towards their site.
-  counted INTEGER NOT NULL DEFAULT 1,
-  UNIQUE (hostname, service)
-);
-CREATE INDEX endpoints_site ON endpoints (site);
-CREATE TABLE metrics (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-CREATE TABLE results (
-  endpoint INTEGER NOT NULL,
-  ts INTEGER NOT NULL,
-  metric INTEGER NOT NULL,
-  status TEXT NOT NULL,
-  PRIMARY KEY (endpoint, ts, metric, status)
-) WITHOUT ROWID;
-CREATE TABLE sites (name TEXT PRIMARY KEY, ngi TEXT, country TEXT) WITHOUT ROWID;
-CREATE TABLE downtimes (
-  id TEXT PRIMARY KEY,
-  site TEXT,
-  classification TEXT NOT NULL,
-  severity TEXT NOT NULL,
-  start INTEGER NOT NULL,
-  end INTEGER NOT NULL,
-  description TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE downtime_endpoints (
-  hostname TEXT NOT NULL,
-  service TEXT NOT NULL,
-  downtime TEXT NOT NULL,
-  PRIMARY KEY (hostname, service, downtime)
-) WITHOUT ROWID;
-CREATE INDEX downtime_endpoints_downtime ON downtime_endpoints (downtime);
-CREATE TABLE profiles (
-  kind TEXT NOT NULL,
-  name TEXT NOT NULL,
-  effective_from TEXT NOT NULL,
-  position INTEGER NOT NULL,
-  body TEXT NOT NULL,
-  PRIMARY KEY (kind, name, effective_from)
-) WITHOUT ROWID;
--- timeline: JSON [[secondOfDay, state], ...]; seconds cover the whole day (queries clip today to now).
-CREATE TABLE endpoint_days (
-  endpoint INTEGER NOT NULL,
-  day TEXT NOT NULL,
-  timeline TEXT NOT NULL,
-  up INTEGER NOT NULL, unknown INTEGER NOT NULL, down INTEGER NOT NULL, critical INTEGER NOT NULL, total INTEGER NOT NULL,
-  PRIMARY KEY (endpoint, day)
-) WITHOUT ROWID;
-CREATE INDEX endpoint_days_day ON endpoint_days (day);
--- level: service (name = service type), function (name = function group), site (name = '').
-CREATE TABLE level_days (
-  site TEXT NOT NULL,
-  level TEXT NOT NULL,
-  name TEXT NOT NULL,
-  day TEXT NOT NULL,
-  timeline TEXT NOT NULL,
-  up INTEGER NOT NULL, unknown INTEGER NOT NULL, down INTEGER NOT NULL, critical INTEGER NOT NULL, total INTEGER NOT NULL,
-  PRIMARY KEY (level, site, name, day)
-) WITHOUT ROWID;
-CREATE INDEX level_days_day ON level_days (level, day);
--- Rejected probe-result lines and GOCDB elements or documents; their text stays in the log's quarantine stream only.
-CREATE TABLE rejected_inputs (
-  source_message_id TEXT NOT NULL,
-  -- 1-based line (probe results) or element index (GOCDB); 0 for a source rejected as a whole.
-  line INTEGER NOT NULL,
-  input TEXT NOT NULL,
-  errors TEXT NOT NULL,
-  received_at TEXT NOT NULL,
-  publisher TEXT NOT NULL,
-  PRIMARY KEY (source_message_id, line)
-) WITHOUT ROWID;
-CREATE INDEX rejected_inputs_received ON rejected_inputs (received_at);
--- Endpoint days whose recomputation is put off until the log has moved past them (or the runner is at the head).
-CREATE TABLE deferred_days (endpoint INTEGER NOT NULL, day INTEGER NOT NULL, PRIMARY KEY (endpoint, day)) WITHOUT ROWID;
-`;
-
-export const encodeTimeline = (t: Timeline) => JSON.stringify(t.map((p) => [p.at, p.state]));
-export const decodeTimeline = (text: string): Timeline =>
-  (JSON.parse(text) as Array<[number, string]>).map(([at, state]) => ({ at, state }));
-
-/** A day's stored columns: the encoded timeline and its seconds (up, unknown, down, critical, total). */
-function storedDay(timeline: Timeline, profiles: ProfileSet): [string, number, number, number, number, number] {
-  const s = secondsOf(timeline, profiles.operations.profile.defaults);
-  return [encodeTimeline(timeline), s.up, s.unknown, s.down, s.critical, s.total];
+/** A day's stored columns: the encoded timeline and its seconds. */
+function storedDay(timeline: Timeline, profiles: ProfileSet) {
+  const { up, unknown, down, critical, total } = secondsOf(timeline, profiles.operations.profile.defaults);
+  return { timeline: encodeTimeline(timeline), up, unknown, down, critical, total };
 }
 
-interface StoredProfile {
-  parsed: ParsedProfile;
-  position: number;
-}
-
-/**
- * Picks the profiles in force on a day: per kind the latest effective one; the metric profile the aggregation names, if
- * present. Null before every profile of some kind takes effect: nothing is expected on such a day.
- */
-export function profilesForDay(stored: readonly StoredProfile[], day: string): ProfileSet | null {
-  const candidates = [...defaultProfiles().map((parsed) => ({ parsed, position: -1 })), ...stored].filter(
-    (p) => p.parsed.profile.date <= day,
-  );
-  const latest = <K extends ParsedProfile['kind']>(kind: K, name?: string) => {
-    let best: StoredProfile | undefined;
-    for (const p of candidates) {
-      if (p.parsed.kind !== kind || (name !== undefined && p.parsed.profile.name !== name)) continue;
-      if (
-        !best ||
-        p.parsed.profile.date > best.parsed.profile.date ||
-        (p.parsed.profile.date === best.parsed.profile.date && p.position > best.position)
-      )
-        best = p;
-    }
-    return best?.parsed as Extract<ParsedProfile, { kind: K }> | undefined;
-  };
-  const aggregation = latest('aggregation')?.profile;
-  const operations = latest('operations')?.profile;
-  const metrics =
-    (aggregation?.metricProfile ? latest('metric', aggregation.metricProfile) : undefined) ?? latest('metric');
-  if (!aggregation || !operations || !metrics) return null;
-  return { operations: compileOperations(operations), aggregation, metrics: metrics.profile };
-}
-
-/** Per opened file: prepared statements, caches and the dirty sets of the current batch. */
+/** The projection on one opened file: prepared statements, caches of what the file holds, and the batch's dirty sets. */
 class Model {
   private readonly endpointIds = new Map<string, number>();
   private readonly endpointInfo = new Map<
@@ -159,15 +41,14 @@ class Model {
   >();
   private readonly metricIds = new Map<string, number>();
   private readonly metricNames = new Map<number, string>();
-  private readonly stored: StoredProfile[] = [];
+  private readonly stored: StoredProfile[];
   private readonly profileCache = new Map<string, ProfileSet | null>();
   /** endpoint id → dirty day numbers */
   private readonly dirty = new Map<number, Set<number>>();
   /** site → day numbers whose site levels must be recomputed */
   private readonly dirtySites = new Map<string, Set<number>>();
-  /** endpoint → day numbers put off, as in deferred_days (reloaded from it if a batch failed part way) */
-  private deferred = new Map<number, Set<number>>();
-  private flushing = false;
+  /** endpoint → day numbers put off, as in deferred_days */
+  private deferred: Map<number, Set<number>>;
   /** endpoint → the latest day it has results for (read from `results` on first need) */
   private readonly latestDays = new Map<number, number>();
   private readonly s;
@@ -214,7 +95,8 @@ class Model {
       undefer: db.prepare('DELETE FROM deferred_days WHERE endpoint = ? AND day = ?'),
       endpointDaysFrom: db.prepare('SELECT endpoint, day FROM endpoint_days WHERE day >= ?').raw(),
       upsertEndpointDay: db.prepare(
-        `INSERT INTO endpoint_days (endpoint, day, timeline, up, unknown, down, critical, total) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO endpoint_days (endpoint, day, timeline, up, unknown, down, critical, total)
+         VALUES (@endpoint, @day, @timeline, @up, @unknown, @down, @critical, @total)
          ON CONFLICT (endpoint, day) DO UPDATE SET timeline = excluded.timeline, up = excluded.up, unknown = excluded.unknown,
          down = excluded.down, critical = excluded.critical, total = excluded.total`,
       ),
@@ -231,7 +113,8 @@ class Model {
         'INSERT OR IGNORE INTO rejected_inputs (source_message_id, line, input, errors, received_at, publisher) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       insertLevelDay: db.prepare(
-        'INSERT INTO level_days (site, level, name, day, timeline, up, unknown, down, critical, total) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        `INSERT INTO level_days (site, level, name, day, timeline, up, unknown, down, critical, total)
+         VALUES (@site, @level, @name, @day, @timeline, @up, @unknown, @down, @critical, @total)`,
       ),
     };
     for (const row of db.prepare('SELECT id, hostname, service, site, counted FROM endpoints').all() as Array<{
@@ -254,15 +137,7 @@ class Model {
       this.metricIds.set(row.name, row.id);
       this.metricNames.set(row.id, row.name);
     }
-    for (const row of db.prepare('SELECT kind, name, position, body FROM profiles ORDER BY position').all() as Array<{
-      name: string;
-      position: number;
-      body: string;
-    }>)
-      this.stored.push({
-        parsed: parseProfileObject(JSON.parse(row.body), `profile ${row.name}`),
-        position: row.position,
-      });
+    this.stored = storedProfiles(db);
   }
 
   private endpoint(hostname: string, service: string): number {
@@ -319,7 +194,37 @@ class Model {
     return set;
   }
 
-  probeResult(r: EventData<'ProbeResultRecorded'>): void {
+  /** Records the batch's facts, then recomputes the days they changed that are due (see `flush`). */
+  apply(batch: readonly AppliedEvent[], ctx: ApplyContext): void {
+    for (const { event, position } of batch) {
+      switch (event.type) {
+        case 'ProbeResultRecorded':
+          this.probeResult(event.data);
+          break;
+        case 'DowntimeDeclared':
+          this.downtimeDeclared(event.data);
+          break;
+        case 'DowntimeCancelled':
+          this.dropDowntime(event.data.downtimeId);
+          break;
+        case 'SiteRegistered':
+          this.s.upsertSite.run(event.data.siteName, event.data.ngi, event.data.country);
+          break;
+        case 'ServiceEndpointRegistered':
+          this.endpointRegistered(event.data);
+          break;
+        case 'ProfilePublished':
+          this.profilePublished(event.data, Number(position));
+          break;
+        case 'InputRejected':
+          this.inputRejected(event.data);
+          break;
+      }
+    }
+    this.flush(ctx);
+  }
+
+  private probeResult(r: EventData<'ProbeResultRecorded'>): void {
     const endpoint = this.endpoint(r.hostname, r.service);
     const ts = Date.parse(r.timestamp) / 1000;
     if (this.s.insertResult.run(endpoint, ts, this.metric(r.metric), r.status).changes === 0) return;
@@ -349,7 +254,7 @@ class Model {
     this.s.deleteDowntimeEndpoints.run(id);
   }
 
-  downtimeDeclared(d: EventData<'DowntimeDeclared'>): void {
+  private downtimeDeclared(d: EventData<'DowntimeDeclared'>): void {
     this.dropDowntime(d.downtimeId);
     const start = Date.parse(d.start) / 1000;
     const end = Date.parse(d.end) / 1000;
@@ -358,15 +263,7 @@ class Model {
     this.markDowntime({ start, end }, d.endpoints);
   }
 
-  downtimeCancelled(d: EventData<'DowntimeCancelled'>): void {
-    this.dropDowntime(d.downtimeId);
-  }
-
-  siteRegistered(s: EventData<'SiteRegistered'>): void {
-    this.s.upsertSite.run(s.siteName, s.ngi, s.country);
-  }
-
-  endpointRegistered(e: EventData<'ServiceEndpointRegistered'>): void {
+  private endpointRegistered(e: EventData<'ServiceEndpointRegistered'>): void {
     const id = this.endpoint(e.hostname, e.service);
     const info = this.endpointInfo.get(id)!;
     const counted = e.inProduction && e.monitored;
@@ -379,7 +276,7 @@ class Model {
     info.counted = counted;
   }
 
-  inputRejected(r: EventData<'InputRejected'>): void {
+  private inputRejected(r: EventData<'InputRejected'>): void {
     this.s.insertRejected.run(
       r.sourceMessageId,
       r.line ?? 0,
@@ -390,7 +287,7 @@ class Model {
     );
   }
 
-  profilePublished(p: EventData<'ProfilePublished'>, position: number): void {
+  private profilePublished(p: EventData<'ProfilePublished'>, position: number): void {
     const parsed = parseProfileObject(p.profile, `profile ${p.name}`);
     this.s.upsertProfile.run(p.kind, p.name, p.effectiveFrom, position, JSON.stringify(p.profile));
     const index = this.stored.findIndex(
@@ -415,9 +312,7 @@ class Model {
    * Recomputes the dirty and deferred endpoint days that are due (all of them at the head; else those before the
    * endpoint's latest day with results), puts off the others, then recomputes the site levels of the days that changed.
    */
-  flush(ctx: ApplyContext): void {
-    if (this.flushing) this.deferred = this.loadDeferred();
-    this.flushing = true;
+  private flush(ctx: ApplyContext): void {
     const before = this.deferred;
     const candidates = new Map<number, Set<number>>();
     for (const source of [before, this.dirty])
@@ -447,7 +342,6 @@ class Model {
       ctx.changed(`site:${site}`);
     }
     this.dirtySites.clear();
-    this.flushing = false;
   }
 
   private recomputeEndpointDay(endpoint: number, hostname: string, service: string, day: number): void {
@@ -478,7 +372,7 @@ class Model {
       this.s.deleteEndpointDay.run(endpoint, dayName(day));
       return;
     }
-    this.s.upsertEndpointDay.run(endpoint, dayName(day), ...storedDay(timeline, profiles));
+    this.s.upsertEndpointDay.run({ endpoint, day: dayName(day), ...storedDay(timeline, profiles) });
   }
 
   private recomputeSiteDay(site: string, day: number): void {
@@ -493,7 +387,7 @@ class Model {
       rows.map((r) => ({ service: r.service, timeline: r.timeline === null ? missing : decodeTimeline(r.timeline) })),
     );
     const put = (level: string, levelName: string, timeline: Timeline) =>
-      this.s.insertLevelDay.run(site, level, levelName, name, ...storedDay(timeline, profiles));
+      this.s.insertLevelDay.run({ site, level, name: levelName, day: name, ...storedDay(timeline, profiles) });
     for (const [service, timeline] of result.services) put('service', service, timeline);
     for (const [group, timeline] of result.groups) put('function', group, timeline);
     if (result.site) put('site', '', result.site);
@@ -505,8 +399,6 @@ function addDay(map: Map<number, Set<number>>, endpoint: number, day: number): v
   if (!days) map.set(endpoint, (days = new Set()));
   days.add(day);
 }
-
-const models = new WeakMap<Database.Database, Model>();
 
 export const availabilityProjection: Projection = {
   name: 'availability',
@@ -523,29 +415,5 @@ export const availabilityProjection: Projection = {
   setup(db) {
     db.exec(SCHEMA);
   },
-  prepare(db) {
-    const model = new Model(db);
-    models.set(db, model);
-    return ({ event, position }: AppliedEvent) => {
-      switch (event.type) {
-        case 'ProbeResultRecorded':
-          return model.probeResult(event.data);
-        case 'DowntimeDeclared':
-          return model.downtimeDeclared(event.data);
-        case 'DowntimeCancelled':
-          return model.downtimeCancelled(event.data);
-        case 'SiteRegistered':
-          return model.siteRegistered(event.data);
-        case 'ServiceEndpointRegistered':
-          return model.endpointRegistered(event.data);
-        case 'ProfilePublished':
-          return model.profilePublished(event.data, Number(position));
-        case 'InputRejected':
-          return model.inputRejected(event.data);
-      }
-    };
-  },
-  afterBatch(db, ctx) {
-    models.get(db)?.flush(ctx);
-  },
+  open: (db) => new Model(db),
 };
