@@ -9,6 +9,7 @@ import path from 'node:path';
 import yaml from 'js-yaml';
 import { z } from 'zod';
 import { UserError } from '../errors.ts';
+import { amsConfigSchema } from '../integrations/ams/config.ts';
 
 const schema = z
   .object({
@@ -63,6 +64,8 @@ const schema = z
     reportSchedule: z.preprocess((v) => (v === 'false' || v === '0' ? false : v), z.coerce.boolean()).default(true),
     /** A site's integration status: accounting silent for longer than this many days fails its check. */
     integrationSilentAfterDays: z.coerce.number().int().min(1).default(7),
+    /** The ARGO Messaging Service: SSM receive, summaries to the portal, GLUE 2.1 (docs/integrations.md). */
+    ams: amsConfigSchema.optional(),
   })
   .strict()
   .refine((c) => c.defaultPageSize <= c.maxPageSize, {
@@ -151,10 +154,12 @@ export function loadServeConfig(
     const key = String(issue.path[0] ?? (issue.code === 'unrecognized_keys' ? issue.keys[0] : ''));
     const where = origin[key] ?? 'configuration';
     const detail =
-      issue.code === 'unrecognized_keys' ? `unknown setting ${issue.keys.join(', ')}` : `${key}: ${issue.message}`;
+      issue.code === 'unrecognized_keys'
+        ? `unknown setting ${[...issue.path, issue.keys.join(', ')].join('.')}`
+        : `${issue.path.join('.') || key}: ${issue.message}`;
     throw new UserError('CONFIG_INVALID', `invalid configuration (${where}): ${detail}`, {
       ...(file ? { message: file } : {}),
-      field: key,
+      field: issue.path.join('.') || key,
     });
   }
   return { ...result.data, dataDir: path.resolve(result.data.dataDir) };

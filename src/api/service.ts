@@ -15,6 +15,7 @@ import type { ProjectionRunner } from '../projection/runner.ts';
 import { loadCollectorConfig } from '../collectors/config.ts';
 import { collectorJob } from '../collectors/job.ts';
 import { JobScheduler } from '../jobs/scheduler.ts';
+import { amsJobs } from '../integrations/ams/run.ts';
 import { defaultReportDir, generateReport, READ_MODELS } from '../reports/generate.ts';
 import { reportJobs } from '../reports/jobs.ts';
 import type { ServeConfig } from './config.ts';
@@ -76,6 +77,12 @@ export async function startService(
   if (config.gocdbUrl) scheduler.add(gocdbPullJob(log, { gocdbUrl: config.gocdbUrl, cron: config.gocdbCron }));
   if (config.collectors)
     for (const source of loadCollectorConfig(config.collectors).sources) scheduler.add(collectorJob(source, log));
+  for (const job of amsJobs(config.ams, log, async () => {
+    const accounting = runners.get('accounting')!;
+    await accounting.catchUp();
+    return accounting.db;
+  }))
+    scheduler.add(job);
   void scheduler.start();
   // Reports read the projections, so their jobs join the schedule once the projections have caught up.
   if (config.reportSchedule)

@@ -168,6 +168,8 @@ const schemas = {
     /** GOCDB's ROC_NAME and COUNTRY_NAME, when the endpoint document carries them. */
     ngi: nullableString.optional(),
     country: nullableString.optional(),
+    /** GOCDB's HOSTDN: the host certificate's subject, which may sign SSM messages for this site. */
+    hostDn: z.string().min(1).optional(),
   }),
   /** A non-APEL input (a probe-result line, a GOCDB element) failed validation; kept for review. */
   InputRejected: z.object({
@@ -233,6 +235,22 @@ const schemas = {
         totalVm: z.number().int().nonnegative(),
       }),
     ),
+  }),
+  /**
+   * Summaries of a site's month were published to the accounting portal over AMS: a later send skips the month
+   * while its summaries keep this content hash.
+   */
+  SummariesSent: z.object({
+    siteName: z.string().min(1),
+    /** YYYY-MM. */
+    month: z.string().regex(/^\d{4}-\d{2}$/),
+    /** sha256 of the month's summary records as sent. */
+    contentHash: z.string().regex(/^[0-9a-f]{64}$/),
+    records: z.number().int().nonnegative(),
+    topic: z.string().min(1),
+    /** The AMS ids of the messages that carried the records. */
+    messageIds: z.array(z.string()),
+    sentAt: isoInstant,
   }),
   /** A technical board report was written (by the schedule or on demand); the schedule checks these before running. */
   ReportGenerated: z.object({
@@ -316,6 +334,7 @@ export const streams = {
   profile: (kind: string, name: string) => `profile-${kind}-${name}`,
   collector: (source: string) => `collector-${source}`,
   report: (period: string) => `report-${period}`,
+  summariesSent: (siteName: string) => `summaries-sent-${siteName}`,
   ingestedFiles: () => 'ingested-files',
 } as const;
 

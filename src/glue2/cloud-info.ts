@@ -18,7 +18,30 @@ export interface Glue2Options {
   validity?: number;
   /** When the description is produced (the snapshot's time by default). */
   creationTime?: string;
+  /** The endpoint's authentication, as cloud-info-provider's `--os-auth-type` names it; EGI's sites use OIDC. */
+  authentication?: string;
 }
+
+/**
+ * Fields of cloud-info-provider's GLUE 2.1 JSON that fedledger does not write, and why: a collector snapshot does
+ * not hold what they need. docs/integrations.md lists them for operators.
+ */
+export const NOT_DERIVED: Readonly<Record<string, string>> = {
+  'CloudComputingEndpoint.InterfaceVersion':
+    "the compute API's microversion, which cloud-info-provider asks Nova for; the collector does not record it",
+  'CloudComputingEndpoint.ImplementationVersion': "Nova's version, likewise from Nova's version document",
+  'Share.MaxVM': "the project's instance quota; the collector does not read quotas",
+  'Share.OtherInfo.quotas': "the project's Nova quotas; likewise",
+  'Share.OtherInfo.project_domain_name': "the project's Keystone domain; the snapshot keeps the project's id and name",
+  CloudComputingVirtualAccelerator:
+    'GPU flavours, from flavour extra specs cloud-info-provider is told to read; the snapshot keeps no extra specs',
+};
+
+/** cloud-info-provider's value when it cannot tell, which consumers (the EGI cloud-info API) expect over absence. */
+const UNKNOWN = 'UNKNOWN';
+
+/** Drops null values, as cloud-info-provider's formatter drops None fields. */
+const present = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null));
 
 export type Glue2Document = Record<
   | 'CloudComputingService'
@@ -61,6 +84,12 @@ export function glue2ForSite(
   const validity = options.validity ?? 43_200;
   const created = glueTime(options.creationTime ?? snapshot.takenAt);
   const base = (id: string) => ({ ID: id, Validity: validity, CreationTime: created });
+  const site = topology.siteName;
+  const imageService = snapshot.endpoints.find((e) => e.type === 'image')?.url;
+  // cloud-info-provider advertises an image without a marketplace entry by its Glance download link.
+  const imageUrl = (i: CollectorSnapshot['images'][number]) =>
+    i.marketplaceUrl ??
+    (imageService ? new URL(`/v2/images/${encodeURIComponent(i.id)}/file`, imageService).href : null);
   const endpointUrl =
     (snapshot.endpoints.find((e) => e.type === 'identity' || e.type === 'opennebula') ?? snapshot.endpoints[0])?.url ??
     '';
@@ -89,6 +118,8 @@ export function glue2ForSite(
         Associations: { AdminDomain: [topology.siteName] },
         Type: 'org.cloud.iaas',
         QualityLevel: 'production',
+        StatusInfo: `https://argo.egi.eu/egi/report-status/Critical/SITES/${encodeURIComponent(site)}`,
+        ServiceAUP: 'http://go.egi.eu/aup',
         Complexity: `endpointType=1,share=${shares.length}`,
         Capability: ['executionmanagement.dynamicvmdeploy', 'security.accounting'],
         TotalVM: sum('totalVm'),
@@ -116,26 +147,34 @@ export function glue2ForSite(
         QualityLevel: 'production',
         InterfaceName: iface.name,
         HealthState: 'ok',
+        HealthStateInfo: 'Endpoint functioning properly',
         ServingState: 'production',
         Technology: 'webservice',
         Implementor: iface.implementor,
         ImplementationName: iface.implementation,
+        DowntimeInfo: `https://goc.egi.eu/portal/index.php?Page_Type=Downtimes_Calendar&site=${encodeURIComponent(site)}`,
         Semantics: iface.semantics,
+        Authentication: options.authentication ?? 'oidc',
+        // What cloud-info-provider writes when it has not read them from a TLS handshake with the endpoint.
+        IssuerCA: UNKNOWN,
+        TrustedCA: [UNKNOWN],
         URL: endpointUrl,
       },
     ],
-    CloudComputingImage: snapshot.images.map((i) => ({
-      ...base(i.id),
-      Name: i.name,
-      OtherInfo: i.marketplaceUrl ? { base_mpuri: i.marketplaceUrl } : {},
-      Associations: sharedAssociations,
-      MarketplaceURL: i.marketplaceUrl,
-      OSPlatform: i.architecture,
-      OSName: i.osName,
-      OSVersion: i.osVersion,
-      Description: i.description,
-      AccessInfo: 'none',
-    })),
+    CloudComputingImage: snapshot.images.map((i) =>
+      present({
+        ...base(i.id),
+        Name: i.name,
+        OtherInfo: i.marketplaceUrl ? { base_mpuri: i.marketplaceUrl } : {},
+        Associations: sharedAssociations,
+        MarketplaceURL: imageUrl(i),
+        OSPlatform: i.architecture ?? UNKNOWN,
+        OSName: i.osName ?? UNKNOWN,
+        OSVersion: i.osVersion ?? UNKNOWN,
+        Description: i.description ?? UNKNOWN,
+        AccessInfo: 'none',
+      }),
+    ),
     CloudComputingInstanceType: snapshot.flavors.map((f) => ({
       ...base(f.id),
       Name: f.name,

@@ -250,6 +250,9 @@ export function parseGocdb(xml: string, source: string): GocdbDocument {
         ngi: r.optional('ROC_NAME'),
         country: r.optional('COUNTRY_NAME'),
       };
+      // Set only when present, so an endpoint without one keeps the event id it had before HOSTDN was read.
+      const hostDn = r.optional('HOSTDN');
+      if (hostDn !== null) endpoint.hostDn = hostDn;
       if (!r.errors.length) doc.endpoints.push(endpoint);
     } else {
       const downtimeId = r.optional('PRIMARY_KEY') ?? r.required('ID');

@@ -29,7 +29,7 @@ export interface QuarantineSource {
 }
 
 /** The message's own event, to go before the events of its rejected records on the same stream. */
-function quarantinedMessage(source: QuarantineSource): StreamEvent {
+export function quarantinedMessage(source: QuarantineSource): StreamEvent {
   const { sourceMessageId } = source;
   return {
     stream: streams.quarantine(sourceMessageId),

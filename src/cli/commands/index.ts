@@ -17,6 +17,7 @@ import { registerToken } from './token.ts';
 import { registerReport } from './report.ts';
 import { registerCheck } from './check.ts';
 import { registerSites } from './sites.ts';
+import { registerAms } from './ams.ts';
 
 export type RegisterCommand = (program: Command, app: () => CliApp) => void;
 
@@ -34,6 +35,7 @@ export const commands: RegisterCommand[] = [
   registerDemo,
   registerCheck,
   registerSites,
+  registerAms,
 ];
 
 /** The shared parent command (`ingest`, `export`, ...), created on first use. */
