@@ -31,7 +31,7 @@ test('npm pack gives a package that installs into an empty folder and runs inges
       'dist/src/cli.js',
       'dist/src/ingest/preparers/worker-thread.js',
       'dist/src/projection/worker-thread.js',
-      'dist/projections/accounting.js',
+      'dist/projections/accounting/apply.js',
       'graphql/base.graphql',
       'fixtures/availability/profiles/operations-egi_ops.json',
       'fixtures/apel/caso-2025-12.msg',
